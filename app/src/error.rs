@@ -1,0 +1,79 @@
+//! The one error type that crosses the server-function boundary.
+//!
+//! The client matches on its variants; the server maps each to an HTTP status in one place
+//! ([`AppError::status`]).
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::models::Toast;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Username,
+    Password,
+    PasswordConfirm,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// A form field failed its rules.
+    #[error("{message}")]
+    Invalid { field: Field, message: String },
+    /// Unknown user and wrong password alike.
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    #[error("Please log in")]
+    NotSignedIn,
+    /// This browser's login was ended (replaced by a newer one, revoked, expired); the toast
+    /// says why.
+    #[error("{}", .0.title)]
+    SessionEnded(Toast),
+    /// A request the server could not read (missing or malformed fields).
+    #[error("The request was not understood: {0}")]
+    BadRequest(String),
+    #[error("Something went wrong. Please try again.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn invalid(field: Field, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status of a response that carries this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::InvalidCredentials | AppError::NotSignedIn | AppError::SessionEnded(_) => 401,
+            AppError::BadRequest(_) => 400,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// The message for one form field, if this error is about it.
+    pub fn for_field(&self, wanted: Field) -> Option<String> {
+        match self {
+            AppError::Invalid { field, message } if *field == wanted => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(message)
+            | ServerFnErrorErr::MissingArg(message)
+            | ServerFnErrorErr::Deserialization(message) => AppError::BadRequest(message),
+            _ => AppError::Internal,
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `/`: who is signed in, and the way out. The host redirects anonymous page requests to
+//! `/login` before this renders; the redirect here covers client-side navigation.
+
+use leptos::prelude::*;
+use leptos::form::ActionForm;
+use leptos_router::components::Redirect;
+
+use crate::components::form::on_session_ended;
+use crate::components::toast::use_toasts;
+use crate::server_fns::{current_user, Logout};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    let logout = ServerAction::<Logout>::new();
+    let toasts = use_toasts();
+
+    on_session_ended(move || user.get().and_then(|r| r.err()));
+    on_session_ended(move || logout.value().get().and_then(|r| r.err()));
+    Effect::new(move |_| {
+        if let Some(Ok(toast)) = logout.value().get() {
+            toasts.push(toast);
+        }
+    });
+
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                user.get()
+                    .map(|result| match result {
+                        Ok(Some(user)) => {
+                            view! {
+                                <h1>"Welcome"</h1>
+                                <p class="signed-in">"Signed in as " <strong>{user.username}</strong></p>
+                                <ActionForm action=logout>
+                                    <button type="submit">"Log out"</button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                        Err(_) => view! { <p>"Redirecting to the login page…"</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}

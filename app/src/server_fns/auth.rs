@@ -1,0 +1,139 @@
+//! Sign-up, login, logout, the current user and the flash.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::error::Field;
+use crate::models::{Toast, UserView};
+
+#[server(prefix = "/api", endpoint = "signup")]
+pub async fn signup(username: String, password: String, password_confirm: String) -> Result<(), AppError> {
+    use single_login::{Password, SignupError, Username};
+
+    let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
+    let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
+    if password != password_confirm {
+        return Err(AppError::invalid(Field::PasswordConfirm, "The passwords do not match"));
+    }
+    let ctx = crate::ssr::context()?;
+    let user = ctx.accounts.sign_up(&name, parsed).await.map_err(|e| match e {
+        SignupError::UsernameTaken => AppError::invalid(Field::Username, "That username is taken"),
+        other => crate::ssr::internal(other),
+    })?;
+    tracing::info!(event = "signup", user = user.id.0, "account created");
+    self::ssr::start_session(user).await
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    use single_login::AuthError;
+
+    let ctx = crate::ssr::context()?;
+    let client = crate::ssr::client();
+    match ctx.accounts.authenticate(&username, password).await {
+        Ok(user) => {
+            tracing::info!(event = "login_succeeded", user = user.id.0, client_ip = client.ip.as_deref(), "login");
+            self::ssr::start_session(user).await
+        }
+        Err(AuthError::InvalidCredentials) => {
+            tracing::info!(event = "login_failed", client_ip = client.ip.as_deref(), "login failed");
+            Err(AppError::InvalidCredentials)
+        }
+        Err(other) => Err(crate::ssr::internal(other)),
+    }
+}
+
+/// Ends this browser's login. Answers the "signed out" toast in the reader's language.
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<Toast, AppError> {
+    use crate::ssr::{self, messages, RequestAuth};
+    use single_login::EndReason;
+
+    let session = ssr::session().await?;
+    let client = ssr::client();
+    match ssr::auth() {
+        // Already signed out by the check: the client shows why instead.
+        RequestAuth::Ended(toast) => return Err(AppError::SessionEnded(toast)),
+        RequestAuth::SignedIn { user, seat } => {
+            let ctx = ssr::context()?;
+            ctx.seats.end(seat, EndReason::LoggedOut).await.map_err(ssr::internal)?;
+            tracing::info!(event = "session_ended", user = user.id.0, seat = seat.0, reason = "logged_out", client_ip = client.ip.as_deref(), "logout");
+        }
+        RequestAuth::Anonymous => {}
+    }
+    session.flush().await.map_err(ssr::internal)?;
+    let toast = messages::signed_out(client.lang);
+    if client.wants_html {
+        // A plain form post: the browser follows the redirect and the login page shows the
+        // flash. The hydrated app shows the returned toast itself.
+        session.cycle_id().await.map_err(ssr::internal)?;
+        ssr::push_flash(&session, toast.clone()).await?;
+    }
+    leptos_axum::redirect("/login");
+    Ok(toast)
+}
+
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    use crate::ssr::{self, RequestAuth};
+    match ssr::auth() {
+        RequestAuth::SignedIn { user, .. } => Ok(Some(UserView { username: user.username })),
+        RequestAuth::Ended(toast) => Err(AppError::SessionEnded(toast)),
+        RequestAuth::Anonymous => Ok(None),
+    }
+}
+
+/// The toasts waiting for this page (taken from the session by the host).
+#[server(prefix = "/api", endpoint = "flash")]
+pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
+    Ok(crate::ssr::flash())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use single_login::seats::OpenOutcome;
+    use single_login::{EndReason, LoginContext, SessionHash, User};
+
+    use crate::error::AppError;
+    use crate::ssr::{self, RequestAuth, SEAT_KEY};
+
+    /// Opens a seat for `user` in a fresh session: the old session id is discarded (no
+    /// fixation), a seat the browser held before ends as logged out, and the policy decides
+    /// which other seats end.
+    pub async fn start_session(user: User) -> Result<(), AppError> {
+        let ctx = ssr::context()?;
+        let client = ssr::client();
+        let session = ssr::session().await?;
+        if let RequestAuth::SignedIn { seat, .. } = ssr::auth() {
+            ctx.seats.end(seat, EndReason::LoggedOut).await.map_err(ssr::internal)?;
+        }
+        session.clear().await;
+        session.cycle_id().await.map_err(ssr::internal)?;
+        // Saving now gives the session its new id, so the seat can be keyed by it.
+        session.save().await.map_err(ssr::internal)?;
+        let id = session.id().ok_or_else(|| ssr::internal("a saved session has no id"))?;
+        let hash = SessionHash::of(&id.to_string());
+        let login = LoginContext::new(client.ip.clone(), client.user_agent.as_deref());
+        let outcome = ctx
+            .seats
+            .open(user.id, &hash, &login, &ctx.policy)
+            .await
+            .map_err(ssr::internal)?;
+        match outcome {
+            OpenOutcome::Opened { seat, ended } => {
+                session.insert(SEAT_KEY, seat.0).await.map_err(ssr::internal)?;
+                tracing::info!(event = "session_created", user = user.id.0, seat = seat.0, seat_hash = hash.short(), client_ip = client.ip.as_deref(), "session created");
+                for (other, reason) in ended {
+                    tracing::info!(event = "session_ended", user = user.id.0, seat = other.0, reason = reason.as_str(), replaced_by = seat.0, "session ended by a newer login");
+                }
+                leptos_axum::redirect("/");
+                Ok(())
+            }
+            OpenOutcome::Denied { .. } | OpenOutcome::Ask { .. } => {
+                session.flush().await.map_err(ssr::internal)?;
+                Err(ssr::internal("this policy is not supported yet"))
+            }
+        }
+    }
+}

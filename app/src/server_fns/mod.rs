@@ -1,0 +1,6 @@
+//! Server functions, at fixed URLs under `/api`. Each is thin: it reads what the host put
+//! into the request and calls the core library.
+
+pub mod auth;
+
+pub use auth::*;

@@ -1,0 +1,181 @@
+//! User-facing messages in Korean and English, chosen by `Accept-Language`.
+
+use single_login::seats::{EndReason, Ended, SeatInfo};
+use single_login::Millis;
+
+use crate::models::{Toast, ToastKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// Picks the preferred of the languages we have, honouring q-values; English otherwise.
+    /// A malformed header is read as far as it makes sense and never fails.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(header) = header else { return Lang::En };
+        let mut best: Option<(f32, Lang)> = None;
+        for item in header.split(',').take(32) {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if !(q > 0.0 && q <= 1.0) {
+                continue;
+            }
+            let primary = tag.split('-').next().unwrap_or("");
+            let lang = match primary {
+                "ko" => Lang::Ko,
+                "en" => Lang::En,
+                _ => continue,
+            };
+            if best.is_none_or(|(best_q, _)| q > best_q) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, lang)| lang)
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
+pub const KICKED_KO: &str = "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
+pub const KICKED_EN: &str = "You were signed out because your account signed in from another browser.";
+
+/// The toast for a browser whose seat has ended, or `None` where no message is due (a
+/// session that logged out itself).
+pub fn session_ended(lang: Lang, ended: &Ended, now: Millis) -> Option<Toast> {
+    let toast = match ended.reason {
+        EndReason::LoggedOut => return None,
+        EndReason::Replaced => {
+            let title = match lang {
+                Lang::Ko => KICKED_KO,
+                Lang::En => KICKED_EN,
+            };
+            let toast = Toast::new(ToastKind::Warning, title);
+            match &ended.replaced_by {
+                Some(newer) => toast.with_detail(newer_login(lang, newer, now)),
+                None => toast,
+            }
+        }
+        EndReason::Revoked => Toast::new(
+            ToastKind::Warning,
+            match lang {
+                Lang::Ko => "이 세션은 다른 세션에서 로그아웃되었습니다.",
+                Lang::En => "You were signed out: this session was ended from another session.",
+            },
+        ),
+        EndReason::Expired => Toast::new(
+            ToastKind::Info,
+            match lang {
+                Lang::Ko => "오랫동안 사용하지 않아 로그아웃되었습니다. 다시 로그인해 주세요.",
+                Lang::En => "Your session expired. Please log in again.",
+            },
+        ),
+    };
+    Some(toast)
+}
+
+/// "New login 2 minutes ago from 203.0.113.9, Chrome on Linux"
+fn newer_login(lang: Lang, seat: &SeatInfo, now: Millis) -> String {
+    let when = relative_time(lang, seat.created_at, now);
+    let ip = seat.client_ip.as_deref().unwrap_or(match lang {
+        Lang::Ko => "알 수 없는 IP",
+        Lang::En => "an unknown IP",
+    });
+    let device = describe_user_agent(lang, seat.user_agent.as_deref());
+    match lang {
+        Lang::Ko => format!("새 로그인: {when}, {ip}, {device}"),
+        Lang::En => format!("New login {when} from {ip}, {device}"),
+    }
+}
+
+pub fn relative_time(lang: Lang, then: Millis, now: Millis) -> String {
+    let seconds = (now.0 - then.0).max(0) / 1000;
+    let (n, unit_en, unit_ko) = match seconds {
+        0..=59 => {
+            return match lang {
+                Lang::Ko => "방금 전".to_owned(),
+                Lang::En => "just now".to_owned(),
+            }
+        }
+        60..=3599 => (seconds / 60, "minute", "분"),
+        3600..=86_399 => (seconds / 3600, "hour", "시간"),
+        _ => (seconds / 86_400, "day", "일"),
+    };
+    match lang {
+        Lang::Ko => format!("{n}{unit_ko} 전"),
+        Lang::En => format!("{n} {unit_en}{} ago", if n == 1 { "" } else { "s" }),
+    }
+}
+
+/// "Chrome on Linux", from the user agent; a short fallback when it tells nothing.
+pub fn describe_user_agent(lang: Lang, user_agent: Option<&str>) -> String {
+    let unknown = match lang {
+        Lang::Ko => "알 수 없는 브라우저",
+        Lang::En => "unknown browser",
+    };
+    let parser = woothee::parser::Parser::new();
+    let Some(parsed) = user_agent.and_then(|ua| parser.parse(ua)) else {
+        return unknown.to_owned();
+    };
+    let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
+    let browser = known(parsed.name).then_some(parsed.name);
+    let os = known(parsed.os).then_some(parsed.os);
+    match (browser, os, lang) {
+        (Some(b), Some(o), Lang::Ko) => format!("{o}의 {b}"),
+        (Some(b), Some(o), Lang::En) => format!("{b} on {o}"),
+        (Some(b), None, _) => b.to_owned(),
+        (None, Some(o), _) => o.to_owned(),
+        (None, None, _) => unknown.to_owned(),
+    }
+}
+
+pub fn signed_out(lang: Lang) -> Toast {
+    Toast::new(
+        ToastKind::Success,
+        match lang {
+            Lang::Ko => "로그아웃되었습니다.",
+            Lang::En => "You have been signed out.",
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_the_highest_q() {
+        assert_eq!(Lang::from_accept_language(Some("ko-KR,ko;q=0.9,en;q=0.8")), Lang::Ko);
+        assert_eq!(Lang::from_accept_language(Some("en;q=0.9, ko;q=0.5")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR, ko;q=0.1")), Lang::Ko);
+        assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some(";;;,q=,ko;q=abc")), Lang::Ko);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Millis(10_000_000);
+        assert_eq!(relative_time(Lang::En, Millis(9_990_000), now), "just now");
+        assert_eq!(relative_time(Lang::En, Millis(10_000_000 - 60_000), now), "1 minute ago");
+        assert_eq!(relative_time(Lang::Ko, Millis(10_000_000 - 7_200_000), now), "2시간 전");
+    }
+
+    #[test]
+    fn user_agents_become_browser_and_os() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        assert_eq!(describe_user_agent(Lang::En, Some(chrome)), "Chrome on Linux");
+        assert_eq!(describe_user_agent(Lang::En, Some("curl/8.0")), "unknown browser");
+        assert_eq!(describe_user_agent(Lang::En, None), "unknown browser");
+    }
+}

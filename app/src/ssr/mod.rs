@@ -1,0 +1,122 @@
+//! Server-only glue: what the host provides to server functions and rendering, and the
+//! helpers they use to read it.
+
+pub mod messages;
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use single_login::{Accounts, Policy, SeatId, Seats, User};
+
+use crate::error::AppError;
+use crate::models::Toast;
+
+pub use messages::Lang;
+
+/// Session keys. The seat id ties the session record to its seat; the flash holds toasts for
+/// the next page; the touch time makes the session layer re-save (and so extend) the session
+/// when the seat's last-seen time moves.
+pub const SEAT_KEY: &str = "seat";
+pub const FLASH_KEY: &str = "flash";
+pub const TOUCH_KEY: &str = "touched";
+
+/// Services and settings the server functions need; provided by the host.
+#[derive(Clone)]
+pub struct AppContext {
+    pub accounts: Accounts,
+    pub seats: Seats,
+    pub policy: Arc<Policy>,
+}
+
+/// Who is behind a request, as the session check found out. Put into the request
+/// extensions by the host's session-check layer.
+#[derive(Debug, Clone)]
+pub enum RequestAuth {
+    Anonymous,
+    SignedIn { user: User, seat: SeatId },
+    /// The session's seat has ended; the session was signed out and this is why.
+    Ended(Toast),
+}
+
+/// Where a request comes from, for seats, logs and messages.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub lang: Lang,
+    /// A browser page or plain form post (as opposed to a call from the hydrated app).
+    pub wants_html: bool,
+}
+
+/// Toasts taken from the session for the page being rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Flash(pub Vec<Toast>);
+
+fn parts() -> Option<http::request::Parts> {
+    use_context::<http::request::Parts>()
+}
+
+pub fn context() -> Result<AppContext, AppError> {
+    use_context::<AppContext>().ok_or_else(|| internal("the app context is missing"))
+}
+
+pub fn auth() -> RequestAuth {
+    parts()
+        .and_then(|parts| parts.extensions.get::<RequestAuth>().cloned())
+        .unwrap_or(RequestAuth::Anonymous)
+}
+
+pub fn client() -> ClientInfo {
+    parts()
+        .and_then(|parts| parts.extensions.get::<ClientInfo>().cloned())
+        .unwrap_or(ClientInfo {
+            ip: None,
+            user_agent: None,
+            lang: Lang::En,
+            wants_html: false,
+        })
+}
+
+pub fn flash() -> Vec<Toast> {
+    parts()
+        .and_then(|parts| parts.extensions.get::<Flash>().cloned())
+        .unwrap_or_default()
+        .0
+}
+
+pub async fn session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| internal(format!("no session layer: {e:?}")))
+}
+
+/// The signed-in user, or the error the client should act on.
+pub fn require_user() -> Result<(User, SeatId), AppError> {
+    match auth() {
+        RequestAuth::SignedIn { user, seat } => Ok((user, seat)),
+        RequestAuth::Ended(toast) => Err(AppError::SessionEnded(toast)),
+        RequestAuth::Anonymous => Err(AppError::NotSignedIn),
+    }
+}
+
+/// Logs an unexpected failure with its whole cause chain and hides it from the user.
+pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
+    let error = error.into();
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "internal error");
+    AppError::Internal
+}
+
+/// Stores toasts for the next full page load (a flash): used when the browser follows a
+/// redirect itself, without the hydrated app to show them.
+pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Result<(), AppError> {
+    let mut toasts: Vec<Toast> = session.get(FLASH_KEY).await.map_err(internal)?.unwrap_or_default();
+    toasts.push(toast);
+    session.insert(FLASH_KEY, toasts).await.map_err(internal)
+}

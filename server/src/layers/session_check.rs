@@ -1,0 +1,137 @@
+//! The kick check: one indexed lookup per request decides whether the session's seat is
+//! still live.
+//!
+//! A session whose seat has ended is signed out on the spot (its data flushed, its cookie
+//! cleared). A page request or plain form post is then redirected to `/login`, which shows
+//! why once (a flash); a call from the hydrated app carries on with `RequestAuth::Ended`,
+//! so that the server function answers the typed `SessionEnded` error.
+
+use app::ssr::messages;
+use app::ssr::{ClientInfo, Flash, RequestAuth, FLASH_KEY, TOUCH_KEY};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Method, StatusCode};
+use single_login::seats::SeatStatus;
+use single_login::{EndReason, Millis, SessionHash};
+use tower_sessions::Session;
+
+use crate::AppState;
+
+/// Pages that need a signed-in user; anonymous page requests go to `/login`.
+const PROTECTED_PAGES: &[&str] = &["/"];
+
+pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let (Some(session), Some(client)) = (
+        request.extensions().get::<Session>().cloned(),
+        request.extensions().get::<ClientInfo>().cloned(),
+    ) else {
+        return next.run(request).await;
+    };
+    let auth = match authenticate(&state, &session, &client).await {
+        Ok(auth) => auth,
+        Err(error) => {
+            tracing::error!(error = %chain(&*error), "session check failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.").into_response();
+        }
+    };
+    let page = client.wants_html;
+    let path = request.uri().path().to_owned();
+    match &auth {
+        RequestAuth::Ended(toast) if page => {
+            if let Err(error) = flash_in_new_session(&session, toast.clone()).await {
+                tracing::error!(error = %chain(&*error), "could not store the flash");
+            }
+            return Redirect::to("/login").into_response();
+        }
+        RequestAuth::Anonymous if page && request.method() == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) => {
+            return Redirect::to("/login").into_response();
+        }
+        _ => {}
+    }
+    if page && request.method() == Method::GET && path == "/login" {
+        match session.remove::<Vec<app::models::Toast>>(FLASH_KEY).await {
+            Ok(Some(toasts)) => {
+                request.extensions_mut().insert(Flash(toasts));
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(error = %chain(&error), "could not read the flash"),
+        }
+    }
+    request.extensions_mut().insert(auth);
+    next.run(request).await
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn authenticate(state: &AppState, session: &Session, client: &ClientInfo) -> Result<RequestAuth, BoxError> {
+    // The id from the cookie, read before the session record is loaded: the seat, not the
+    // record, decides. No cookie, no lookup.
+    let Some(id) = session.id() else {
+        return Ok(RequestAuth::Anonymous);
+    };
+    let hash = SessionHash::of(&id.to_string());
+    let seats = &state.ctx.seats;
+    let Some(status) = seats.status(&hash).await? else {
+        return Ok(RequestAuth::Anonymous);
+    };
+    let now = Millis::now();
+    let SeatStatus {
+        seat,
+        user,
+        last_seen_at,
+        ended,
+    } = status;
+    let ended = match ended {
+        Some(ended) => ended,
+        None if last_seen_at < now.minus(state.settings.session_idle_timeout) => {
+            seats.end(seat, EndReason::Expired).await?;
+            match seats.status(&hash).await?.and_then(|s| s.ended) {
+                Some(ended) => ended,
+                None => return Ok(RequestAuth::Anonymous),
+            }
+        }
+        None => {
+            if last_seen_at <= now.minus(state.settings.touch_interval) {
+                seats.touch(seat, now).await?;
+                // Marks the session modified, so the session layer saves it and re-sends the
+                // cookie: its expiry slides along with the seat's last-seen time.
+                session.insert(TOUCH_KEY, now.0).await?;
+            }
+            return Ok(RequestAuth::SignedIn { user, seat });
+        }
+    };
+    session.flush().await?;
+    tracing::info!(
+        event = "ended_session_used",
+        user = user.id.0,
+        seat = seat.0,
+        seat_hash = hash.short(),
+        reason = ended.reason.as_str(),
+        client_ip = client.ip.as_deref(),
+        "request from a session whose seat has ended"
+    );
+    Ok(match messages::session_ended(client.lang, &ended, now) {
+        Some(toast) => RequestAuth::Ended(toast),
+        None => RequestAuth::Anonymous,
+    })
+}
+
+/// Puts `toast` into a new anonymous session (new id: the ended one must not come back).
+async fn flash_in_new_session(session: &Session, toast: app::models::Toast) -> Result<(), BoxError> {
+    session.cycle_id().await?;
+    app::ssr::push_flash(session, toast)
+        .await
+        .map_err(|e| -> BoxError { e.to_string().into() })
+}
+
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,157 @@
+//! The axum host of single-login: configuration, state, the layers that check every request,
+//! the background purge, and the operator CLI.
+
+pub mod config;
+pub mod layers;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::ssr::AppContext;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use single_login::{Accounts, Db, Millis, Policy, Seats};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::{Config, Settings};
+use crate::store::AnyStore;
+
+/// Name of the session cookie (not the library default `id`, which says nothing).
+pub const SESSION_COOKIE: &str = "single_login_session";
+
+/// Largest request body accepted; forms here are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub ctx: AppContext,
+    pub settings: Arc<Settings>,
+    pub sessions: AnyStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] single_login::DbError),
+    #[error("could not create the session table")]
+    SessionStore(#[source] sqlx::Error),
+}
+
+impl AppState {
+    /// Connects to the database, runs the migrations and assembles the services.
+    pub async fn start(config: &Config) -> Result<AppState, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let sessions = AnyStore::for_db(&db);
+        sessions.migrate().await.map_err(StartError::SessionStore)?;
+        Ok(AppState {
+            leptos_options: config.leptos.clone(),
+            ctx: AppContext {
+                accounts: Accounts::new(db.clone()),
+                seats: Seats::new(db),
+                policy: Arc::new(Policy::default()),
+            },
+            settings: Arc::new(config.settings.clone()),
+            sessions,
+        })
+    }
+
+    /// One round of housekeeping: idle seats expire, old ended seats and expired session
+    /// records are deleted.
+    pub async fn purge(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let now = Millis::now();
+        let seats = &self.ctx.seats;
+        let expired = seats.expire_idle(now.minus(self.settings.session_idle_timeout)).await?;
+        let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
+        self.sessions.delete_expired().await?;
+        tracing::info!(expired, purged, "purged old sessions and seats");
+        Ok(())
+    }
+
+    /// Runs [`AppState::purge`] every `purge_interval`, for ever.
+    pub fn spawn_purge(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state.settings.purge_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(error) = state.purge().await {
+                    tracing::error!(error = %error, "purge failed");
+                }
+            }
+        })
+    }
+}
+
+/// The whole application: pages, server functions, static files and every layer.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let ctx = state.ctx.clone();
+    let pages: Router = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone());
+
+    let session_layer = SessionManagerLayer::new(state.sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
+        ));
+
+    pages
+        .clone()
+        .layer(axum::middleware::from_fn_with_state(pages, layers::errors::map_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::session_check::check))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin))
+        .layer(axum::middleware::from_fn(layers::client::client_info))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(layers::trace())
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Keeps a slow shutdown from hanging for ever.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

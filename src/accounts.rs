@@ -1,0 +1,125 @@
+//! The account store.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::on_pool;
+use crate::password::{self, HashError, Password, StoredHash};
+use crate::username::Username;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserId(pub i64);
+
+/// A user as the rest of the program sees it: no password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    #[error("That username is taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("could not store the new user")]
+    Db(#[source] sqlx::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user and wrong password alike: callers must not tell them apart.
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("could not read the user")]
+    Db(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    db: Db,
+}
+
+impl Accounts {
+    pub fn new(db: Db) -> Self {
+        Accounts { db }
+    }
+
+    #[tracing::instrument(skip_all, fields(username = %username))]
+    pub async fn sign_up(&self, username: &Username, password: Password) -> Result<User, SignupError> {
+        let hash = password::hash(password).await?;
+        let inserted = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO users (username, username_key, password_hash, created_at) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(username.as_str())
+            .bind(username.key())
+            .bind(&hash.0)
+            .bind(Millis::now().0)
+            .fetch_one(pool)
+            .await
+        });
+        match inserted {
+            Ok(id) => Ok(User {
+                id: UserId(id),
+                username: username.as_str().to_owned(),
+            }),
+            Err(sqlx::Error::Database(e))
+                if e.is_unique_violation()
+                    && e.constraint().is_none_or(|c| c == "users_username_key_unique") =>
+            {
+                Err(SignupError::UsernameTaken)
+            }
+            Err(e) => Err(SignupError::Db(e)),
+        }
+    }
+
+    /// Checks a username and password. The raw password is taken as typed (not parsed), so that
+    /// a password set under older, looser rules still works; an unparseable username costs a
+    /// dummy verification like an unknown one.
+    #[tracing::instrument(skip_all)]
+    pub async fn authenticate(&self, username: &str, password: String) -> Result<User, AuthError> {
+        let found = match Username::parse(username) {
+            Ok(name) => self.find_credentials(&name).await?,
+            Err(_) => None,
+        };
+        let (user, stored) = match found {
+            Some((user, stored)) => (Some(user), Some(stored)),
+            None => (None, None),
+        };
+        let ok = password::verify(password, stored).await?;
+        match user {
+            Some(user) if ok => Ok(user),
+            _ => Err(AuthError::InvalidCredentials),
+        }
+    }
+
+    async fn find_credentials(&self, name: &Username) -> Result<Option<(User, StoredHash)>, sqlx::Error> {
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (i64, String, String)>(
+                "SELECT id, username, password_hash FROM users WHERE username_key = $1",
+            )
+            .bind(name.key())
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(id, username, hash)| {
+            (
+                User {
+                    id: UserId(id),
+                    username,
+                },
+                StoredHash(hash),
+            )
+        }))
+    }
+
+    pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, sqlx::Error> {
+        Ok(self.find_credentials(name).await?.map(|(user, _)| user))
+    }
+}

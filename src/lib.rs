@@ -1,0 +1,25 @@
+//! Core of single-login: the rules, with no web framework in sight.
+//!
+//! - [`Username`] and [`Password`] parse untrusted input into valid values;
+//! - [`password`] hashes and verifies with argon2id off the async runtime;
+//! - [`Db`] connects to SQLite or PostgreSQL and runs the migrations;
+//! - [`Accounts`] stores users;
+//! - [`Seats`] is the session-seat registry: one row per login, opened under the user's lock
+//!   so that simultaneous logins cannot outnumber the policy;
+//! - [`policy`] decides, as a pure function, which seats a new login ends.
+
+pub mod accounts;
+pub mod clock;
+pub mod db;
+pub mod password;
+pub mod policy;
+pub mod seats;
+pub mod username;
+
+pub use accounts::{Accounts, AuthError, SignupError, User, UserId};
+pub use clock::Millis;
+pub use db::{Db, DbError};
+pub use password::{Password, PasswordError};
+pub use policy::{Decision, OnLimit, Policy};
+pub use seats::{EndReason, LoginContext, SeatId, SeatStatus, Seats, SessionHash};
+pub use username::{Username, UsernameError};

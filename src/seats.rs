@@ -1,0 +1,378 @@
+//! The session-seat registry: one row per login, kept after it ends so that the browser it
+//! belonged to can be told why, and the user can see the history.
+//!
+//! A seat is found by the SHA-256 of its session id. Its end is recorded here and nowhere else,
+//! so no save of session data (a request that was in flight at the moment of the kick, say)
+//! can bring an ended login back.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::accounts::{User, UserId};
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::on_pool;
+use crate::policy::{self, Decision, LiveSeat, Policy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SeatId(pub i64);
+
+/// Longest user agent kept; the rest is cut (browsers send a few hundred bytes).
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// The SHA-256 of a session id, hex-encoded: what the registry stores instead of the id.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionHash(String);
+
+impl SessionHash {
+    pub fn of(session_id: &str) -> Self {
+        let digest = Sha256::digest(session_id.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        SessionHash(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A short prefix, enough to follow one seat through the logs.
+    pub fn short(&self) -> &str {
+        &self.0[..12]
+    }
+}
+
+impl fmt::Debug for SessionHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionHash({}…)", self.short())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// A newer login of the same user took the seat.
+    Replaced,
+    /// The user logged out.
+    LoggedOut,
+    /// Ended on purpose by the user from another session, or by an operator.
+    Revoked,
+    /// Unused for longer than the session lifetime.
+    Expired,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Replaced => "replaced",
+            EndReason::LoggedOut => "logged_out",
+            EndReason::Revoked => "revoked",
+            EndReason::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EndReason> {
+        Some(match text {
+            "replaced" => EndReason::Replaced,
+            "logged_out" => EndReason::LoggedOut,
+            "revoked" => EndReason::Revoked,
+            "expired" => EndReason::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a login comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginContext {
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl LoginContext {
+    pub fn new(client_ip: Option<String>, user_agent: Option<&str>) -> Self {
+        LoginContext {
+            client_ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        }
+    }
+}
+
+/// One seat, live or ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatInfo {
+    pub id: SeatId,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub at: Millis,
+    pub reason: EndReason,
+    /// For `Replaced`: the login that took the seat, while it is still on record.
+    pub replaced_by: Option<SeatInfo>,
+}
+
+/// What the registry knows of the seat behind a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatStatus {
+    pub seat: SeatId,
+    pub user: User,
+    pub last_seen_at: Millis,
+    pub ended: Option<Ended>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenOutcome {
+    Opened { seat: SeatId, ended: Vec<(SeatId, EndReason)> },
+    Denied { blocking: Vec<SeatInfo> },
+    Ask { candidates: Vec<SeatInfo> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Seats {
+    db: Db,
+}
+
+type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
+
+fn seat_info((id, created_at, last_seen_at, client_ip, user_agent): SeatRow) -> SeatInfo {
+    SeatInfo {
+        id: SeatId(id),
+        created_at: Millis(created_at),
+        last_seen_at: Millis(last_seen_at),
+        client_ip,
+        user_agent,
+    }
+}
+
+const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent \
+     FROM seats WHERE user_id = $1 AND ended_at IS NULL ORDER BY id";
+
+/// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
+macro_rules! open_in_tx {
+    ($tx:ident, $lock_sql:expr, $user:expr, $hash:expr, $ctx:expr, $policy:expr, $now:expr) => {{
+        let locked = sqlx::query_scalar::<_, i64>($lock_sql)
+            .bind($user.0)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if locked.is_none() {
+            return Err(sqlx::Error::RowNotFound);
+        }
+        let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
+            .bind($user.0)
+            .fetch_all(&mut *$tx)
+            .await?
+            .into_iter()
+            .map(seat_info)
+            .collect();
+        let view: Vec<LiveSeat> = live
+            .iter()
+            .map(|seat| LiveSeat {
+                id: seat.id,
+                last_seen_at: seat.last_seen_at,
+                client_ip: seat.client_ip.clone(),
+            })
+            .collect();
+        let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
+            live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
+        };
+        match policy::decide($policy, &view, $ctx.client_ip.as_deref(), $now) {
+            Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
+            Decision::Ask { candidates } => OpenOutcome::Ask { candidates: pick(candidates) },
+            Decision::Admit { end } => {
+                let seat = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
+                     VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
+                )
+                .bind($user.0)
+                .bind($hash.as_str())
+                .bind($now.0)
+                .bind($ctx.client_ip.as_deref())
+                .bind($ctx.user_agent.as_deref())
+                .fetch_one(&mut *$tx)
+                .await?;
+                for (id, reason) in &end {
+                    let replaced_by = (*reason == EndReason::Replaced).then_some(seat);
+                    sqlx::query(
+                        "UPDATE seats SET ended_at = $1, end_reason = $2, replaced_by = $3 \
+                         WHERE id = $4 AND ended_at IS NULL",
+                    )
+                    .bind($now.0)
+                    .bind(reason.as_str())
+                    .bind(replaced_by)
+                    .bind(id.0)
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+                $tx.commit().await?;
+                return Ok(OpenOutcome::Opened { seat: SeatId(seat), ended: end });
+            }
+        }
+    }};
+}
+
+impl Seats {
+    pub fn new(db: Db) -> Self {
+        Seats { db }
+    }
+
+    /// Records a login: under the user's lock, asks the policy which seats to end, ends them
+    /// and opens the new seat, all in one transaction. However many logins of one user run at
+    /// once, in however many processes, each sees the seats the previous one left.
+    #[tracing::instrument(skip_all, fields(user = user.0, seat_hash = hash.short()))]
+    pub async fn open(
+        &self,
+        user: UserId,
+        hash: &SessionHash,
+        ctx: &LoginContext,
+        policy: &Policy,
+    ) -> Result<OpenOutcome, sqlx::Error> {
+        let now = Millis::now();
+        let outcome = match &self.db {
+            Db::Sqlite(pool) => {
+                // IMMEDIATE takes the write lock before the first read, so two logins cannot
+                // both read the same live seats.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                open_in_tx!(tx, "SELECT id FROM users WHERE id = $1", user, hash, ctx, policy, now)
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                open_in_tx!(
+                    tx,
+                    "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+                    user,
+                    hash,
+                    ctx,
+                    policy,
+                    now
+                )
+            }
+        };
+        // Denied or asked: nothing was written, the transaction rolls back on drop.
+        Ok(outcome)
+    }
+
+    /// The seat behind a session, with its user and, if it ended, how: one lookup by the
+    /// unique hash.
+    pub async fn status(&self, hash: &SessionHash) -> Result<Option<SeatStatus>, sqlx::Error> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            i64,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, Row>(
+                "SELECT s.id, s.user_id, u.username, s.last_seen_at, s.ended_at, s.end_reason, \
+                        r.id, r.created_at, r.last_seen_at, r.client_ip, r.user_agent \
+                 FROM seats s JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN seats r ON r.id = s.replaced_by \
+                 WHERE s.session_hash = $1",
+            )
+            .bind(hash.as_str())
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(
+            |(id, user_id, username, last_seen, ended_at, reason, r_id, r_created, r_seen, r_ip, r_ua)| {
+                let replaced_by = match (r_id, r_created, r_seen) {
+                    (Some(id), Some(created), Some(seen)) => Some(seat_info((id, created, seen, r_ip, r_ua))),
+                    _ => None,
+                };
+                let ended = match (ended_at, reason.as_deref().and_then(EndReason::parse)) {
+                    (Some(at), Some(reason)) => Some(Ended {
+                        at: Millis(at),
+                        reason,
+                        replaced_by,
+                    }),
+                    _ => None,
+                };
+                SeatStatus {
+                    seat: SeatId(id),
+                    user: User {
+                        id: UserId(user_id),
+                        username,
+                    },
+                    last_seen_at: Millis(last_seen),
+                    ended,
+                }
+            },
+        ))
+    }
+
+    /// Moves a live seat's last-seen time forward. Returns whether a row changed.
+    pub async fn touch(&self, seat: SeatId, now: Millis) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE seats SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL AND last_seen_at < $1")
+                .bind(now.0)
+                .bind(seat.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Ends one live seat. Returns false when it had already ended: the first end wins.
+    pub async fn end(&self, seat: SeatId, reason: EndReason) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL")
+                .bind(Millis::now().0)
+                .bind(reason.as_str())
+                .bind(seat.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// The user's live seats, oldest first.
+    pub async fn live(&self, user: UserId) -> Result<Vec<SeatInfo>, sqlx::Error> {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, SeatRow>(LIVE_SEATS).bind(user.0).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(seat_info).collect())
+    }
+
+    /// Ends live seats unused since `idle_since` with reason `expired`.
+    pub async fn expire_idle(&self, idle_since: Millis) -> Result<u64, sqlx::Error> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE seats SET ended_at = $1, end_reason = 'expired' \
+                 WHERE ended_at IS NULL AND last_seen_at < $2",
+            )
+            .bind(Millis::now().0)
+            .bind(idle_since.0)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    /// Deletes seats that ended before `ended_before`.
+    pub async fn purge_ended(&self, ended_before: Millis) -> Result<u64, sqlx::Error> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM seats WHERE ended_at IS NOT NULL AND ended_at < $1")
+                .bind(ended_before.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+}

@@ -1,0 +1,156 @@
+//! Usernames: what may be typed, and when two of them are the same name.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+pub const MIN_CHARS: usize = 3;
+pub const MAX_CHARS: usize = 32;
+
+/// A valid username. `as_str` is the name as the user chose it (NFKC-normalised, so that
+/// full-width or composed look-alikes become one spelling); `key` is the form that decides
+/// uniqueness: NFKC and lower-cased, so `Alice`, `ALICE` and `Ａｌｉｃｅ` are one account.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Username {
+    display: String,
+    key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    #[error("Enter a username")]
+    Empty,
+    #[error("A username needs at least {MIN_CHARS} characters")]
+    TooShort,
+    #[error("A username can have at most {MAX_CHARS} characters")]
+    TooLong,
+    #[error("A username may contain only letters, digits and _ . -")]
+    InvalidCharacter,
+}
+
+impl Username {
+    /// Parses what a user typed. Surrounding whitespace is dropped (a stray space from
+    /// copy-and-paste should not create a second account); inner whitespace is refused.
+    pub fn parse(input: &str) -> Result<Username, UsernameError> {
+        let display: String = input.trim().nfkc().collect();
+        if display.is_empty() {
+            return Err(UsernameError::Empty);
+        }
+        // Length is checked first on bytes so that a megabyte of input is refused before it
+        // is walked character by character.
+        if display.len() > MAX_CHARS * 4 {
+            return Err(UsernameError::TooLong);
+        }
+        if !display.chars().all(is_allowed) {
+            return Err(UsernameError::InvalidCharacter);
+        }
+        let count = display.chars().count();
+        if count < MIN_CHARS {
+            return Err(UsernameError::TooShort);
+        }
+        if count > MAX_CHARS {
+            return Err(UsernameError::TooLong);
+        }
+        let key = display.to_lowercase().nfkc().collect();
+        Ok(Username { display, key })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The comparison key stored under a unique constraint.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+fn is_allowed(c: char) -> bool {
+    c.is_alphabetic() || c.is_numeric() || matches!(c, '_' | '.' | '-')
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl fmt::Debug for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Username").field(&self.display).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn accepts_ascii_and_unicode_names() {
+        for name in ["bob", "alice_01", "a.b-c", "김철수", "Ünïcødé", "用户名"] {
+            assert!(Username::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_names_with_the_reason() {
+        assert_eq!(Username::parse("   "), Err(UsernameError::Empty));
+        assert_eq!(Username::parse("ab"), Err(UsernameError::TooShort));
+        assert_eq!(Username::parse(&"a".repeat(33)), Err(UsernameError::TooLong));
+        assert_eq!(Username::parse("a b c"), Err(UsernameError::InvalidCharacter));
+        assert_eq!(Username::parse("bob!"), Err(UsernameError::InvalidCharacter));
+        assert_eq!(Username::parse("bob\u{0}"), Err(UsernameError::InvalidCharacter));
+        assert_eq!(Username::parse("bo\u{202e}b"), Err(UsernameError::InvalidCharacter));
+        assert_eq!(Username::parse(&"x".repeat(1 << 20)), Err(UsernameError::TooLong));
+    }
+
+    #[test]
+    fn names_differing_in_case_or_width_share_a_key() {
+        let plain = Username::parse("Alice").unwrap();
+        assert_eq!(plain.key(), Username::parse("ALICE").unwrap().key());
+        assert_eq!(plain.key(), Username::parse("Ａｌｉｃｅ").unwrap().key());
+        assert_eq!(Username::parse("  Alice ").unwrap().as_str(), "Alice");
+    }
+
+    #[test]
+    fn combining_and_composed_forms_share_a_key() {
+        let composed = Username::parse("caf\u{e9}").unwrap();
+        let combining = Username::parse("cafe\u{301}").unwrap();
+        assert_eq!(composed.key(), combining.key());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(input in any::<String>()) {
+            let _ = Username::parse(&input);
+        }
+
+        #[test]
+        fn valid_names_round_trip(name in "[a-zA-Z0-9_.\\-]{3,32}") {
+            let parsed = Username::parse(&name).unwrap();
+            prop_assert_eq!(parsed.as_str(), name.as_str());
+            prop_assert_eq!(parsed.key(), name.to_lowercase());
+        }
+
+        #[test]
+        fn accepted_names_obey_the_rules(input in "\\PC{0,40}") {
+            if let Ok(name) = Username::parse(&input) {
+                let count = name.as_str().chars().count();
+                prop_assert!((MIN_CHARS..=MAX_CHARS).contains(&count));
+                prop_assert!(name.as_str().chars().all(is_allowed));
+                // The key is a fixed point: folding it again changes nothing.
+                let refolded: String = name.key().to_lowercase().nfkc().collect();
+                prop_assert_eq!(refolded.as_str(), name.key());
+            }
+        }
+
+        #[test]
+        fn case_never_makes_a_second_account(name in "[a-zA-Z]{3,32}") {
+            let lower = Username::parse(&name.to_lowercase()).unwrap();
+            let upper = Username::parse(&name.to_uppercase()).unwrap();
+            prop_assert_eq!(lower.key(), upper.key());
+        }
+    }
+}
