@@ -6,6 +6,7 @@
 //! can bring an ended login back.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -139,6 +140,10 @@ pub enum OpenOutcome {
 #[derive(Debug, Clone)]
 pub struct Seats {
     db: Db,
+    /// Queues this process's SQLite logins before they reach the file lock. `BEGIN IMMEDIATE`
+    /// alone is correct, but SQLite's busy handler backs off in growing sleeps, so fifty
+    /// logins at once would wait far longer than their work takes.
+    sqlite_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
@@ -221,7 +226,10 @@ macro_rules! open_in_tx {
 
 impl Seats {
     pub fn new(db: Db) -> Self {
-        Seats { db }
+        Seats {
+            db,
+            sqlite_gate: Arc::new(tokio::sync::Mutex::new(())),
+        }
     }
 
     /// Records a login: under the user's lock, asks the policy which seats to end, ends them
@@ -240,6 +248,7 @@ impl Seats {
             Db::Sqlite(pool) => {
                 // IMMEDIATE takes the write lock before the first read, so two logins cannot
                 // both read the same live seats.
+                let _queued = self.sqlite_gate.lock().await;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 open_in_tx!(tx, "SELECT id FROM users WHERE id = $1", user, hash, ctx, policy, now)
             }
