@@ -50,7 +50,11 @@ impl Accounts {
     }
 
     #[tracing::instrument(skip_all, fields(username = %username))]
-    pub async fn sign_up(&self, username: &Username, password: Password) -> Result<User, SignupError> {
+    pub async fn sign_up(
+        &self,
+        username: &Username,
+        password: Password,
+    ) -> Result<User, SignupError> {
         let hash = password::hash(password).await?;
         let inserted = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
@@ -71,7 +75,8 @@ impl Accounts {
             }),
             Err(sqlx::Error::Database(e))
                 if e.is_unique_violation()
-                    && e.constraint().is_none_or(|c| c == "users_username_key_unique") =>
+                    && e.constraint()
+                        .is_none_or(|c| c == "users_username_key_unique") =>
             {
                 Err(SignupError::UsernameTaken)
             }
@@ -99,7 +104,10 @@ impl Accounts {
         }
     }
 
-    async fn find_credentials(&self, name: &Username) -> Result<Option<(User, StoredHash)>, sqlx::Error> {
+    async fn find_credentials(
+        &self,
+        name: &Username,
+    ) -> Result<Option<(User, StoredHash)>, sqlx::Error> {
         let row = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, (i64, String, String)>(
                 "SELECT id, username, password_hash FROM users WHERE username_key = $1",

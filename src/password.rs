@@ -128,10 +128,16 @@ mod tests {
 
     #[test]
     fn length_rules_count_characters_not_bytes() {
-        assert_eq!(Password::parse("short").err(), Some(PasswordError::TooShort));
+        assert_eq!(
+            Password::parse("short").err(),
+            Some(PasswordError::TooShort)
+        );
         assert!(Password::parse("비밀번호비밀번호").is_ok());
         assert!(Password::parse(&"é".repeat(MAX_CHARS)).is_ok());
-        assert_eq!(Password::parse(&"é".repeat(MAX_CHARS + 1)).err(), Some(PasswordError::TooLong));
+        assert_eq!(
+            Password::parse(&"é".repeat(MAX_CHARS + 1)).err(),
+            Some(PasswordError::TooLong)
+        );
         assert!(Password::parse("  spaces count  ").is_ok());
     }
 
@@ -143,15 +149,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hash = hash(Password::parse("correct horse").unwrap()).await.unwrap();
+        let hash = hash(Password::parse("correct horse").unwrap())
+            .await
+            .unwrap();
         assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(verify("correct horse".into(), Some(hash.clone()))
+            .await
+            .unwrap());
         assert!(!verify("correct horsf".into(), Some(hash)).await.unwrap());
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        assert!(!verify("a password that nobody has chosen".into(), None).await.unwrap());
+        assert!(!verify("a password that nobody has chosen".into(), None)
+            .await
+            .unwrap());
     }
 
     proptest! {

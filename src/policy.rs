@@ -84,8 +84,9 @@ pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<&str>, now: Mil
         },
         OnLimit::DenyNew => {
             let idle_since = now.minus(policy.idle_after);
-            let (idle, active): (Vec<&LiveSeat>, Vec<&LiveSeat>) =
-                counted.iter().partition(|seat| seat.last_seen_at < idle_since);
+            let (idle, active): (Vec<&LiveSeat>, Vec<&LiveSeat>) = counted
+                .iter()
+                .partition(|seat| seat.last_seen_at < idle_since);
             if active.len() < max {
                 // Idle seats are abandoned logins: they expire to make room.
                 Decision::Admit {
@@ -121,8 +122,18 @@ mod tests {
 
     #[test]
     fn the_default_ends_the_one_other_seat() {
-        let decision = decide(&Policy::default(), &[seat(1, 10, "10.0.0.1")], Some("10.0.0.2"), Millis(20));
-        assert_eq!(decision, Decision::Admit { end: vec![(SeatId(1), EndReason::Replaced)] });
+        let decision = decide(
+            &Policy::default(),
+            &[seat(1, 10, "10.0.0.1")],
+            Some("10.0.0.2"),
+            Millis(20),
+        );
+        assert_eq!(
+            decision,
+            Decision::Admit {
+                end: vec![(SeatId(1), EndReason::Replaced)]
+            }
+        );
     }
 
     #[test]
@@ -133,12 +144,20 @@ mod tests {
 
     #[test]
     fn kick_oldest_ends_the_least_recently_used() {
-        let policy = Policy { max_sessions: 2, ..Policy::default() };
+        let policy = Policy {
+            max_sessions: 2,
+            ..Policy::default()
+        };
         let live = [seat(1, 50, "a"), seat(2, 10, "b"), seat(3, 30, "c")];
         let decision = decide(&policy, &live, Some("d"), Millis(60));
         assert_eq!(
             decision,
-            Decision::Admit { end: vec![(SeatId(2), EndReason::Replaced), (SeatId(3), EndReason::Replaced)] }
+            Decision::Admit {
+                end: vec![
+                    (SeatId(2), EndReason::Replaced),
+                    (SeatId(3), EndReason::Replaced)
+                ]
+            }
         );
     }
 }

@@ -132,9 +132,16 @@ pub struct SeatStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenOutcome {
-    Opened { seat: SeatId, ended: Vec<(SeatId, EndReason)> },
-    Denied { blocking: Vec<SeatInfo> },
-    Ask { candidates: Vec<SeatInfo> },
+    Opened {
+        seat: SeatId,
+        ended: Vec<(SeatId, EndReason)>,
+    },
+    Denied {
+        blocking: Vec<SeatInfo>,
+    },
+    Ask {
+        candidates: Vec<SeatInfo>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -250,7 +257,15 @@ impl Seats {
                 // both read the same live seats.
                 let _queued = self.sqlite_gate.lock().await;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                open_in_tx!(tx, "SELECT id FROM users WHERE id = $1", user, hash, ctx, policy, now)
+                open_in_tx!(
+                    tx,
+                    "SELECT id FROM users WHERE id = $1",
+                    user,
+                    hash,
+                    ctx,
+                    policy,
+                    now
+                )
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -298,9 +313,23 @@ impl Seats {
             .await
         })?;
         Ok(row.map(
-            |(id, user_id, username, last_seen, ended_at, reason, r_id, r_created, r_seen, r_ip, r_ua)| {
+            |(
+                id,
+                user_id,
+                username,
+                last_seen,
+                ended_at,
+                reason,
+                r_id,
+                r_created,
+                r_seen,
+                r_ip,
+                r_ua,
+            )| {
                 let replaced_by = match (r_id, r_created, r_seen) {
-                    (Some(id), Some(created), Some(seen)) => Some(seat_info((id, created, seen, r_ip, r_ua))),
+                    (Some(id), Some(created), Some(seen)) => {
+                        Some(seat_info((id, created, seen, r_ip, r_ua)))
+                    }
                     _ => None,
                 };
                 let ended = match (ended_at, reason.as_deref().and_then(EndReason::parse)) {

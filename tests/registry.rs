@@ -9,23 +9,35 @@ use std::time::Duration;
 use common::TestDb;
 use single_login::seats::OpenOutcome;
 use single_login::{
-    Accounts, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash, SignupError, User, Username,
+    Accounts, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash,
+    SignupError, User, Username,
 };
 
 async fn user(db: &TestDb, name: &str) -> User {
     Accounts::new(db.db.clone())
-        .sign_up(&Username::parse(name).unwrap(), Password::parse("correct horse battery").unwrap())
+        .sign_up(
+            &Username::parse(name).unwrap(),
+            Password::parse("correct horse battery").unwrap(),
+        )
         .await
         .unwrap()
 }
 
 fn from(ip: &str) -> LoginContext {
-    LoginContext::new(Some(ip.to_owned()), Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"))
+    LoginContext::new(
+        Some(ip.to_owned()),
+        Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"),
+    )
 }
 
 async fn open(seats: &Seats, user: &User, session: &str, ip: &str) -> SeatId {
     match seats
-        .open(user.id, &SessionHash::of(session), &from(ip), &Policy::default())
+        .open(
+            user.id,
+            &SessionHash::of(session),
+            &from(ip),
+            &Policy::default(),
+        )
         .await
         .unwrap()
     {
@@ -37,7 +49,10 @@ async fn open(seats: &Seats, user: &User, session: &str, ip: &str) -> SeatId {
 async fn sign_up_then_authenticate(db: TestDb) {
     let accounts = Accounts::new(db.db.clone());
     let alice = user(&db, "Alice").await;
-    let found = accounts.authenticate("alice", "correct horse battery".into()).await.unwrap();
+    let found = accounts
+        .authenticate("alice", "correct horse battery".into())
+        .await
+        .unwrap();
     assert_eq!(found, alice);
     assert_eq!(found.username, "Alice");
 }
@@ -47,18 +62,33 @@ async fn usernames_are_unique_regardless_of_case_and_width(db: TestDb) {
     user(&db, "Alice").await;
     for taken in ["alice", "ALICE", "Ａｌｉｃｅ"] {
         let result = accounts
-            .sign_up(&Username::parse(taken).unwrap(), Password::parse("another password").unwrap())
+            .sign_up(
+                &Username::parse(taken).unwrap(),
+                Password::parse("another password").unwrap(),
+            )
             .await;
-        assert!(matches!(result, Err(SignupError::UsernameTaken)), "{taken}: {result:?}");
+        assert!(
+            matches!(result, Err(SignupError::UsernameTaken)),
+            "{taken}: {result:?}"
+        );
     }
 }
 
 async fn wrong_password_and_unknown_user_fail_alike(db: TestDb) {
     let accounts = Accounts::new(db.db.clone());
     user(&db, "bob").await;
-    let wrong = accounts.authenticate("bob", "not the password".into()).await.unwrap_err();
-    let unknown = accounts.authenticate("nobody", "correct horse battery".into()).await.unwrap_err();
-    let invalid = accounts.authenticate("x", "correct horse battery".into()).await.unwrap_err();
+    let wrong = accounts
+        .authenticate("bob", "not the password".into())
+        .await
+        .unwrap_err();
+    let unknown = accounts
+        .authenticate("nobody", "correct horse battery".into())
+        .await
+        .unwrap_err();
+    let invalid = accounts
+        .authenticate("x", "correct horse battery".into())
+        .await
+        .unwrap_err();
     assert_eq!(wrong.to_string(), "Invalid username or password");
     assert_eq!(unknown.to_string(), wrong.to_string());
     assert_eq!(invalid.to_string(), wrong.to_string());
@@ -70,7 +100,11 @@ async fn a_new_login_replaces_the_older_seat(db: TestDb) {
     let first = open(&seats, &alice, "session-a", "10.0.0.1").await;
     let second = open(&seats, &alice, "session-b", "10.0.0.2").await;
 
-    let old = seats.status(&SessionHash::of("session-a")).await.unwrap().unwrap();
+    let old = seats
+        .status(&SessionHash::of("session-a"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(old.seat, first);
     let ended = old.ended.expect("the older seat ended");
     assert_eq!(ended.reason, EndReason::Replaced);
@@ -79,7 +113,11 @@ async fn a_new_login_replaces_the_older_seat(db: TestDb) {
     assert_eq!(newer.client_ip.as_deref(), Some("10.0.0.2"));
     assert!(newer.user_agent.unwrap().contains("Firefox"));
 
-    let new = seats.status(&SessionHash::of("session-b")).await.unwrap().unwrap();
+    let new = seats
+        .status(&SessionHash::of("session-b"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(new.ended.is_none());
     assert_eq!(seats.live(alice.id).await.unwrap().len(), 1);
 }
@@ -110,8 +148,15 @@ async fn the_session_id_itself_is_not_stored(db: TestDb) {
     let seats = Seats::new(db.db.clone());
     let alice = user(&db, "alice").await;
     open(&seats, &alice, "the-secret-session-id", "10.0.0.1").await;
-    assert!(seats.status(&SessionHash::of("the-secret-session-id")).await.unwrap().is_some());
-    assert_ne!(SessionHash::of("the-secret-session-id").as_str(), "the-secret-session-id");
+    assert!(seats
+        .status(&SessionHash::of("the-secret-session-id"))
+        .await
+        .unwrap()
+        .is_some());
+    assert_ne!(
+        SessionHash::of("the-secret-session-id").as_str(),
+        "the-secret-session-id"
+    );
     assert_eq!(SessionHash::of("x").as_str().len(), 64);
 }
 
@@ -121,11 +166,17 @@ async fn touch_moves_only_live_seats_forward(db: TestDb) {
     let seat = open(&seats, &alice, "s", "10.0.0.1").await;
     let later = Millis::now().plus(Duration::from_secs(120));
     assert!(seats.touch(seat, later).await.unwrap());
-    assert!(!seats.touch(seat, later).await.unwrap(), "same time again changes nothing");
+    assert!(
+        !seats.touch(seat, later).await.unwrap(),
+        "same time again changes nothing"
+    );
     let status = seats.status(&SessionHash::of("s")).await.unwrap().unwrap();
     assert_eq!(status.last_seen_at, later);
     seats.end(seat, EndReason::LoggedOut).await.unwrap();
-    assert!(!seats.touch(seat, later.plus(Duration::from_secs(60))).await.unwrap());
+    assert!(!seats
+        .touch(seat, later.plus(Duration::from_secs(60)))
+        .await
+        .unwrap());
 }
 
 async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
@@ -134,15 +185,33 @@ async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
     let bob = user(&db, "bob").await;
     open(&seats, &alice, "a", "10.0.0.1").await;
     let b = open(&seats, &bob, "b", "10.0.0.1").await;
-    seats.touch(b, Millis::now().plus(Duration::from_secs(3600))).await.unwrap();
+    seats
+        .touch(b, Millis::now().plus(Duration::from_secs(3600)))
+        .await
+        .unwrap();
 
-    let expired = seats.expire_idle(Millis::now().plus(Duration::from_secs(60))).await.unwrap();
+    let expired = seats
+        .expire_idle(Millis::now().plus(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert_eq!(expired, 1);
     let a = seats.status(&SessionHash::of("a")).await.unwrap().unwrap();
     assert_eq!(a.ended.unwrap().reason, EndReason::Expired);
 
-    assert_eq!(seats.purge_ended(Millis::now().minus(Duration::from_secs(60))).await.unwrap(), 0);
-    assert_eq!(seats.purge_ended(Millis::now().plus(Duration::from_secs(1))).await.unwrap(), 1);
+    assert_eq!(
+        seats
+            .purge_ended(Millis::now().minus(Duration::from_secs(60)))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        seats
+            .purge_ended(Millis::now().plus(Duration::from_secs(1)))
+            .await
+            .unwrap(),
+        1
+    );
     assert!(seats.status(&SessionHash::of("a")).await.unwrap().is_none());
     assert!(seats.status(&SessionHash::of("b")).await.unwrap().is_some());
 }
@@ -151,7 +220,9 @@ async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
 /// exactly one live seat every time. The logins go through five registries, as if from five
 /// server processes, so that the database's own locking is what keeps them apart.
 async fn simultaneous_logins_leave_exactly_one_live_seat(db: TestDb) {
-    let registries: Vec<Arc<Seats>> = (0..5).map(|_| Arc::new(Seats::new(db.db.clone()))).collect();
+    let registries: Vec<Arc<Seats>> = (0..5)
+        .map(|_| Arc::new(Seats::new(db.db.clone())))
+        .collect();
     let alice = user(&db, "alice").await;
     for round in 0..100 {
         let barrier = Arc::new(tokio::sync::Barrier::new(50));

@@ -69,8 +69,12 @@ impl AppState {
     pub async fn purge(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let now = Millis::now();
         let seats = &self.ctx.seats;
-        let expired = seats.expire_idle(now.minus(self.settings.session_idle_timeout)).await?;
-        let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
+        let expired = seats
+            .expire_idle(now.minus(self.settings.session_idle_timeout))
+            .await?;
+        let purged = seats
+            .purge_ended(now.minus(self.settings.seat_retention))
+            .await?;
         self.sessions.delete_expired().await?;
         tracing::info!(expired, purged, "purged old sessions and seats");
         Ok(())
@@ -98,15 +102,10 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let ctx = state.ctx.clone();
     let pages: Router = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(ctx.clone()),
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(ctx.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone());
 
@@ -116,17 +115,28 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.cookie_secure)
         .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
+            time::Duration::try_from(state.settings.session_idle_timeout)
+                .unwrap_or(time::Duration::WEEK),
         ));
 
     pages
         .clone()
-        .layer(axum::middleware::from_fn_with_state(pages, layers::errors::map_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::session_check::check))
+        .layer(axum::middleware::from_fn_with_state(
+            pages,
+            layers::errors::map_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::session_check::check,
+        ))
         .layer(session_layer)
-        .layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin))
+        .layer(axum::middleware::from_fn(
+            layers::origin::refuse_cross_origin,
+        ))
         .layer(axum::middleware::from_fn(layers::client::client_info))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         .layer(layers::trace())
 }
 

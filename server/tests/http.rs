@@ -19,7 +19,8 @@ use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
 const KICKED_EN: &str = "You were signed out because your account signed in from another browser.";
-const KICKED_KO: &str = "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
+const KICKED_KO: &str =
+    "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
 const PASSWORD: &str = "correct horse battery";
 
 struct TestApp {
@@ -132,13 +133,18 @@ impl Browser {
     async fn sign_up(&self, name: &str) -> reqwest::Response {
         self.submit(
             "/api/signup",
-            &[("username", name), ("password", PASSWORD), ("password_confirm", PASSWORD)],
+            &[
+                ("username", name),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
         )
         .await
     }
 
     async fn log_in(&self, name: &str) -> reqwest::Response {
-        self.submit("/api/login", &[("username", name), ("password", PASSWORD)]).await
+        self.submit("/api/login", &[("username", name), ("password", PASSWORD)])
+            .await
     }
 
     fn session_cookie(&self) -> Option<String> {
@@ -176,7 +182,8 @@ fn assert_redirect(response: &reqwest::Response, to: &str) {
 
 /// Occurrences of `text` in toasts (the page also carries it once in its hydration data).
 fn toasts_saying(html: &str, text: &str) -> usize {
-    html.matches(&format!("class=\"toast-title\">{text}")).count()
+    html.matches(&format!("class=\"toast-title\">{text}"))
+        .count()
 }
 
 // --- Accounts ---------------------------------------------------------------------------
@@ -188,7 +195,10 @@ async fn sign_up_signs_in_and_shows_the_home_page(db: TestDb) {
     assert_redirect(&response, "/");
     let (status, html) = alice.page("/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Signed in as <strong>Alice</strong>"), "{html}");
+    assert!(
+        html.contains("Signed in as <strong>Alice</strong>"),
+        "{html}"
+    );
     assert!(html.contains("Log out"));
 }
 
@@ -203,11 +213,21 @@ async fn a_taken_username_is_refused_whatever_its_case(db: TestDb) {
 
     let response = app
         .browser()
-        .call("/api/signup", &[("username", "ALICE"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .call(
+            "/api/signup",
+            &[
+                ("username", "ALICE"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: AppError = response.json().await.unwrap();
-    assert_eq!(error.for_field(app::error::Field::Username).as_deref(), Some("That username is taken"));
+    assert_eq!(
+        error.for_field(app::error::Field::Username).as_deref(),
+        Some("That username is taken")
+    );
 }
 
 async fn bad_sign_up_input_gets_a_field_message_and_a_4xx(db: TestDb) {
@@ -215,23 +235,83 @@ async fn bad_sign_up_input_gets_a_field_message_and_a_4xx(db: TestDb) {
     let browser = app.browser();
     let long = "a".repeat(5000);
     let cases: &[(&[(&str, &str)], &str)] = &[
-        (&[("username", "ab"), ("password", PASSWORD), ("password_confirm", PASSWORD)], "at least 3"),
-        (&[("username", "bob smith"), ("password", PASSWORD), ("password_confirm", PASSWORD)], "only letters"),
-        (&[("username", "bo\u{202e}b"), ("password", PASSWORD), ("password_confirm", PASSWORD)], "only letters"),
-        (&[("username", &long), ("password", PASSWORD), ("password_confirm", PASSWORD)], "at most 32"),
-        (&[("username", "bobby"), ("password", "short"), ("password_confirm", "short")], "at least 8"),
-        (&[("username", "bobby"), ("password", &long), ("password_confirm", &long)], "at most 128"),
-        (&[("username", "bobby"), ("password", PASSWORD), ("password_confirm", "something else")], "do not match"),
+        (
+            &[
+                ("username", "ab"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            "at least 3",
+        ),
+        (
+            &[
+                ("username", "bob smith"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            "only letters",
+        ),
+        (
+            &[
+                ("username", "bo\u{202e}b"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            "only letters",
+        ),
+        (
+            &[
+                ("username", &long),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+            "at most 32",
+        ),
+        (
+            &[
+                ("username", "bobby"),
+                ("password", "short"),
+                ("password_confirm", "short"),
+            ],
+            "at least 8",
+        ),
+        (
+            &[
+                ("username", "bobby"),
+                ("password", &long),
+                ("password_confirm", &long),
+            ],
+            "at most 128",
+        ),
+        (
+            &[
+                ("username", "bobby"),
+                ("password", PASSWORD),
+                ("password_confirm", "something else"),
+            ],
+            "do not match",
+        ),
     ];
     for (form, message) in cases {
         let response = browser.call("/api/signup", form).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{message}"
+        );
         let error: AppError = response.json().await.unwrap();
         assert!(matches!(error, AppError::Invalid { .. }), "{error:?}");
-        assert!(error.to_string().contains(message), "{error} should say {message}");
+        assert!(
+            error.to_string().contains(message),
+            "{error} should say {message}"
+        );
 
         let response = browser.submit("/api/signup", form).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{message}"
+        );
         assert!(response.text().await.unwrap().contains(message));
     }
     // Nothing was created along the way.
@@ -248,7 +328,13 @@ async fn bad_sign_up_input_gets_a_field_message_and_a_4xx(db: TestDb) {
 async fn malformed_requests_get_a_4xx_never_a_500(db: TestDb) {
     let app = spawn_app(db).await;
     let browser = app.browser();
-    for body in ["", "username=bob", "%%%", "username=%FF%FE&password=x&password_confirm=x", "username[]=a&password=b"] {
+    for body in [
+        "",
+        "username=bob",
+        "%%%",
+        "username=%FF%FE&password=x&password_confirm=x",
+        "username[]=a&password=b",
+    ] {
         let status = browser
             .client
             .post(format!("{}/api/signup", browser.base))
@@ -285,11 +371,17 @@ async fn login_with_a_wrong_password_looks_like_an_unknown_user(db: TestDb) {
     app.browser().sign_up("carol").await;
     let wrong = app
         .browser()
-        .call("/api/login", &[("username", "carol"), ("password", "wrong password")])
+        .call(
+            "/api/login",
+            &[("username", "carol"), ("password", "wrong password")],
+        )
         .await;
     let unknown = app
         .browser()
-        .call("/api/login", &[("username", "nobody"), ("password", PASSWORD)])
+        .call(
+            "/api/login",
+            &[("username", "nobody"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), wrong.status());
@@ -299,10 +391,17 @@ async fn login_with_a_wrong_password_looks_like_an_unknown_user(db: TestDb) {
 
     let page = app
         .browser()
-        .submit("/api/login", &[("username", "carol"), ("password", "wrong password")])
+        .submit(
+            "/api/login",
+            &[("username", "carol"), ("password", "wrong password")],
+        )
         .await;
     assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
-    assert!(page.text().await.unwrap().contains("Invalid username or password"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid username or password"));
 }
 
 async fn login_then_logout(db: TestDb) {
@@ -334,14 +433,17 @@ async fn the_session_id_changes_at_every_login(db: TestDb) {
     erin.log_in("erin").await;
     let first = erin.session_cookie().expect("a session cookie after login");
     erin.log_in("erin").await;
-    let second = erin.session_cookie().expect("a session cookie after the second login");
+    let second = erin
+        .session_cookie()
+        .expect("a session cookie after the second login");
     assert_ne!(first, second);
 
     // The old id is dead: a browser replaying it is not signed in.
     let replay = app.browser();
-    replay
-        .jar
-        .add_cookie_str(&format!("{SESSION_COOKIE}={first}"), &app.base.parse().unwrap());
+    replay.jar.add_cookie_str(
+        &format!("{SESSION_COOKIE}={first}"),
+        &app.base.parse().unwrap(),
+    );
     assert_redirect(&replay.get("/").await, "/login");
     assert_eq!(erin.get("/").await.status(), StatusCode::OK);
 }
@@ -363,7 +465,12 @@ async fn the_session_cookie_has_safe_flags(db: TestDb) {
 
     let secure = spawn_app_with(common::sqlite().await, |s| s.cookie_secure = true).await;
     let response = secure.browser().sign_up("frank").await;
-    let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -374,13 +481,29 @@ async fn cross_origin_posts_are_refused(db: TestDb) {
     let form = [("username", "grace"), ("password", PASSWORD)];
     let url = format!("{}/api/login", app.base);
     let post = || browser.client.post(&url).form(&form);
-    let by_fetch_site = post().header("sec-fetch-site", "cross-site").send().await.unwrap();
+    let by_fetch_site = post()
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_fetch_site.status(), StatusCode::FORBIDDEN);
-    let by_origin = post().header(header::ORIGIN, "http://evil.example").send().await.unwrap();
+    let by_origin = post()
+        .header(header::ORIGIN, "http://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_origin.status(), StatusCode::FORBIDDEN);
     assert!(browser.session_cookie().is_none(), "no login happened");
-    let same = post().header(header::ORIGIN, app.base.clone()).send().await.unwrap();
-    assert!(same.status().is_success() || same.status().is_redirection(), "{}", same.status());
+    let same = post()
+        .header(header::ORIGIN, app.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        same.status().is_success() || same.status().is_redirection(),
+        "{}",
+        same.status()
+    );
     assert!(browser.session_cookie().is_some());
 }
 
@@ -400,8 +523,14 @@ async fn a_second_login_signs_the_first_browser_out_with_a_message(db: TestDb) {
     let (status, html) = a.page("/login").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(toasts_saying(&html, KICKED_EN), 1, "{html}");
-    assert!(html.contains("New login"), "says when and from where: {html}");
-    assert!(html.contains("127.0.0.1") && html.contains("Chrome on Linux"), "{html}");
+    assert!(
+        html.contains("New login"),
+        "says when and from where: {html}"
+    );
+    assert!(
+        html.contains("127.0.0.1") && html.contains("Chrome on Linux"),
+        "{html}"
+    );
 
     // Shown once: a flash.
     let (_, again) = a.page("/login").await;
@@ -443,11 +572,19 @@ async fn a_browser_that_logged_out_never_sees_the_kick_message(db: TestDb) {
     a.log_in("ken").await;
     a.submit("/api/logout", &[]).await;
     let (_, html) = a.page("/login").await;
-    assert_eq!(toasts_saying(&html, "You have been signed out."), 1, "{html}");
+    assert_eq!(
+        toasts_saying(&html, "You have been signed out."),
+        1,
+        "{html}"
+    );
     b.log_in("ken").await;
     let (_, html) = a.page("/login").await;
     assert_eq!(toasts_saying(&html, KICKED_EN), 0, "{html}");
-    assert_eq!(toasts_saying(&html, "You have been signed out."), 0, "{html}");
+    assert_eq!(
+        toasts_saying(&html, "You have been signed out."),
+        0,
+        "{html}"
+    );
 }
 
 async fn a_server_function_call_of_a_kicked_browser_gets_the_typed_error(db: TestDb) {
@@ -496,7 +633,13 @@ async fn a_late_save_cannot_revive_a_kicked_session(db: TestDb) {
     let (a, b) = (app.browser(), app.browser());
     a.log_in("nina").await;
     let id: Id = a.session_cookie().unwrap().parse().unwrap();
-    let record = app.state.sessions.load(&id).await.unwrap().expect("A's session record");
+    let record = app
+        .state
+        .sessions
+        .load(&id)
+        .await
+        .unwrap()
+        .expect("A's session record");
     b.log_in("nina").await;
     // The in-flight request's save, after the kick.
     app.state.sessions.save(&record).await.unwrap();
@@ -521,10 +664,16 @@ async fn requests_in_flight_during_the_kick_cannot_revive_it(db: TestDb) {
         b.log_in("olga").await;
         for request in in_flight {
             let status = request.await.unwrap();
-            assert!(status == StatusCode::OK || status == StatusCode::UNAUTHORIZED, "{status}");
+            assert!(
+                status == StatusCode::OK || status == StatusCode::UNAUTHORIZED,
+                "{status}"
+            );
         }
         let after = a.call("/api/me", &[]).await.text().await.unwrap();
-        assert!(after == "null" || after.contains("SessionEnded"), "A is signed out: {after}");
+        assert!(
+            after == "null" || after.contains("SessionEnded"),
+            "A is signed out: {after}"
+        );
         assert_redirect(&a.get("/").await, "/login");
         assert_eq!(b.get("/").await.status(), StatusCode::OK);
     }

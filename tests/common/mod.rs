@@ -17,19 +17,32 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}/test.db", dir.path().display());
     let db = connect(&url).await;
-    TestDb { db, url, _dir: Some(dir) }
+    TestDb {
+        db,
+        url,
+        _dir: Some(dir),
+    }
 }
 
 pub async fn postgres() -> TestDb {
     let url = postgres_database().await;
     let db = connect(&url).await;
-    TestDb { db, url, _dir: None }
+    TestDb {
+        db,
+        url,
+        _dir: None,
+    }
 }
 
 async fn connect(url: &str) -> Db {
-    let db = Db::connect_with(url, ConnectOptions { max_connections: 64 })
-        .await
-        .expect("connect to the test database");
+    let db = Db::connect_with(
+        url,
+        ConnectOptions {
+            max_connections: 64,
+        },
+    )
+    .await
+    .expect("connect to the test database");
     db.migrate().await.expect("migrate the test database");
     db
 }
@@ -41,7 +54,9 @@ pub async fn postgres_database() -> String {
          or point it at a server where you may create databases",
     );
     let name = format!("t_{}", random_suffix());
-    let admin = sqlx::PgPool::connect(&server).await.expect("connect to TEST_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect(&server)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
         .await
@@ -54,7 +69,9 @@ pub async fn postgres_database() -> String {
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..12).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
+    (0..12)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .collect()
 }
 
 /// Runs each listed `async fn(TestDb)` once on SQLite and once on PostgreSQL.

@@ -1,8 +1,8 @@
 //! `/`: who is signed in, and the way out. The host redirects anonymous page requests to
 //! `/login` before this renders; the redirect here covers client-side navigation.
 
-use leptos::prelude::*;
 use leptos::form::ActionForm;
+use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::components::form::on_session_ended;

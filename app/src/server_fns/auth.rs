@@ -8,19 +8,34 @@ use crate::error::Field;
 use crate::models::{Toast, UserView};
 
 #[server(prefix = "/api", endpoint = "signup")]
-pub async fn signup(username: String, password: String, password_confirm: String) -> Result<(), AppError> {
+pub async fn signup(
+    username: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), AppError> {
     use single_login::{Password, SignupError, Username};
 
-    let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
-    let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
+    let name = Username::parse(&username)
+        .map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
+    let parsed = Password::parse(&password)
+        .map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
     if password != password_confirm {
-        return Err(AppError::invalid(Field::PasswordConfirm, "The passwords do not match"));
+        return Err(AppError::invalid(
+            Field::PasswordConfirm,
+            "The passwords do not match",
+        ));
     }
     let ctx = crate::ssr::context()?;
-    let user = ctx.accounts.sign_up(&name, parsed).await.map_err(|e| match e {
-        SignupError::UsernameTaken => AppError::invalid(Field::Username, "That username is taken"),
-        other => crate::ssr::internal(other),
-    })?;
+    let user = ctx
+        .accounts
+        .sign_up(&name, parsed)
+        .await
+        .map_err(|e| match e {
+            SignupError::UsernameTaken => {
+                AppError::invalid(Field::Username, "That username is taken")
+            }
+            other => crate::ssr::internal(other),
+        })?;
     tracing::info!(event = "signup", user = user.id.0, "account created");
     self::ssr::start_session(user).await
 }
@@ -33,11 +48,20 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     let client = crate::ssr::client();
     match ctx.accounts.authenticate(&username, password).await {
         Ok(user) => {
-            tracing::info!(event = "login_succeeded", user = user.id.0, client_ip = client.ip.as_deref(), "login");
+            tracing::info!(
+                event = "login_succeeded",
+                user = user.id.0,
+                client_ip = client.ip.as_deref(),
+                "login"
+            );
             self::ssr::start_session(user).await
         }
         Err(AuthError::InvalidCredentials) => {
-            tracing::info!(event = "login_failed", client_ip = client.ip.as_deref(), "login failed");
+            tracing::info!(
+                event = "login_failed",
+                client_ip = client.ip.as_deref(),
+                "login failed"
+            );
             Err(AppError::InvalidCredentials)
         }
         Err(other) => Err(crate::ssr::internal(other)),
@@ -57,8 +81,18 @@ pub async fn logout() -> Result<Toast, AppError> {
         RequestAuth::Ended(toast) => return Err(AppError::SessionEnded(toast)),
         RequestAuth::SignedIn { user, seat } => {
             let ctx = ssr::context()?;
-            ctx.seats.end(seat, EndReason::LoggedOut).await.map_err(ssr::internal)?;
-            tracing::info!(event = "session_ended", user = user.id.0, seat = seat.0, reason = "logged_out", client_ip = client.ip.as_deref(), "logout");
+            ctx.seats
+                .end(seat, EndReason::LoggedOut)
+                .await
+                .map_err(ssr::internal)?;
+            tracing::info!(
+                event = "session_ended",
+                user = user.id.0,
+                seat = seat.0,
+                reason = "logged_out",
+                client_ip = client.ip.as_deref(),
+                "logout"
+            );
         }
         RequestAuth::Anonymous => {}
     }
@@ -78,7 +112,9 @@ pub async fn logout() -> Result<Toast, AppError> {
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
     use crate::ssr::{self, RequestAuth};
     match ssr::auth() {
-        RequestAuth::SignedIn { user, .. } => Ok(Some(UserView { username: user.username })),
+        RequestAuth::SignedIn { user, .. } => Ok(Some(UserView {
+            username: user.username,
+        })),
         RequestAuth::Ended(toast) => Err(AppError::SessionEnded(toast)),
         RequestAuth::Anonymous => Ok(None),
     }
@@ -106,13 +142,18 @@ mod ssr {
         let client = ssr::client();
         let session = ssr::session().await?;
         if let RequestAuth::SignedIn { seat, .. } = ssr::auth() {
-            ctx.seats.end(seat, EndReason::LoggedOut).await.map_err(ssr::internal)?;
+            ctx.seats
+                .end(seat, EndReason::LoggedOut)
+                .await
+                .map_err(ssr::internal)?;
         }
         session.clear().await;
         session.cycle_id().await.map_err(ssr::internal)?;
         // Saving now gives the session its new id, so the seat can be keyed by it.
         session.save().await.map_err(ssr::internal)?;
-        let id = session.id().ok_or_else(|| ssr::internal("a saved session has no id"))?;
+        let id = session
+            .id()
+            .ok_or_else(|| ssr::internal("a saved session has no id"))?;
         let hash = SessionHash::of(&id.to_string());
         let login = LoginContext::new(client.ip.clone(), client.user_agent.as_deref());
         let outcome = ctx
@@ -122,10 +163,27 @@ mod ssr {
             .map_err(ssr::internal)?;
         match outcome {
             OpenOutcome::Opened { seat, ended } => {
-                session.insert(SEAT_KEY, seat.0).await.map_err(ssr::internal)?;
-                tracing::info!(event = "session_created", user = user.id.0, seat = seat.0, seat_hash = hash.short(), client_ip = client.ip.as_deref(), "session created");
+                session
+                    .insert(SEAT_KEY, seat.0)
+                    .await
+                    .map_err(ssr::internal)?;
+                tracing::info!(
+                    event = "session_created",
+                    user = user.id.0,
+                    seat = seat.0,
+                    seat_hash = hash.short(),
+                    client_ip = client.ip.as_deref(),
+                    "session created"
+                );
                 for (other, reason) in ended {
-                    tracing::info!(event = "session_ended", user = user.id.0, seat = other.0, reason = reason.as_str(), replaced_by = seat.0, "session ended by a newer login");
+                    tracing::info!(
+                        event = "session_ended",
+                        user = user.id.0,
+                        seat = other.0,
+                        reason = reason.as_str(),
+                        replaced_by = seat.0,
+                        "session ended by a newer login"
+                    );
                 }
                 leptos_axum::redirect("/");
                 Ok(())

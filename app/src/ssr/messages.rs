@@ -15,13 +15,19 @@ impl Lang {
     /// Picks the preferred of the languages we have, honouring q-values; English otherwise.
     /// A malformed header is read as far as it makes sense and never fails.
     pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let Some(header) = header else { return Lang::En };
+        let Some(header) = header else {
+            return Lang::En;
+        };
         let mut best: Option<(f32, Lang)> = None;
         for item in header.split(',').take(32) {
             let mut parts = item.split(';');
             let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = parts
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             if !(q > 0.0 && q <= 1.0) {
                 continue;
@@ -47,8 +53,10 @@ impl Lang {
     }
 }
 
-pub const KICKED_KO: &str = "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
-pub const KICKED_EN: &str = "You were signed out because your account signed in from another browser.";
+pub const KICKED_KO: &str =
+    "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
+pub const KICKED_EN: &str =
+    "You were signed out because your account signed in from another browser.";
 
 /// The toast for a browser whose seat has ended, or `None` where no message is due (a
 /// session that logged out itself).
@@ -155,11 +163,23 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_the_highest_q() {
-        assert_eq!(Lang::from_accept_language(Some("ko-KR,ko;q=0.9,en;q=0.8")), Lang::Ko);
-        assert_eq!(Lang::from_accept_language(Some("en;q=0.9, ko;q=0.5")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR, ko;q=0.1")), Lang::Ko);
+        assert_eq!(
+            Lang::from_accept_language(Some("ko-KR,ko;q=0.9,en;q=0.8")),
+            Lang::Ko
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("en;q=0.9, ko;q=0.5")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr-FR, ko;q=0.1")),
+            Lang::Ko
+        );
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some(";;;,q=,ko;q=abc")), Lang::Ko);
+        assert_eq!(
+            Lang::from_accept_language(Some(";;;,q=,ko;q=abc")),
+            Lang::Ko
+        );
         assert_eq!(Lang::from_accept_language(None), Lang::En);
     }
 
@@ -167,15 +187,27 @@ mod tests {
     fn relative_times_read_naturally() {
         let now = Millis(10_000_000);
         assert_eq!(relative_time(Lang::En, Millis(9_990_000), now), "just now");
-        assert_eq!(relative_time(Lang::En, Millis(10_000_000 - 60_000), now), "1 minute ago");
-        assert_eq!(relative_time(Lang::Ko, Millis(10_000_000 - 7_200_000), now), "2시간 전");
+        assert_eq!(
+            relative_time(Lang::En, Millis(10_000_000 - 60_000), now),
+            "1 minute ago"
+        );
+        assert_eq!(
+            relative_time(Lang::Ko, Millis(10_000_000 - 7_200_000), now),
+            "2시간 전"
+        );
     }
 
     #[test]
     fn user_agents_become_browser_and_os() {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-        assert_eq!(describe_user_agent(Lang::En, Some(chrome)), "Chrome on Linux");
-        assert_eq!(describe_user_agent(Lang::En, Some("curl/8.0")), "unknown browser");
+        assert_eq!(
+            describe_user_agent(Lang::En, Some(chrome)),
+            "Chrome on Linux"
+        );
+        assert_eq!(
+            describe_user_agent(Lang::En, Some("curl/8.0")),
+            "unknown browser"
+        );
         assert_eq!(describe_user_agent(Lang::En, None), "unknown browser");
     }
 }

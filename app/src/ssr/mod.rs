@@ -33,7 +33,10 @@ pub struct AppContext {
 #[derive(Debug, Clone)]
 pub enum RequestAuth {
     Anonymous,
-    SignedIn { user: User, seat: SeatId },
+    SignedIn {
+        user: User,
+        seat: SeatId,
+    },
     /// The session's seat has ended; the session was signed out and this is why.
     Ended(Toast),
 }
@@ -116,7 +119,11 @@ pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> A
 /// Stores toasts for the next full page load (a flash): used when the browser follows a
 /// redirect itself, without the hydrated app to show them.
 pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Result<(), AppError> {
-    let mut toasts: Vec<Toast> = session.get(FLASH_KEY).await.map_err(internal)?.unwrap_or_default();
+    let mut toasts: Vec<Toast> = session
+        .get(FLASH_KEY)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
     toasts.push(toast);
     session.insert(FLASH_KEY, toasts).await.map_err(internal)
 }

@@ -32,7 +32,11 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(auth) => auth,
         Err(error) => {
             tracing::error!(error = %chain(&*error), "session check failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+            )
+                .into_response();
         }
     };
     let page = client.wants_html;
@@ -44,7 +48,11 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
             }
             return Redirect::to("/login").into_response();
         }
-        RequestAuth::Anonymous if page && request.method() == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) => {
+        RequestAuth::Anonymous
+            if page
+                && request.method() == Method::GET
+                && PROTECTED_PAGES.contains(&path.as_str()) =>
+        {
             return Redirect::to("/login").into_response();
         }
         _ => {}
@@ -64,7 +72,11 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-async fn authenticate(state: &AppState, session: &Session, client: &ClientInfo) -> Result<RequestAuth, BoxError> {
+async fn authenticate(
+    state: &AppState,
+    session: &Session,
+    client: &ClientInfo,
+) -> Result<RequestAuth, BoxError> {
     // The id from the cookie, read before the session record is loaded: the seat, not the
     // record, decides. No cookie, no lookup.
     let Some(id) = session.id() else {
@@ -118,7 +130,10 @@ async fn authenticate(state: &AppState, session: &Session, client: &ClientInfo) 
 }
 
 /// Puts `toast` into a new anonymous session (new id: the ended one must not come back).
-async fn flash_in_new_session(session: &Session, toast: app::models::Toast) -> Result<(), BoxError> {
+async fn flash_in_new_session(
+    session: &Session,
+    toast: app::models::Toast,
+) -> Result<(), BoxError> {
     session.cycle_id().await?;
     app::ssr::push_flash(session, toast)
         .await

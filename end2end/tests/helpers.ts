@@ -1,0 +1,45 @@
+import { expect, test, type Page } from "@playwright/test";
+
+export const PASSWORD = "correct horse battery";
+export const KICKED_EN = "You were signed out because your account signed in from another browser.";
+export const KICKED_KO = "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
+
+/** A username no other test uses: tests that share a user would kick each other. */
+export function uniqueName(prefix: string): string {
+  const random = Math.random().toString(36).slice(2, 10);
+  return `${prefix}_${Date.now().toString(36)}${random}`.slice(0, 32);
+}
+
+/** With JavaScript on, waits until the page is hydrated, so that the app (not a plain form
+ *  post) handles what the test does next. */
+export async function ready(page: Page): Promise<void> {
+  if (test.info().project.use.javaScriptEnabled !== false) {
+    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+  }
+}
+
+export async function signUp(page: Page, name: string): Promise<void> {
+  await page.goto("/signup");
+  await ready(page);
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
+  await expect(page).toHaveURL("/");
+}
+
+export async function logIn(page: Page, name: string): Promise<void> {
+  await page.goto("/login");
+  await ready(page);
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
+  await expect(page).toHaveURL("/");
+}
+
+export async function logOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL("/login");
+}

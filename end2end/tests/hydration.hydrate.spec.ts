@@ -1,0 +1,16 @@
+import { expect, test } from "@playwright/test";
+import { uniqueName } from "./helpers";
+
+// Runs with JavaScript only: proves the page is hydrated, i.e. that a form is handled by the
+// app in place, without a page load.
+test("the login form is handled in place by the hydrated app", async ({ page }) => {
+  await page.goto("/login");
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByLabel("Username").fill(uniqueName("nobody"));
+  await page.getByLabel("Password").fill("not a password at all");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Invalid username or password" })).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  await expect(page).toHaveURL("/login");
+});
