@@ -9,6 +9,7 @@
 //! - [`policy`] decides, as a pure function, which seats a new login ends.
 
 pub mod accounts;
+pub mod client_ip;
 pub mod clock;
 pub mod db;
 pub mod password;

@@ -143,6 +143,72 @@ mod tests {
     }
 
     #[test]
+    fn deny_new_refuses_while_active_seats_hold_the_limit() {
+        let policy = Policy {
+            on_limit: OnLimit::DenyNew,
+            ..Policy::default()
+        };
+        let now = Millis(100 * 60_000);
+        let active = seat(1, now.0 - 60_000, "a");
+        assert_eq!(
+            decide(&policy, &[active], Some("b"), now),
+            Decision::Deny {
+                blocking: vec![SeatId(1)]
+            }
+        );
+        // Idle for longer than the threshold: it expires to make room.
+        let idle = seat(2, now.0 - 31 * 60_000, "a");
+        assert_eq!(
+            decide(&policy, &[idle], Some("b"), now),
+            Decision::Admit {
+                end: vec![(SeatId(2), EndReason::Expired)]
+            }
+        );
+    }
+
+    #[test]
+    fn ask_lists_the_seats_to_choose_from() {
+        let policy = Policy {
+            on_limit: OnLimit::Ask,
+            ..Policy::default()
+        };
+        let live = [seat(1, 1, "a")];
+        assert_eq!(
+            decide(&policy, &live, Some("b"), Millis(2)),
+            Decision::Ask {
+                candidates: vec![SeatId(1)]
+            }
+        );
+        assert_eq!(
+            decide(&policy, &[], Some("b"), Millis(2)),
+            Decision::Admit { end: vec![] }
+        );
+    }
+
+    #[test]
+    fn same_ip_seats_neither_count_nor_end() {
+        let policy = Policy {
+            same_ip_shares_seat: true,
+            ..Policy::default()
+        };
+        let live = [seat(1, 1, "10.0.0.1"), seat(2, 2, "10.0.0.1")];
+        assert_eq!(
+            decide(&policy, &live, Some("10.0.0.1"), Millis(3)),
+            Decision::Admit { end: vec![] }
+        );
+        let decision = decide(&policy, &live, Some("10.0.0.2"), Millis(3));
+        assert_eq!(
+            decision,
+            Decision::Admit {
+                end: vec![
+                    (SeatId(1), EndReason::Replaced),
+                    (SeatId(2), EndReason::Replaced)
+                ]
+            }
+        );
+    }
+
+    #[test]
     fn kick_oldest_ends_the_least_recently_used() {
         let policy = Policy {
             max_sessions: 2,
@@ -159,5 +225,199 @@ mod tests {
                 ]
             }
         );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// One login in a generated history: from which of a few IPs, how long after the
+        /// previous one, and which seats are used in between.
+        #[derive(Debug, Clone)]
+        struct Step {
+            ip: u8,
+            after_minutes: u16,
+            touches: Vec<usize>,
+        }
+
+        fn steps() -> impl Strategy<Value = Vec<Step>> {
+            proptest::collection::vec(
+                (0u8..4, 0u16..90, proptest::collection::vec(0usize..8, 0..3)).prop_map(
+                    |(ip, after_minutes, touches)| Step {
+                        ip,
+                        after_minutes,
+                        touches,
+                    },
+                ),
+                1..40,
+            )
+        }
+
+        fn policies() -> impl Strategy<Value = Policy> {
+            (
+                1u32..5,
+                prop_oneof![
+                    Just(OnLimit::KickOldest),
+                    Just(OnLimit::DenyNew),
+                    Just(OnLimit::Ask)
+                ],
+                any::<bool>(),
+            )
+                .prop_map(|(max_sessions, on_limit, same_ip_shares_seat)| Policy {
+                    max_sessions,
+                    on_limit,
+                    same_ip_shares_seat,
+                    idle_after: Duration::from_secs(30 * 60),
+                })
+        }
+
+        /// Replays a history through `decide`, as the registry does, and checks `check`
+        /// after every decision.
+        fn replay(
+            policy: &Policy,
+            history: &[Step],
+            mut check: impl FnMut(
+                &[LiveSeat],
+                &LiveSeat,
+                &Decision,
+                Millis,
+            ) -> Result<(), TestCaseError>,
+        ) -> Result<(), TestCaseError> {
+            let mut live: Vec<LiveSeat> = Vec::new();
+            let mut now = Millis(0);
+            for (n, step) in history.iter().enumerate() {
+                now = now.plus(Duration::from_secs(u64::from(step.after_minutes) * 60));
+                for &i in &step.touches {
+                    if let Some(seat) = live.get_mut(i) {
+                        seat.last_seen_at = now;
+                    }
+                }
+                let ip = format!("10.0.0.{}", step.ip);
+                let new = LiveSeat {
+                    id: SeatId(n as i64),
+                    last_seen_at: now,
+                    client_ip: Some(ip.clone()),
+                };
+                let decision = decide(policy, &live, Some(&ip), now);
+                check(&live, &new, &decision, now)?;
+                if let Decision::Admit { end } = &decision {
+                    live.retain(|seat| !end.iter().any(|(id, _)| *id == seat.id));
+                    live.push(new);
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn never_more_live_seats_than_the_limit(policy in policies(), history in steps()) {
+                let policy = Policy { same_ip_shares_seat: false, ..policy };
+                replay(&policy, &history, |live, _, decision, _| {
+                    if let Decision::Admit { end } = decision {
+                        prop_assert!(live.len() - end.len() < policy.max_sessions as usize);
+                    }
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn with_same_ip_sharing_only_other_ips_are_limited(policy in policies(), history in steps()) {
+                let policy = Policy { same_ip_shares_seat: true, ..policy };
+                replay(&policy, &history, |live, new, decision, _| {
+                    if let Decision::Admit { end } = decision {
+                        let others = live
+                            .iter()
+                            .filter(|s| s.client_ip != new.client_ip && !end.iter().any(|(id, _)| *id == s.id))
+                            .count();
+                        prop_assert!(others < policy.max_sessions as usize);
+                    }
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn same_ip_never_ends_a_seat_of_the_same_ip(policy in policies(), history in steps()) {
+                let policy = Policy { same_ip_shares_seat: true, ..policy };
+                replay(&policy, &history, |live, new, decision, _| {
+                    if let Decision::Admit { end } = decision {
+                        for (id, _) in end {
+                            let ended = live.iter().find(|s| s.id == *id).unwrap();
+                            prop_assert_ne!(&ended.client_ip, &new.client_ip);
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn deny_new_never_ends_an_active_seat(policy in policies(), history in steps()) {
+                let policy = Policy { on_limit: OnLimit::DenyNew, ..policy };
+                replay(&policy, &history, |live, _, decision, now| {
+                    if let Decision::Admit { end } = decision {
+                        for (id, reason) in end {
+                            let ended = live.iter().find(|s| s.id == *id).unwrap();
+                            prop_assert!(ended.last_seen_at < now.minus(policy.idle_after));
+                            prop_assert_eq!(*reason, EndReason::Expired);
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn idle_seats_never_block(policy in policies(), history in steps()) {
+                let policy = Policy { on_limit: OnLimit::DenyNew, ..policy };
+                replay(&policy, &history, |live, new, decision, now| {
+                    let active = live
+                        .iter()
+                        .filter(|s| s.last_seen_at >= now.minus(policy.idle_after))
+                        .filter(|s| !(policy.same_ip_shares_seat && s.client_ip == new.client_ip))
+                        .count();
+                    if active < policy.max_sessions as usize {
+                        let admitted = matches!(decision, Decision::Admit { .. });
+                        prop_assert!(admitted, "{:?}", decision);
+                    }
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn deny_blocks_only_with_active_seats(policy in policies(), history in steps()) {
+                let policy = Policy { on_limit: OnLimit::DenyNew, ..policy };
+                replay(&policy, &history, |live, _, decision, now| {
+                    if let Decision::Deny { blocking } = decision {
+                        for id in blocking {
+                            let seat = live.iter().find(|s| s.id == *id).unwrap();
+                            prop_assert!(seat.last_seen_at >= now.minus(policy.idle_after));
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn kick_oldest_always_admits(policy in policies(), history in steps()) {
+                let policy = Policy { on_limit: OnLimit::KickOldest, ..policy };
+                replay(&policy, &history, |_, _, decision, _| {
+                    let admitted = matches!(decision, Decision::Admit { .. });
+                    prop_assert!(admitted);
+                    Ok(())
+                })?;
+            }
+
+            #[test]
+            fn ask_never_ends_a_seat_by_itself(policy in policies(), history in steps()) {
+                let policy = Policy { on_limit: OnLimit::Ask, ..policy };
+                replay(&policy, &history, |_, _, decision, _| {
+                    match decision {
+                        Decision::Admit { end } => prop_assert!(end.is_empty()),
+                        Decision::Ask { .. } => {}
+                        Decision::Deny { .. } => prop_assert!(false, "ask never denies"),
+                    }
+                    Ok(())
+                })?;
+            }
+        }
     }
 }

@@ -58,9 +58,13 @@ pub enum ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        let leptos = leptos::config::get_configuration(None)
+        let mut leptos = leptos::config::get_configuration(None)
             .map_err(|e| ConfigError::Leptos(Box::new(e)))?
             .leptos_options;
+        // Built by plain cargo (not cargo-leptos), the name is not compiled in.
+        if leptos.output_name.is_empty() {
+            leptos.output_name = "single-login".into();
+        }
         let database_url = env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")

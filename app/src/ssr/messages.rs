@@ -206,8 +206,9 @@ mod tests {
         );
         assert_eq!(
             describe_user_agent(Lang::En, Some("curl/8.0")),
-            "unknown browser"
+            "HTTP Library"
         );
+        assert_eq!(describe_user_agent(Lang::En, Some("")), "unknown browser");
         assert_eq!(describe_user_agent(Lang::En, None), "unknown browser");
     }
 }
