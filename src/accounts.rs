@@ -18,6 +18,17 @@ pub struct User {
     pub username: String,
 }
 
+/// A user as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: UserId,
+    pub username: String,
+    pub created_at: Millis,
+    /// The user's own limit; `None` follows the configured default.
+    pub max_sessions: Option<u32>,
+    pub live_sessions: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SignupError {
     #[error("That username is taken")]
@@ -129,5 +140,47 @@ impl Accounts {
 
     pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, sqlx::Error> {
         Ok(self.find_credentials(name).await?.map(|(user, _)| user))
+    }
+
+    /// Every user with their live session count, by name.
+    pub async fn list(&self) -> Result<Vec<UserSummary>, sqlx::Error> {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (i64, String, i64, Option<i64>, i64)>(
+                "SELECT u.id, u.username, u.created_at, u.max_sessions, \
+                        (SELECT COUNT(*) FROM seats s WHERE s.user_id = u.id AND s.ended_at IS NULL) \
+                 FROM users u ORDER BY u.username_key",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, username, created_at, max, live)| UserSummary {
+                id: UserId(id),
+                username,
+                created_at: Millis(created_at),
+                max_sessions: max.and_then(|m| u32::try_from(m).ok()),
+                live_sessions: u64::try_from(live).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Sets (or with `None` clears) the user's own session limit. Returns false for an
+    /// unknown user.
+    pub async fn set_max_sessions(
+        &self,
+        name: &Username,
+        max: Option<u32>,
+    ) -> Result<bool, sqlx::Error> {
+        let max = max.map(|m| i64::from(m.max(1)));
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE users SET max_sessions = $1 WHERE username_key = $2")
+                .bind(max)
+                .bind(name.key())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
     }
 }

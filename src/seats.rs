@@ -170,13 +170,15 @@ const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_a
 
 /// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
 macro_rules! open_in_tx {
-    ($tx:ident, $lock_sql:expr, $user:expr, $hash:expr, $ctx:expr, $policy:expr, $now:expr) => {{
-        let locked = sqlx::query_scalar::<_, i64>($lock_sql)
+    ($tx:ident, $lock_sql:expr, $user:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
+        let override_max = sqlx::query_scalar::<_, Option<i64>>($lock_sql)
             .bind($user.0)
             .fetch_optional(&mut *$tx)
-            .await?;
-        if locked.is_none() {
-            return Err(sqlx::Error::RowNotFound);
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let mut policy: Policy = $policy.clone();
+        if let Some(max) = override_max {
+            policy.max_sessions = u32::try_from(max).unwrap_or(u32::MAX).max(1);
         }
         let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
             .bind($user.0)
@@ -185,8 +187,11 @@ macro_rules! open_in_tx {
             .into_iter()
             .map(seat_info)
             .collect();
+        // Seats the user chose to end (the `Ask` policy) are gone before the policy looks.
+        let chosen: Vec<SeatId> = live.iter().map(|s| s.id).filter(|id| $chosen.contains(id)).collect();
         let view: Vec<LiveSeat> = live
             .iter()
+            .filter(|seat| !chosen.contains(&seat.id))
             .map(|seat| LiveSeat {
                 id: seat.id,
                 last_seen_at: seat.last_seen_at,
@@ -196,10 +201,17 @@ macro_rules! open_in_tx {
         let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
             live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
         };
-        match policy::decide($policy, &view, $ctx.client_ip.as_deref(), $now) {
+        match policy::decide(&policy, &view, $ctx.client_ip.as_deref(), $now) {
             Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
-            Decision::Ask { candidates } => OpenOutcome::Ask { candidates: pick(candidates) },
+            Decision::Ask { .. } => OpenOutcome::Ask {
+                candidates: pick(view.iter().map(|s| s.id).chain(chosen.iter().copied()).collect()),
+            },
             Decision::Admit { end } => {
+                let end: Vec<(SeatId, EndReason)> = chosen
+                    .iter()
+                    .map(|id| (*id, EndReason::Replaced))
+                    .chain(end)
+                    .collect();
                 let seat = sqlx::query_scalar::<_, i64>(
                     "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
                      VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
@@ -242,6 +254,10 @@ impl Seats {
     /// Records a login: under the user's lock, asks the policy which seats to end, ends them
     /// and opens the new seat, all in one transaction. However many logins of one user run at
     /// once, in however many processes, each sees the seats the previous one left.
+    ///
+    /// `chosen` are seats the user picked to end (answering `OpenOutcome::Ask`); they end
+    /// only if the login then gets in. The user's own `max_sessions`, where an operator set
+    /// one, replaces the policy's.
     #[tracing::instrument(skip_all, fields(user = user.0, seat_hash = hash.short()))]
     pub async fn open(
         &self,
@@ -249,6 +265,7 @@ impl Seats {
         hash: &SessionHash,
         ctx: &LoginContext,
         policy: &Policy,
+        chosen: &[SeatId],
     ) -> Result<OpenOutcome, sqlx::Error> {
         let now = Millis::now();
         let outcome = match &self.db {
@@ -259,11 +276,12 @@ impl Seats {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 open_in_tx!(
                     tx,
-                    "SELECT id FROM users WHERE id = $1",
+                    "SELECT max_sessions FROM users WHERE id = $1",
                     user,
                     hash,
                     ctx,
                     policy,
+                    chosen,
                     now
                 )
             }
@@ -271,11 +289,12 @@ impl Seats {
                 let mut tx = pool.begin().await?;
                 open_in_tx!(
                     tx,
-                    "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+                    "SELECT max_sessions FROM users WHERE id = $1 FOR UPDATE",
                     user,
                     hash,
                     ctx,
                     policy,
+                    chosen,
                     now
                 )
             }
@@ -386,6 +405,19 @@ impl Seats {
             sqlx::query_as::<_, SeatRow>(LIVE_SEATS).bind(user.0).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(seat_info).collect())
+    }
+
+    /// Ends every live seat of a user; returns how many.
+    pub async fn end_all(&self, user: UserId, reason: EndReason) -> Result<u64, sqlx::Error> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE seats SET ended_at = $1, end_reason = $2 WHERE user_id = $3 AND ended_at IS NULL")
+                .bind(Millis::now().0)
+                .bind(reason.as_str())
+                .bind(user.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Ends live seats unused since `idle_since` with reason `expired`.

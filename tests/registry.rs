@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestDb;
+use single_login::policy::OnLimit;
 use single_login::seats::OpenOutcome;
 use single_login::{
     Accounts, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash,
@@ -30,17 +31,28 @@ fn from(ip: &str) -> LoginContext {
     )
 }
 
-async fn open(seats: &Seats, user: &User, session: &str, ip: &str) -> SeatId {
-    match seats
+async fn open_with(
+    seats: &Seats,
+    user: &User,
+    session: &str,
+    ip: &str,
+    policy: &Policy,
+    chosen: &[SeatId],
+) -> OpenOutcome {
+    seats
         .open(
             user.id,
             &SessionHash::of(session),
             &from(ip),
-            &Policy::default(),
+            policy,
+            chosen,
         )
         .await
         .unwrap()
-    {
+}
+
+async fn open(seats: &Seats, user: &User, session: &str, ip: &str) -> SeatId {
+    match open_with(seats, user, session, ip, &Policy::default(), &[]).await {
         OpenOutcome::Opened { seat, .. } => seat,
         other => panic!("expected the login to be admitted, got {other:?}"),
     }
@@ -248,7 +260,166 @@ async fn simultaneous_logins_leave_exactly_one_live_seat(db: TestDb) {
     }
 }
 
+async fn a_users_own_limit_replaces_the_default(db: TestDb) {
+    let accounts = Accounts::new(db.db.clone());
+    let seats = Seats::new(db.db.clone());
+    let alice = user(&db, "alice").await;
+    let name = Username::parse("alice").unwrap();
+    assert!(accounts.set_max_sessions(&name, Some(2)).await.unwrap());
+    open(&seats, &alice, "a", "10.0.0.1").await;
+    open(&seats, &alice, "b", "10.0.0.2").await;
+    assert_eq!(seats.live(alice.id).await.unwrap().len(), 2);
+    open(&seats, &alice, "c", "10.0.0.3").await;
+    assert_eq!(seats.live(alice.id).await.unwrap().len(), 2);
+    let listed = accounts.list().await.unwrap();
+    assert_eq!(
+        (listed[0].max_sessions, listed[0].live_sessions),
+        (Some(2), 2)
+    );
+
+    assert!(accounts.set_max_sessions(&name, None).await.unwrap());
+    open(&seats, &alice, "d", "10.0.0.4").await;
+    assert_eq!(seats.live(alice.id).await.unwrap().len(), 1);
+    assert!(!accounts
+        .set_max_sessions(&Username::parse("nobody").unwrap(), Some(3))
+        .await
+        .unwrap());
+}
+
+async fn deny_new_refuses_and_changes_nothing(db: TestDb) {
+    let seats = Seats::new(db.db.clone());
+    let alice = user(&db, "alice").await;
+    let policy = Policy {
+        on_limit: OnLimit::DenyNew,
+        ..Policy::default()
+    };
+    let first = open(&seats, &alice, "a", "10.0.0.1").await;
+    match open_with(&seats, &alice, "b", "10.0.0.2", &policy, &[]).await {
+        OpenOutcome::Denied { blocking } => assert_eq!(
+            blocking.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![first]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(seats.status(&SessionHash::of("b")).await.unwrap().is_none());
+    assert!(seats
+        .status(&SessionHash::of("a"))
+        .await
+        .unwrap()
+        .unwrap()
+        .ended
+        .is_none());
+}
+
+async fn ask_ends_only_the_chosen_seats_and_only_when_the_login_gets_in(db: TestDb) {
+    let seats = Seats::new(db.db.clone());
+    let alice = user(&db, "alice").await;
+    let two = Policy {
+        max_sessions: 2,
+        ..Policy::default()
+    };
+    let ask = Policy {
+        on_limit: OnLimit::Ask,
+        ..two.clone()
+    };
+    let a = open(&seats, &alice, "a", "10.0.0.1").await;
+    let b = open_with(&seats, &alice, "b", "10.0.0.2", &two, &[]).await;
+    let OpenOutcome::Opened { seat: b, .. } = b else {
+        panic!("{b:?}")
+    };
+
+    let asked = open_with(&seats, &alice, "c", "10.0.0.3", &ask, &[]).await;
+    let OpenOutcome::Ask { candidates } = asked else {
+        panic!("{asked:?}")
+    };
+    assert_eq!(candidates.len(), 2);
+
+    // Choosing a seat of another user, or none, changes nothing.
+    let again = open_with(&seats, &alice, "c", "10.0.0.3", &ask, &[SeatId(9999)]).await;
+    assert!(matches!(again, OpenOutcome::Ask { .. }), "{again:?}");
+    assert_eq!(seats.live(alice.id).await.unwrap().len(), 2);
+
+    let chosen = open_with(&seats, &alice, "c", "10.0.0.3", &ask, &[a]).await;
+    let OpenOutcome::Opened { ended, .. } = chosen else {
+        panic!("{chosen:?}")
+    };
+    assert_eq!(ended, vec![(a, EndReason::Replaced)]);
+    let live: Vec<SeatId> = seats
+        .live(alice.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live.len(), 2);
+    assert!(live.contains(&b) && !live.contains(&a));
+}
+
+async fn simultaneous_logins_with_a_limit_of_three_leave_three(db: TestDb) {
+    let registries: Vec<Arc<Seats>> = (0..3)
+        .map(|_| Arc::new(Seats::new(db.db.clone())))
+        .collect();
+    let alice = user(&db, "alice").await;
+    let policy = Policy {
+        max_sessions: 3,
+        ..Policy::default()
+    };
+    for round in 0..20 {
+        let tasks: Vec<_> = (0..30)
+            .map(|i| {
+                let seats = registries[i % registries.len()].clone();
+                let (alice, policy) = (alice.clone(), policy.clone());
+                tokio::spawn(async move {
+                    open_with(
+                        &seats,
+                        &alice,
+                        &format!("r{round}-{i}"),
+                        "10.0.0.1",
+                        &policy,
+                        &[],
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            registries[0].live(alice.id).await.unwrap().len(),
+            3,
+            "round {round}"
+        );
+    }
+}
+
+async fn signing_a_user_out_everywhere(db: TestDb) {
+    let seats = Seats::new(db.db.clone());
+    let alice = user(&db, "alice").await;
+    let bob = user(&db, "bob").await;
+    let two = Policy {
+        max_sessions: 2,
+        ..Policy::default()
+    };
+    open_with(&seats, &alice, "a1", "10.0.0.1", &two, &[]).await;
+    open_with(&seats, &alice, "a2", "10.0.0.1", &two, &[]).await;
+    open(&seats, &bob, "b", "10.0.0.1").await;
+    assert_eq!(
+        seats.end_all(alice.id, EndReason::Revoked).await.unwrap(),
+        2
+    );
+    assert!(seats.live(alice.id).await.unwrap().is_empty());
+    assert_eq!(seats.live(bob.id).await.unwrap().len(), 1);
+    let a1 = seats.status(&SessionHash::of("a1")).await.unwrap().unwrap();
+    assert_eq!(a1.ended.unwrap().reason, EndReason::Revoked);
+}
+
 on_both_backends!(
+    a_users_own_limit_replaces_the_default,
+    deny_new_refuses_and_changes_nothing,
+    ask_ends_only_the_chosen_seats_and_only_when_the_login_gets_in,
+    simultaneous_logins_with_a_limit_of_three_leave_three,
+    signing_a_user_out_everywhere,
     sign_up_then_authenticate,
     usernames_are_unique_regardless_of_case_and_width,
     wrong_password_and_unknown_user_fail_alike,
