@@ -7,7 +7,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::models::Toast;
+use crate::models::{SessionView, Toast};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +31,15 @@ pub enum AppError {
     /// says why.
     #[error("{}", .0.title)]
     SessionEnded(Toast),
+    /// The `deny_new` policy refused the login: these sessions hold the limit.
+    #[error("This account is already signed in elsewhere. Log out there first, or wait until those sessions have been idle for a while.")]
+    LoginDenied(Vec<SessionView>),
+    /// The `ask` policy: the password was right; the user chooses which sessions to end.
+    #[error("This account is signed in elsewhere. Choose the sessions to sign out.")]
+    ChooseSessions(Vec<SessionView>),
+    /// The choice was not made within five minutes, or there is none to continue.
+    #[error("That login has expired. Please log in again.")]
+    LoginExpired,
     /// A request the server could not read (missing or malformed fields).
     #[error("The request was not understood: {0}")]
     BadRequest(String),
@@ -50,7 +59,11 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid { .. } => 422,
-            AppError::InvalidCredentials | AppError::NotSignedIn | AppError::SessionEnded(_) => 401,
+            AppError::InvalidCredentials
+            | AppError::NotSignedIn
+            | AppError::SessionEnded(_)
+            | AppError::LoginExpired => 401,
+            AppError::LoginDenied(_) | AppError::ChooseSessions(_) => 409,
             AppError::BadRequest(_) => 400,
             AppError::Internal => 500,
         }

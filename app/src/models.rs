@@ -39,3 +39,17 @@ impl Toast {
         self
     }
 }
+
+/// One login of the user as a list shows it, already in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: i64,
+    /// "Chrome on Windows"
+    pub device: String,
+    pub ip: String,
+    /// "3 hours ago"
+    pub signed_in: String,
+    pub last_active: String,
+    /// The browser looking at the list.
+    pub current: bool,
+}

@@ -1,10 +1,14 @@
-//! Typed configuration from the environment, validated at start with a message that names
-//! the bad setting. No secret is ever printed.
+//! Typed configuration from an optional TOML file and the environment (which wins), validated
+//! at start with a message that names the bad setting. No secret is ever printed.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use leptos::config::LeptosOptions;
+use single_login::client_ip::{ClientIpConfig, IpNet};
+use single_login::{OnLimit, Policy};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/single-login.db";
 
@@ -28,6 +32,10 @@ pub struct Settings {
     pub seat_retention: Duration,
     /// How often expired sessions and old seats are purged.
     pub purge_interval: Duration,
+    /// How many sessions a user may hold, and what happens at the limit.
+    pub policy: Policy,
+    /// Where the client's address comes from behind proxies.
+    pub client_ip: ClientIpConfig,
 }
 
 impl Settings {
@@ -40,24 +48,164 @@ impl Settings {
             touch_interval: Duration::from_secs(60),
             seat_retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(3600),
+            policy: Policy::default(),
+            client_ip: ClientIpConfig::default(),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid setting {name}={value:?}: {reason}")]
+    #[error("invalid setting {key} ({env}) = {value:?} from {origin}: {reason}")]
     Invalid {
-        name: &'static str,
+        key: &'static str,
+        env: &'static str,
         value: String,
+        origin: String,
         reason: String,
+    },
+    #[error("unknown setting {key:?} in {file} (known: {known})")]
+    Unknown {
+        key: String,
+        file: String,
+        known: String,
+    },
+    #[error("could not read the configuration file {file}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the configuration file {file} is not valid TOML")]
+    Toml {
+        file: String,
+        #[source]
+        source: toml::de::Error,
     },
     #[error("could not read the Leptos settings (LEPTOS_*)")]
     Leptos(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Every setting: its key in the TOML file and its environment variable.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("database_url", "DATABASE_URL"),
+    ("cookie_secure", "SESSION_COOKIE_SECURE"),
+    ("session_idle_timeout", "SESSION_IDLE_TIMEOUT"),
+    ("seat_touch_interval", "SEAT_TOUCH_INTERVAL"),
+    ("seat_retention", "SEAT_RETENTION"),
+    ("purge_interval", "PURGE_INTERVAL"),
+    ("max_sessions", "MAX_SESSIONS"),
+    ("on_limit", "ON_LIMIT"),
+    ("same_ip_shares_seat", "SAME_IP_SHARES_SEAT"),
+    ("idle_seat_after", "IDLE_SEAT_AFTER"),
+    ("trusted_proxies", "TRUSTED_PROXIES"),
+    ("forwarded_header", "FORWARDED_HEADER"),
+];
+
+/// A raw value and where it came from.
+struct Raw {
+    value: String,
+    origin: String,
+}
+
+/// The settings as text, from the file and then the environment.
+struct Sources(HashMap<&'static str, Raw>);
+
+impl Sources {
+    fn gather(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Sources, ConfigError> {
+        let mut values = HashMap::new();
+        if let Some(path) = file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                file: shown.clone(),
+                source,
+            })?;
+            let table: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Toml {
+                file: shown.clone(),
+                source,
+            })?;
+            for (key, value) in table {
+                let Some(&(known, _)) = SETTINGS.iter().find(|(k, _)| *k == key) else {
+                    return Err(ConfigError::Unknown {
+                        key,
+                        file: shown,
+                        known: SETTINGS
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                };
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .map(|item| {
+                            item.as_str()
+                                .map_or_else(|| item.to_string(), str::to_owned)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                values.insert(
+                    known,
+                    Raw {
+                        value,
+                        origin: shown.clone(),
+                    },
+                );
+            }
+        }
+        for &(key, name) in SETTINGS {
+            if let Some(value) = env(name).filter(|v| !v.trim().is_empty()) {
+                values.insert(
+                    key,
+                    Raw {
+                        value,
+                        origin: format!("the environment ({name})"),
+                    },
+                );
+            }
+        }
+        Ok(Sources(values))
+    }
+
+    /// Parses one setting where given, naming it on failure.
+    fn parse<T>(
+        &self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(raw) = self.0.get(key) else {
+            return Ok(None);
+        };
+        let env = SETTINGS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or("", |(_, e)| *e);
+        parse(raw.value.trim())
+            .map(Some)
+            .map_err(|reason| ConfigError::Invalid {
+                key,
+                env,
+                value: if key == "database_url" {
+                    redact_url(&raw.value)
+                } else {
+                    raw.value.clone()
+                },
+                origin: raw.origin.clone(),
+                reason,
+            })
+    }
+}
+
 impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
+    /// Reads the environment, and first the TOML file at `file` where given.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut leptos = leptos::config::get_configuration(None)
             .map_err(|e| ConfigError::Leptos(Box::new(e)))?
             .leptos_options;
@@ -65,43 +213,8 @@ impl Config {
         if leptos.output_name.is_empty() {
             leptos.output_name = "single-login".into();
         }
-        let database_url = env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_URL",
-                value: redact_url(&database_url),
-                reason: "expected a sqlite: or postgres:// URL".into(),
-            });
-        }
-        let mut settings = Settings::defaults_for(leptos.site_addr);
-        if let Some(value) = env("SESSION_COOKIE_SECURE") {
-            settings.cookie_secure = parse_bool("SESSION_COOKIE_SECURE", &value)?;
-        }
-        let durations: [(&'static str, &mut Duration); 4] = [
-            ("SESSION_IDLE_TIMEOUT", &mut settings.session_idle_timeout),
-            ("SEAT_TOUCH_INTERVAL", &mut settings.touch_interval),
-            ("SEAT_RETENTION", &mut settings.seat_retention),
-            ("PURGE_INTERVAL", &mut settings.purge_interval),
-        ];
-        for (name, slot) in durations {
-            if let Some(value) = env(name) {
-                *slot = parse_duration(&value).map_err(|reason| ConfigError::Invalid {
-                    name,
-                    value: value.clone(),
-                    reason,
-                })?;
-            }
-        }
-        if settings.purge_interval.is_zero() {
-            return Err(ConfigError::Invalid {
-                name: "PURGE_INTERVAL",
-                value: "0".into(),
-                reason: "must be longer than zero".into(),
-            });
-        }
+        let sources = Sources::gather(file, |name| std::env::var(name).ok())?;
+        let (database_url, settings) = resolve(&sources, Settings::defaults_for(leptos.site_addr))?;
         Ok(Config {
             leptos,
             database_url,
@@ -110,19 +223,89 @@ impl Config {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Settings), ConfigError> {
+    let database_url = sources
+        .parse("database_url", |url| {
+            if url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+            {
+                Ok(url.to_owned())
+            } else {
+                Err("expected a sqlite: or postgres:// URL".into())
+            }
+        })?
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    if let Some(secure) = sources.parse("cookie_secure", parse_bool)? {
+        settings.cookie_secure = secure;
+    }
+    let positive = |text: &str| {
+        parse_duration(text).and_then(|d| {
+            if d.is_zero() {
+                Err("must be longer than zero".to_owned())
+            } else {
+                Ok(d)
+            }
+        })
+    };
+    if let Some(d) = sources.parse("session_idle_timeout", positive)? {
+        settings.session_idle_timeout = d;
+    }
+    if let Some(d) = sources.parse("seat_touch_interval", parse_duration)? {
+        settings.touch_interval = d;
+    }
+    if let Some(d) = sources.parse("seat_retention", parse_duration)? {
+        settings.seat_retention = d;
+    }
+    if let Some(d) = sources.parse("purge_interval", positive)? {
+        settings.purge_interval = d;
+    }
+    if let Some(max) = sources.parse("max_sessions", |text| {
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| "expected a whole number of at least 1".to_owned())
+    })? {
+        settings.policy.max_sessions = max;
+    }
+    if let Some(mode) = sources.parse("on_limit", parse_on_limit)? {
+        settings.policy.on_limit = mode;
+    }
+    if let Some(share) = sources.parse("same_ip_shares_seat", parse_bool)? {
+        settings.policy.same_ip_shares_seat = share;
+    }
+    if let Some(d) = sources.parse("idle_seat_after", positive)? {
+        settings.policy.idle_after = d;
+    }
+    if let Some(proxies) = sources.parse("trusted_proxies", |text| {
+        text.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<IpNet>().map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+    })? {
+        settings.client_ip.trusted_proxies = proxies;
+    }
+    if let Some(header) = sources.parse("forwarded_header", |text| text.parse())? {
+        settings.client_ip.header = header;
+    }
+    Ok((database_url, settings))
 }
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            name,
-            value: value.to_owned(),
-            reason: "expected true or false".into(),
-        }),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn parse_on_limit(value: &str) -> Result<OnLimit, String> {
+    match value.to_ascii_lowercase().replace('-', "_").as_str() {
+        "kick_oldest" => Ok(OnLimit::KickOldest),
+        "deny_new" => Ok(OnLimit::DenyNew),
+        "ask" => Ok(OnLimit::Ask),
+        _ => Err("expected kick_oldest, deny_new or ask".into()),
     }
 }
 
@@ -162,7 +345,98 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    use single_login::client_ip::ForwardedHeader;
+
     use super::*;
+
+    fn settings(
+        file: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Result<(String, Settings), ConfigError> {
+        let mut temp = tempfile::NamedTempFile::new().unwrap();
+        if let Some(text) = file {
+            temp.write_all(text.as_bytes()).unwrap();
+        }
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sources = Sources::gather(file.map(|_| temp.path()), |name| env.get(name).cloned())?;
+        resolve(
+            &sources,
+            Settings::defaults_for("127.0.0.1:3000".parse().unwrap()),
+        )
+    }
+
+    #[test]
+    fn defaults_without_any_setting() {
+        let (url, s) = settings(None, &[]).unwrap();
+        assert_eq!(url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.policy, Policy::default());
+        assert!(!s.cookie_secure);
+        assert!(s.client_ip.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_file_sets_and_the_environment_wins() {
+        let file = r#"
+            max_sessions = 3
+            on_limit = "deny_new"
+            same_ip_shares_seat = true
+            idle_seat_after = "10m"
+            trusted_proxies = ["10.0.0.0/8", "::1"]
+            forwarded_header = "forwarded"
+        "#;
+        let (_, s) = settings(Some(file), &[("MAX_SESSIONS", "2")]).unwrap();
+        assert_eq!(s.policy.max_sessions, 2);
+        assert_eq!(s.policy.on_limit, OnLimit::DenyNew);
+        assert!(s.policy.same_ip_shares_seat);
+        assert_eq!(s.policy.idle_after, Duration::from_secs(600));
+        assert_eq!(s.client_ip.trusted_proxies.len(), 2);
+        assert_eq!(s.client_ip.header, ForwardedHeader::Forwarded);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_setting_and_its_origin() {
+        let err = settings(None, &[("ON_LIMIT", "kick_newest")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("on_limit (ON_LIMIT)") && err.contains("environment"),
+            "{err}"
+        );
+        let err = settings(Some("max_sessions = 0"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("max_sessions") && err.contains("at least 1"),
+            "{err}"
+        );
+        let err = settings(None, &[("TRUSTED_PROXIES", "10.0.0.0/8, example.com")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("trusted_proxies") && err.contains("example.com"),
+            "{err}"
+        );
+        let err = settings(Some("max_session = 2"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown setting \"max_session\""), "{err}");
+        let err = settings(Some("max_sessions = "), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not valid TOML"), "{err}");
+        let err = settings(None, &[("DATABASE_URL", "mysql://u:hunter2@h/db")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database_url") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn durations_take_units() {

@@ -1,6 +1,7 @@
 //! The axum host of single-login: configuration, state, the layers that check every request,
 //! the background purge, and the operator CLI.
 
+pub mod cli;
 pub mod config;
 pub mod layers;
 pub mod store;
@@ -15,7 +16,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use single_login::{Accounts, Db, Millis, Policy, Seats};
+use single_login::{Accounts, Db, Millis, Seats};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -57,7 +58,7 @@ impl AppState {
             ctx: AppContext {
                 accounts: Accounts::new(db.clone()),
                 seats: Seats::new(db),
-                policy: Arc::new(Policy::default()),
+                policy: Arc::new(config.settings.policy.clone()),
             },
             settings: Arc::new(config.settings.clone()),
             sessions,
@@ -133,7 +134,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             layers::origin::refuse_cross_origin,
         ))
-        .layer(axum::middleware::from_fn(layers::client::client_info))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.clone(),
+            layers::client::client_info,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

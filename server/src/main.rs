@@ -1,19 +1,18 @@
-//! The single-login server: `single-login` serves the app.
+//! The single-login server binary: serves the app, or runs an operator command.
 
-use std::net::SocketAddr;
-
-use server::config::{redact_url, Config};
-use server::{router, shutdown_signal, AppState};
+use clap::Parser;
+use server::cli::{run, Cli};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    match serve().await {
+    match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!(
@@ -23,21 +22,4 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let state = AppState::start(&config).await?;
-    let purge = state.spawn_purge();
-    let addr = config.leptos.site_addr;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, database = %redact_url(&config.database_url), "listening on http://{addr}");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    purge.abort();
-    Ok(())
 }

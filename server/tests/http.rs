@@ -15,6 +15,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{header, StatusCode};
 use server::config::{Config, Settings};
 use server::{router, AppState, SESSION_COOKIE};
+use single_login::OnLimit;
 use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
@@ -70,8 +71,20 @@ impl TestApp {
     }
 
     fn browser_in(&self, lang: &'static str) -> Browser {
+        self.browser_with(lang, header::HeaderMap::new())
+    }
+
+    /// A browser behind a proxy that says it forwards for `ip`.
+    fn browser_from(&self, ip: &str) -> Browser {
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().unwrap());
+        self.browser_with("en", headers)
+    }
+
+    fn browser_with(&self, lang: &'static str, headers: header::HeaderMap) -> Browser {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
@@ -102,7 +115,7 @@ impl Browser {
     async fn submit(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let page = match path {
             "/api/signup" => "/signup",
-            "/api/login" => "/login",
+            "/api/login" | "/api/login/continue" | "/api/login/cancel" => "/login",
             _ => "/",
         };
         self.client
@@ -679,7 +692,279 @@ async fn requests_in_flight_during_the_kick_cannot_revive_it(db: TestDb) {
     }
 }
 
+// --- Policies and the client IP -------------------------------------------------------------
+
+/// An account with no session yet (signing up through the app would hold one).
+async fn create_user(app: &TestApp, name: &str) {
+    app.state
+        .ctx
+        .accounts
+        .sign_up(
+            &single_login::Username::parse(name).unwrap(),
+            single_login::Password::parse(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+async fn user_id(app: &TestApp, name: &str) -> single_login::UserId {
+    let name = single_login::Username::parse(name).unwrap();
+    app.state
+        .ctx
+        .accounts
+        .find_by_name(&name)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn live_ips(app: &TestApp, name: &str) -> Vec<String> {
+    let user = user_id(app, name).await;
+    let mut ips: Vec<String> = app
+        .state
+        .ctx
+        .seats
+        .live(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| s.client_ip)
+        .collect();
+    ips.sort();
+    ips
+}
+
+fn policy(on_limit: OnLimit) -> impl FnOnce(&mut Settings) {
+    move |s| s.policy.on_limit = on_limit
+}
+
+async fn deny_new_refuses_a_second_login_and_says_where_the_first_is(db: TestDb) {
+    let app = spawn_app_with(db, policy(OnLimit::DenyNew)).await;
+    create_user(&app, "pat").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("pat").await;
+    let refused = b
+        .call("/api/login", &[("username", "pat"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    match refused.json::<AppError>().await.unwrap() {
+        AppError::LoginDenied(sessions) => {
+            assert_eq!(sessions.len(), 1);
+            assert_eq!(sessions[0].ip, "127.0.0.1");
+            assert_eq!(sessions[0].device, "Chrome on Linux");
+            assert_eq!(sessions[0].last_active, "just now");
+        }
+        other => panic!("expected LoginDenied, got {other:?}"),
+    }
+    let page = b.log_in("pat").await;
+    assert_eq!(page.status(), StatusCode::CONFLICT);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("already signed in elsewhere") && html.contains("Chrome on Linux"),
+        "{html}"
+    );
+    assert!(
+        b.session_cookie().is_none(),
+        "a refused login leaves no session"
+    );
+    assert_eq!(
+        a.get("/").await.status(),
+        StatusCode::OK,
+        "the first session is untouched"
+    );
+
+    a.submit("/api/logout", &[]).await;
+    assert_redirect(&b.log_in("pat").await, "/");
+}
+
+async fn deny_new_lets_an_idle_session_go(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.on_limit = OnLimit::DenyNew;
+        s.policy.idle_after = Duration::from_secs(1);
+    })
+    .await;
+    create_user(&app, "quinn").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("quinn").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_redirect(&b.log_in("quinn").await, "/");
+    assert_redirect(&a.get("/").await, "/login");
+    let (_, html) = a.page("/login").await;
+    assert_eq!(
+        toasts_saying(&html, "Your session expired. Please log in again."),
+        1,
+        "{html}"
+    );
+}
+
+async fn ask_lets_the_user_choose_which_session_to_end(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.on_limit = OnLimit::Ask;
+        s.policy.max_sessions = 2;
+    })
+    .await;
+    create_user(&app, "rita").await;
+    let (a, b, c) = (
+        app.browser(),
+        app.browser_from("203.0.113.5"),
+        app.browser(),
+    );
+    a.log_in("rita").await;
+    b.log_in("rita").await;
+
+    let asked = c
+        .call(
+            "/api/login",
+            &[("username", "rita"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::CONFLICT);
+    let AppError::ChooseSessions(sessions) = asked.json::<AppError>().await.unwrap() else {
+        panic!("expected ChooseSessions")
+    };
+    assert_eq!(sessions.len(), 2);
+    let first = sessions.iter().min_by_key(|s| s.id).unwrap().id.to_string();
+
+    // Choosing nothing asks again; nothing has ended.
+    let again = c.call("/api/login/continue", &[]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+
+    // No password again: the choice is enough.
+    let chosen = c
+        .call("/api/login/continue", &[(&format!("end[{first}]"), "on")])
+        .await;
+    assert_eq!(chosen.status(), StatusCode::OK, "{:?}", chosen.text().await);
+    assert_eq!(c.get("/").await.status(), StatusCode::OK);
+    assert_redirect(&a.get("/").await, "/login");
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+    let (_, html) = a.page("/login").await;
+    assert_eq!(toasts_saying(&html, KICKED_EN), 1, "{html}");
+
+    // The held login is used up.
+    let reused = c.call("/api/login/continue", &[]).await;
+    assert_eq!(reused.status(), StatusCode::UNAUTHORIZED);
+    assert!(matches!(
+        reused.json::<AppError>().await.unwrap(),
+        AppError::LoginExpired
+    ));
+}
+
+async fn ask_works_without_javascript_and_can_be_cancelled(db: TestDb) {
+    let app = spawn_app_with(db, policy(OnLimit::Ask)).await;
+    create_user(&app, "sam").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("sam").await;
+    let page = b.log_in("sam").await;
+    assert_eq!(page.status(), StatusCode::CONFLICT);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Sessions to sign out") && html.contains("name=\"end["),
+        "{html}"
+    );
+
+    let cancelled = b.submit("/api/login/cancel", &[]).await;
+    assert_redirect(&cancelled, "/login");
+    let after = b.submit("/api/login/continue", &[]).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert!(after
+        .text()
+        .await
+        .unwrap()
+        .contains("That login has expired"));
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+}
+
+async fn sessions_from_the_same_ip_share_a_seat(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.same_ip_shares_seat = true;
+        s.client_ip.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    create_user(&app, "tess").await;
+    let (office_a, office_b, home) = (
+        app.browser_from("203.0.113.7"),
+        app.browser_from("203.0.113.7"),
+        app.browser_from("198.51.100.2"),
+    );
+    office_a.log_in("tess").await;
+    office_b.log_in("tess").await;
+    assert_eq!(office_a.get("/").await.status(), StatusCode::OK);
+    assert_eq!(office_b.get("/").await.status(), StatusCode::OK);
+    assert_eq!(live_ips(&app, "tess").await, ["203.0.113.7", "203.0.113.7"]);
+
+    home.log_in("tess").await;
+    assert_redirect(&office_a.get("/").await, "/login");
+    assert_redirect(&office_b.get("/").await, "/login");
+    assert_eq!(live_ips(&app, "tess").await, ["198.51.100.2"]);
+}
+
+async fn the_client_ip_comes_from_trusted_proxies_only(db: TestDb) {
+    let direct = spawn_app(db).await;
+    create_user(&direct, "uma").await;
+    direct.browser_from("203.0.113.9").log_in("uma").await;
+    assert_eq!(
+        live_ips(&direct, "uma").await,
+        ["127.0.0.1"],
+        "an untrusted peer's header is ignored"
+    );
+
+    let proxied = spawn_app_with(common::sqlite().await, |s| {
+        s.client_ip.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    create_user(&proxied, "uma").await;
+    proxied
+        .browser_from("1.1.1.1, 203.0.113.9")
+        .log_in("uma")
+        .await;
+    assert_eq!(
+        live_ips(&proxied, "uma").await,
+        ["203.0.113.9"],
+        "right-most untrusted entry"
+    );
+    let garbage = proxied.browser_from("not-an-ip");
+    assert_redirect(&garbage.log_in("uma").await, "/");
+    assert_eq!(
+        live_ips(&proxied, "uma").await,
+        ["127.0.0.1"],
+        "a malformed header is ignored"
+    );
+}
+
+async fn simultaneous_logins_with_a_limit_of_three_leave_three_live_sessions(db: TestDb) {
+    let app = spawn_app_with(db, |s| s.policy.max_sessions = 3).await;
+    create_user(&app, "vera").await;
+    let browsers: Vec<Arc<Browser>> = (0..12).map(|_| Arc::new(app.browser())).collect();
+    let logins: Vec<_> = browsers
+        .iter()
+        .map(|b| {
+            let b = b.clone();
+            tokio::spawn(async move { b.log_in("vera").await.status() })
+        })
+        .collect();
+    for login in logins {
+        assert!(login.await.unwrap().is_redirection());
+    }
+    assert_eq!(live_ips(&app, "vera").await.len(), 3);
+    let mut signed_in = 0;
+    for b in &browsers {
+        if b.get("/").await.status() == StatusCode::OK {
+            signed_in += 1;
+        }
+    }
+    assert_eq!(signed_in, 3);
+}
+
 on_both_backends!(
+    deny_new_refuses_a_second_login_and_says_where_the_first_is,
+    deny_new_lets_an_idle_session_go,
+    ask_lets_the_user_choose_which_session_to_end,
+    ask_works_without_javascript_and_can_be_cancelled,
+    sessions_from_the_same_ip_share_a_seat,
+    the_client_ip_comes_from_trusted_proxies_only,
+    simultaneous_logins_with_a_limit_of_three_leave_three_live_sessions,
     sign_up_signs_in_and_shows_the_home_page,
     a_taken_username_is_refused_whatever_its_case,
     bad_sign_up_input_gets_a_field_message_and_a_4xx,

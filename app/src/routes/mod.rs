@@ -10,6 +10,17 @@ pub use signup::SignupPage;
 
 use leptos::prelude::*;
 
+/// The page that holds the form of a server function. A form post without JavaScript that
+/// fails is answered with its page; when the browser posted from a page that was itself such
+/// an answer (its address is the server function's), this says which page that was.
+pub fn form_page(path: &str) -> &'static str {
+    match path {
+        "/api/login" | "/api/login/continue" | "/api/login/cancel" => "/login",
+        "/api/signup" => "/signup",
+        _ => "/",
+    }
+}
+
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

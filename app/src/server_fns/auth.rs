@@ -1,4 +1,6 @@
-//! Sign-up, login, logout, the current user and the flash.
+//! Sign-up, login (with the deny and ask outcomes), logout, the current user and the flash.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 
@@ -37,7 +39,7 @@ pub async fn signup(
             other => crate::ssr::internal(other),
         })?;
     tracing::info!(event = "signup", user = user.id.0, "account created");
-    self::ssr::start_session(user).await
+    self::ssr::start_session(user, &[], None).await
 }
 
 #[server(prefix = "/api", endpoint = "login")]
@@ -54,7 +56,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
                 client_ip = client.ip.as_deref(),
                 "login"
             );
-            self::ssr::start_session(user).await
+            self::ssr::start_session(user, &[], None).await
         }
         Err(AuthError::InvalidCredentials) => {
             tracing::info!(
@@ -66,6 +68,33 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
         }
         Err(other) => Err(crate::ssr::internal(other)),
     }
+}
+
+/// Continues a login that the `ask` policy held: ends the chosen sessions (`end[ID]=on`) and
+/// signs in, without the password again, within five minutes of it.
+#[server(prefix = "/api", endpoint = "login/continue")]
+pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), AppError> {
+    use single_login::SeatId;
+
+    let (user, held_since) = self::ssr::take_pending().await?;
+    let chosen: Vec<SeatId> = end
+        .unwrap_or_default()
+        .keys()
+        .filter_map(|id| id.parse().ok().map(SeatId))
+        .collect();
+    self::ssr::start_session(user, &chosen, Some(held_since)).await
+}
+
+/// Gives up a login that the `ask` policy held.
+#[server(prefix = "/api", endpoint = "login/cancel")]
+pub async fn cancel_login() -> Result<(), AppError> {
+    let session = crate::ssr::session().await?;
+    session
+        .remove_value(crate::ssr::PENDING_KEY)
+        .await
+        .map_err(crate::ssr::internal)?;
+    leptos_axum::redirect("/login");
+    Ok(())
 }
 
 /// Ends this browser's login. Answers the "signed out" toast in the reader's language.
@@ -128,16 +157,68 @@ pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use single_login::seats::OpenOutcome;
-    use single_login::{EndReason, LoginContext, SessionHash, User};
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+    use single_login::seats::{OpenOutcome, SeatInfo};
+    use single_login::{EndReason, LoginContext, Millis, SeatId, SessionHash, User, UserId};
 
     use crate::error::AppError;
-    use crate::ssr::{self, RequestAuth, SEAT_KEY};
+    use crate::models::SessionView;
+    use crate::ssr::{self, messages, RequestAuth, PENDING_KEY, SEAT_KEY};
+
+    /// How long a held login (the `ask` policy) waits for the user's choice.
+    const CHOICE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+    /// A login whose password was right, waiting for the user to choose.
+    #[derive(Serialize, Deserialize)]
+    struct Pending {
+        user: i64,
+        username: String,
+        at: i64,
+    }
+
+    /// The held login and when it was held.
+    pub async fn take_pending() -> Result<(User, Millis), AppError> {
+        let session = ssr::session().await?;
+        let pending: Option<Pending> = session.get(PENDING_KEY).await.map_err(ssr::internal)?;
+        match pending {
+            Some(p) if Millis(p.at) >= Millis::now().minus(CHOICE_TIMEOUT) => Ok((
+                User {
+                    id: UserId(p.user),
+                    username: p.username,
+                },
+                Millis(p.at),
+            )),
+            Some(_) => {
+                session
+                    .remove_value(PENDING_KEY)
+                    .await
+                    .map_err(ssr::internal)?;
+                Err(AppError::LoginExpired)
+            }
+            None => Err(AppError::LoginExpired),
+        }
+    }
+
+    fn views(seats: &[SeatInfo]) -> Vec<SessionView> {
+        let lang = ssr::client().lang;
+        let now = Millis::now();
+        seats
+            .iter()
+            .map(|seat| messages::session_view(lang, seat, now, false))
+            .collect()
+    }
 
     /// Opens a seat for `user` in a fresh session: the old session id is discarded (no
     /// fixation), a seat the browser held before ends as logged out, and the policy decides
-    /// which other seats end.
-    pub async fn start_session(user: User) -> Result<(), AppError> {
+    /// which other seats end. `chosen` are the seats the user picked to end, answering a
+    /// login held since `held_since` (which a further question does not extend).
+    pub async fn start_session(
+        user: User,
+        chosen: &[SeatId],
+        held_since: Option<Millis>,
+    ) -> Result<(), AppError> {
         let ctx = ssr::context()?;
         let client = ssr::client();
         let session = ssr::session().await?;
@@ -158,7 +239,7 @@ mod ssr {
         let login = LoginContext::new(client.ip.clone(), client.user_agent.as_deref());
         let outcome = ctx
             .seats
-            .open(user.id, &hash, &login, &ctx.policy)
+            .open(user.id, &hash, &login, &ctx.policy, chosen)
             .await
             .map_err(ssr::internal)?;
         match outcome {
@@ -188,9 +269,35 @@ mod ssr {
                 leptos_axum::redirect("/");
                 Ok(())
             }
-            OpenOutcome::Denied { .. } | OpenOutcome::Ask { .. } => {
+            // Neither is a failed login: nothing counts against the user.
+            OpenOutcome::Denied { blocking } => {
                 session.flush().await.map_err(ssr::internal)?;
-                Err(ssr::internal("this policy is not supported yet"))
+                tracing::info!(
+                    event = "login_denied",
+                    user = user.id.0,
+                    client_ip = client.ip.as_deref(),
+                    blocking = blocking.len(),
+                    "login refused by the deny_new policy"
+                );
+                Err(AppError::LoginDenied(views(&blocking)))
+            }
+            OpenOutcome::Ask { candidates } => {
+                let pending = Pending {
+                    user: user.id.0,
+                    username: user.username.clone(),
+                    at: held_since.unwrap_or_else(Millis::now).0,
+                };
+                session
+                    .insert(PENDING_KEY, pending)
+                    .await
+                    .map_err(ssr::internal)?;
+                tracing::info!(
+                    event = "login_held",
+                    user = user.id.0,
+                    client_ip = client.ip.as_deref(),
+                    "login waits for the user's choice of sessions to end"
+                );
+                Err(AppError::ChooseSessions(views(&candidates)))
             }
         }
     }

@@ -3,7 +3,7 @@
 use single_login::seats::{EndReason, Ended, SeatInfo};
 use single_login::Millis;
 
-use crate::models::{Toast, ToastKind};
+use crate::models::{SessionView, Toast, ToastKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -144,6 +144,18 @@ pub fn describe_user_agent(lang: Lang, user_agent: Option<&str>) -> String {
         (Some(b), None, _) => b.to_owned(),
         (None, Some(o), _) => o.to_owned(),
         (None, None, _) => unknown.to_owned(),
+    }
+}
+
+/// A seat as a list shows it.
+pub fn session_view(lang: Lang, seat: &SeatInfo, now: Millis, current: bool) -> SessionView {
+    SessionView {
+        id: seat.id.0,
+        device: describe_user_agent(lang, seat.user_agent.as_deref()),
+        ip: seat.client_ip.clone().unwrap_or_else(|| "-".to_owned()),
+        signed_in: relative_time(lang, seat.created_at, now),
+        last_active: relative_time(lang, seat.last_seen_at, now),
+        current,
     }
 }
 

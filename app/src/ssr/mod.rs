@@ -19,6 +19,8 @@ pub use messages::Lang;
 pub const SEAT_KEY: &str = "seat";
 pub const FLASH_KEY: &str = "flash";
 pub const TOUCH_KEY: &str = "touched";
+/// A login waiting for the user to choose which sessions to end (the `ask` policy).
+pub const PENDING_KEY: &str = "pending_login";
 
 /// Services and settings the server functions need; provided by the host.
 #[derive(Clone)]

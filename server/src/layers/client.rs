@@ -1,27 +1,53 @@
-//! Where a request comes from: client IP, user agent, language, and whether it wants a page.
+//! Where a request comes from: client IP (behind trusted proxies, see
+//! `single_login::client_ip`), user agent, language, and whether it wants a page.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use app::ssr::{ClientInfo, Lang};
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::header;
+use http::{header, HeaderName};
+use single_login::client_ip::ForwardedHeader;
 
-pub async fn client_info(mut request: Request, next: Next) -> Response {
-    let info = read(&request);
+use crate::config::Settings;
+
+pub async fn client_info(
+    State(settings): State<Arc<Settings>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let info = read(&settings, &request);
     request.extensions_mut().insert(info);
     next.run(request).await
 }
 
-pub fn read(request: &Request) -> ClientInfo {
+pub fn read(settings: &Settings, request: &Request) -> ClientInfo {
     let headers = request.headers();
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| {
+            addr.ip()
+        });
+    let name = match settings.client_ip.header {
+        ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
+        ForwardedHeader::Forwarded => header::FORWARDED,
+    };
+    // A header that is not visible ASCII cannot be a list of addresses: it is malformed.
+    let values: Vec<&str> = headers
+        .get_all(&name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        .collect();
+    let resolved = settings.client_ip.resolve(peer, &values);
+    if let Some(malformed) = &resolved.malformed {
+        tracing::warn!(peer = %peer, error = %malformed, "ignored a forwarding header");
+    }
     ClientInfo {
-        ip: request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string()),
+        ip: Some(resolved.ip.to_string()),
         user_agent: text(header::USER_AGENT).map(str::to_owned),
         lang: Lang::from_accept_language(text(header::ACCEPT_LANGUAGE)),
         wants_html: text(header::ACCEPT).is_some_and(|accept| accept.contains("text/html")),

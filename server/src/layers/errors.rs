@@ -49,10 +49,13 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
         .filter(|l| l.contains("__err="))
         .and_then(|l| l.parse::<http::Uri>().ok());
     if let (Some((headers, extensions)), Some(location)) = (replay, location) {
-        let path = location
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+        let path = match (location.path(), location.query()) {
+            (path, Some(query)) if path.starts_with("/api/") => {
+                format!("{}?{query}", app::routes::form_page(path))
+            }
+            (path, Some(query)) => format!("{path}?{query}"),
+            (path, None) => path.to_owned(),
+        };
         let mut page = Request::new(Body::empty());
         *page.uri_mut() = path.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
         *page.headers_mut() = headers;

@@ -1,0 +1,199 @@
+//! The command line: `single-login` (or `single-login serve`) serves the app; `single-login
+//! user …` are operator commands on the same database.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use single_login::{Accounts, Db, EndReason, Millis, Password, Seats, Username};
+
+use crate::config::{redact_url, Config};
+use crate::{router, shutdown_signal, AppState};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "single-login",
+    version,
+    about = "One live login per user account."
+)]
+pub struct Cli {
+    /// A TOML file with settings; environment variables override it.
+    #[arg(long, env = "SINGLE_LOGIN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the app (the default).
+    Serve,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Add { name: String },
+    /// List users with their session limit and live sessions.
+    List,
+    /// Set a user's own session limit (a number of at least 1), or `default`.
+    SetMaxSessions { name: String, limit: String },
+    /// Show a user's live sessions.
+    Sessions { name: String },
+    /// End every session of a user (reason `revoked`).
+    SignOut { name: String },
+}
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::User(command) => {
+            user(
+                config,
+                command,
+                &mut std::io::stdin().lock(),
+                &mut std::io::stdout(),
+            )
+            .await
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Error> {
+    let state = AppState::start(&config).await?;
+    let purge = state.spawn_purge();
+    let addr = config.leptos.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(
+        %addr,
+        database = %redact_url(&config.database_url),
+        max_sessions = config.settings.policy.max_sessions,
+        on_limit = ?config.settings.policy.on_limit,
+        "listening on http://{addr}"
+    );
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    purge.abort();
+    Ok(())
+}
+
+/// Runs one operator command, reading from `input` and writing to `out`.
+pub async fn user(
+    config: Config,
+    command: UserCommand,
+    input: &mut dyn BufRead,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let accounts = Accounts::new(db.clone());
+    let seats = Seats::new(db.clone());
+    let find = |name: &str| {
+        let accounts = accounts.clone();
+        let name = name.to_owned();
+        async move {
+            let parsed =
+                Username::parse(&name).map_err(|e| -> Error { format!("{name:?}: {e}").into() })?;
+            accounts
+                .find_by_name(&parsed)
+                .await?
+                .ok_or_else(|| -> Error { format!("no user named {name:?}").into() })
+        }
+    };
+    match command {
+        UserCommand::Add { name } => {
+            let username =
+                Username::parse(&name).map_err(|e| -> Error { format!("{name:?}: {e}").into() })?;
+            let mut line = String::new();
+            input.read_line(&mut line)?;
+            let password = Password::parse(line.trim_end_matches(['\r', '\n']))?;
+            let user = accounts.sign_up(&username, password).await?;
+            writeln!(out, "created user {} (id {})", user.username, user.id.0)?;
+        }
+        UserCommand::List => {
+            writeln!(
+                out,
+                "{:<32}  {:>12}  {:>13}",
+                "USER", "MAX SESSIONS", "LIVE SESSIONS"
+            )?;
+            for user in accounts.list().await? {
+                let max = user
+                    .max_sessions
+                    .map_or_else(|| "default".to_owned(), |m| m.to_string());
+                writeln!(
+                    out,
+                    "{:<32}  {:>12}  {:>13}",
+                    user.username, max, user.live_sessions
+                )?;
+            }
+        }
+        UserCommand::SetMaxSessions { name, limit } => {
+            let user = find(&name).await?;
+            let limit =
+                match limit.as_str() {
+                    "default" => None,
+                    n => Some(n.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(
+                        || -> Error {
+                            format!("{n:?}: expected a number of at least 1, or default").into()
+                        },
+                    )?),
+                };
+            accounts
+                .set_max_sessions(&Username::parse(&user.username)?, limit)
+                .await?;
+            match limit {
+                Some(n) => writeln!(out, "{} may hold {n} session(s)", user.username)?,
+                None => writeln!(
+                    out,
+                    "{} follows the default ({})",
+                    user.username, config.settings.policy.max_sessions
+                )?,
+            }
+        }
+        UserCommand::Sessions { name } => {
+            let user = find(&name).await?;
+            let now = Millis::now();
+            let live = seats.live(user.id).await?;
+            writeln!(out, "{} live session(s) of {}", live.len(), user.username)?;
+            for seat in live {
+                writeln!(
+                    out,
+                    "  #{:<6} {:<40} {:<39} signed in {}, last active {}",
+                    seat.id.0,
+                    app::ssr::messages::describe_user_agent(
+                        app::ssr::Lang::En,
+                        seat.user_agent.as_deref()
+                    ),
+                    seat.client_ip.as_deref().unwrap_or("-"),
+                    app::ssr::messages::relative_time(app::ssr::Lang::En, seat.created_at, now),
+                    app::ssr::messages::relative_time(app::ssr::Lang::En, seat.last_seen_at, now),
+                )?;
+            }
+        }
+        UserCommand::SignOut { name } => {
+            let user = find(&name).await?;
+            let ended = seats.end_all(user.id, EndReason::Revoked).await?;
+            tracing::info!(
+                event = "session_ended",
+                user = user.id.0,
+                reason = "revoked",
+                count = ended,
+                "operator signed the user out"
+            );
+            writeln!(out, "ended {ended} session(s) of {}", user.username)?;
+        }
+    }
+    db.close().await;
+    Ok(())
+}
