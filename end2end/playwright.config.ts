@@ -1,8 +1,41 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
 
-// The server is started by `cargo leptos end-to-end` (see scripts/test); global-setup waits
-// for it. Debian's Chromium is used: a browser download does not work on our machines.
+// The main server is started by `cargo leptos end-to-end` (see scripts/test); global-setup
+// waits for it. Debian's Chromium is used: a browser download does not work on our machines.
 export const baseURL = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+
+// More instances of the same binary, each with its own policy and database, for the policy
+// specs. cargo leptos has built the binary and the site by the time Playwright starts.
+const dataDir = process.env.E2E_DIR ?? mkdtempSync(join(tmpdir(), "single-login-e2e-"));
+export const servers = {
+  denyNew: { port: 3010, env: { ON_LIMIT: "deny_new" } },
+  ask: { port: 3011, env: { ON_LIMIT: "ask" } },
+  sameIp: { port: 3012, env: { SAME_IP_SHARES_SEAT: "true", TRUSTED_PROXIES: "127.0.0.1/32" } },
+};
+export const urlOf = (port: number) => `http://127.0.0.1:${port}`;
+
+const webServer = Object.entries(servers).map(([name, { port, env }]) => ({
+  command: "target/debug/single-login",
+  cwd: "..",
+  url: `${urlOf(port)}/login`,
+  reuseExistingServer: false,
+  timeout: 60_000,
+  stdout: "ignore" as const,
+  stderr: "pipe" as const,
+  env: {
+    ...(process.env as Record<string, string>),
+    LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+    LEPTOS_SITE_ROOT: "target/site",
+    LEPTOS_SITE_PKG_DIR: "pkg",
+    LEPTOS_OUTPUT_NAME: "single-login",
+    DATABASE_URL: `sqlite://${join(dataDir, `${name}.db`)}`,
+    RUST_LOG: "warn",
+    ...env,
+  },
+}));
 
 export default defineConfig({
   testDir: "./tests",
@@ -14,6 +47,7 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   globalSetup: "./global-setup.ts",
+  webServer,
   use: {
     baseURL,
     trace: "retain-on-failure",

@@ -1,0 +1,95 @@
+import { expect, test, type Browser } from "@playwright/test";
+import { servers, urlOf } from "../playwright.config";
+import { KICKED_EN, PASSWORD, ready, signUp, uniqueName } from "./helpers";
+
+async function twoBrowsers(browser: Browser, base: string, headers: [Record<string, string>, Record<string, string>] = [{}, {}]) {
+  const first = await browser.newContext({ baseURL: base, extraHTTPHeaders: headers[0] });
+  const second = await browser.newContext({ baseURL: base, extraHTTPHeaders: headers[1] });
+  return { first, second, a: await first.newPage(), b: await second.newPage() };
+}
+
+async function submitLogin(page: import("@playwright/test").Page, name: string) {
+  await page.goto("/login");
+  await ready(page);
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+test.describe("deny_new", () => {
+  test("a second login is refused and told where the first one is", async ({ browser }) => {
+    const name = uniqueName("deny");
+    const { first, second, a, b } = await twoBrowsers(browser, urlOf(servers.denyNew.port));
+    await signUp(a, name);
+    await submitLogin(b, name);
+    const alert = b.getByRole("alert").filter({ hasText: "already signed in elsewhere" });
+    await expect(alert).toBeVisible();
+    await expect(alert).toContainText("127.0.0.1");
+    await expect(alert).toContainText("last active just now");
+    // The first browser keeps its session.
+    await a.reload();
+    await expect(a.getByText(`Signed in as ${name}`)).toBeVisible();
+    await first.close();
+    await second.close();
+  });
+});
+
+test.describe("ask", () => {
+  test("the user chooses which session to end and continues without the password", async ({ browser }) => {
+    const name = uniqueName("ask");
+    const { first, second, a, b } = await twoBrowsers(browser, urlOf(servers.ask.port));
+    await signUp(a, name);
+    await submitLogin(b, name);
+    await expect(b.getByRole("heading", { name: "Signed in elsewhere" })).toBeVisible();
+    const choices = b.getByRole("checkbox");
+    await expect(choices).toHaveCount(1);
+    await choices.first().check();
+    await b.getByRole("button", { name: "Sign out selected and continue" }).click();
+    await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+
+    await a.getByRole("button", { name: "Log out" }).click();
+    await expect(a).toHaveURL(/\/login$/);
+    await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
+    await first.close();
+    await second.close();
+  });
+
+  test("the user can cancel instead", async ({ browser }) => {
+    const name = uniqueName("askno");
+    const { first, second, a, b } = await twoBrowsers(browser, urlOf(servers.ask.port));
+    await signUp(a, name);
+    await submitLogin(b, name);
+    await expect(b.getByRole("heading", { name: "Signed in elsewhere" })).toBeVisible();
+    await b.getByRole("button", { name: "Cancel" }).click();
+    await expect(b.getByRole("heading", { name: "Log in" })).toBeVisible();
+    await a.reload();
+    await expect(a.getByText(`Signed in as ${name}`)).toBeVisible();
+    await first.close();
+    await second.close();
+  });
+});
+
+test.describe("same_ip_shares_seat", () => {
+  test("browsers behind one address share the seat; another address takes it", async ({ browser }) => {
+    const name = uniqueName("sameip");
+    const base = urlOf(servers.sameIp.port);
+    const office = { "X-Forwarded-For": "203.0.113.10" };
+    const { first, second, a, b } = await twoBrowsers(browser, base, [office, office]);
+    await signUp(a, name);
+    await submitLogin(b, name);
+    await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+    await a.reload();
+    await expect(a.getByText(`Signed in as ${name}`)).toBeVisible();
+
+    const home = await browser.newContext({ baseURL: base, extraHTTPHeaders: { "X-Forwarded-For": "198.51.100.20" } });
+    const c = await home.newPage();
+    await submitLogin(c, name);
+    await expect(c.getByText(`Signed in as ${name}`)).toBeVisible();
+    await a.getByRole("button", { name: "Log out" }).click();
+    await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
+    await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toContainText("198.51.100.20");
+    await first.close();
+    await second.close();
+    await home.close();
+  });
+});

@@ -1,0 +1,161 @@
+//! The operator commands, on SQLite and PostgreSQL.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use common::TestDb;
+use leptos::config::LeptosOptions;
+use server::cli::{user, UserCommand};
+use server::config::{Config, Settings};
+use single_login::{Accounts, EndReason, LoginContext, Policy, Seats, SessionHash, Username};
+
+fn config(db: &TestDb) -> Config {
+    let addr = "127.0.0.1:0".parse().unwrap();
+    Config {
+        leptos: LeptosOptions::builder()
+            .output_name("single-login")
+            .site_addr(addr)
+            .build(),
+        database_url: db.url.clone(),
+        settings: Settings::defaults_for(addr),
+    }
+}
+
+async fn run(db: &TestDb, command: UserCommand, stdin: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    user(config(db), command, &mut stdin.as_bytes(), &mut out)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+async fn operators_manage_users_and_their_sessions(db: TestDb) {
+    let out = run(
+        &db,
+        UserCommand::Add { name: "Zoe".into() },
+        "correct horse battery\n",
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("created user Zoe"), "{out}");
+    let accounts = Accounts::new(db.db.clone());
+    let zoe = accounts
+        .authenticate("zoe", "correct horse battery".into())
+        .await
+        .unwrap();
+
+    let short = run(&db, UserCommand::Add { name: "Yan".into() }, "short\n")
+        .await
+        .unwrap_err();
+    assert!(short.contains("at least 8"), "{short}");
+    let taken = run(
+        &db,
+        UserCommand::Add { name: "ZOE".into() },
+        "correct horse battery\n",
+    )
+    .await
+    .unwrap_err();
+    assert!(taken.contains("taken"), "{taken}");
+
+    let out = run(
+        &db,
+        UserCommand::SetMaxSessions {
+            name: "zoe".into(),
+            limit: "2".into(),
+        },
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("may hold 2"), "{out}");
+    let bad = run(
+        &db,
+        UserCommand::SetMaxSessions {
+            name: "zoe".into(),
+            limit: "0".into(),
+        },
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.contains("at least 1"), "{bad}");
+    let unknown = run(
+        &db,
+        UserCommand::SetMaxSessions {
+            name: "nobody".into(),
+            limit: "2".into(),
+        },
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(unknown.contains("no user named"), "{unknown}");
+
+    let seats = Seats::new(db.db.clone());
+    for (session, ip) in [("s1", "203.0.113.1"), ("s2", "203.0.113.2")] {
+        let ctx = LoginContext::new(
+            Some(ip.into()),
+            Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/120.0"),
+        );
+        seats
+            .open(
+                zoe.id,
+                &SessionHash::of(session),
+                &ctx,
+                &Policy::default(),
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+    let out = run(&db, UserCommand::List, "").await.unwrap();
+    let line = out.lines().find(|l| l.starts_with("Zoe")).unwrap();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["Zoe", "2", "2"],
+        "{out}"
+    );
+
+    let out = run(&db, UserCommand::Sessions { name: "zoe".into() }, "")
+        .await
+        .unwrap();
+    assert!(
+        out.contains("2 live session(s)") && out.contains("203.0.113.2") && out.contains("Firefox"),
+        "{out}"
+    );
+
+    let out = run(&db, UserCommand::SignOut { name: "zoe".into() }, "")
+        .await
+        .unwrap();
+    assert!(out.contains("ended 2 session(s)"), "{out}");
+    assert!(seats.live(zoe.id).await.unwrap().is_empty());
+    let ended = seats
+        .status(&SessionHash::of("s1"))
+        .await
+        .unwrap()
+        .unwrap()
+        .ended
+        .unwrap();
+    assert_eq!(ended.reason, EndReason::Revoked);
+
+    let out = run(
+        &db,
+        UserCommand::SetMaxSessions {
+            name: "zoe".into(),
+            limit: "default".into(),
+        },
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("follows the default (1)"), "{out}");
+    let listed = accounts.list().await.unwrap();
+    assert_eq!(listed[0].max_sessions, None);
+    assert!(accounts
+        .find_by_name(&Username::parse("zoe").unwrap())
+        .await
+        .unwrap()
+        .is_some());
+}
+
+on_both_backends!(operators_manage_users_and_their_sessions);
