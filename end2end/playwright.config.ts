@@ -14,6 +14,7 @@ export const servers = {
   denyNew: { port: 3010, env: { ON_LIMIT: "deny_new" } },
   ask: { port: 3011, env: { ON_LIMIT: "ask" } },
   sameIp: { port: 3012, env: { SAME_IP_SHARES_SEAT: "true", TRUSTED_PROXIES: "127.0.0.1/32" } },
+  twoSessions: { port: 3013, env: { MAX_SESSIONS: "2" } },
 };
 export const urlOf = (port: number) => `http://127.0.0.1:${port}`;
 

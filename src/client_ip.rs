@@ -53,15 +53,11 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, canonical(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -214,17 +210,12 @@ fn parse_forwarded(values: &[&str]) -> Result<Vec<Hop>, MalformedHeader> {
             if pair.is_empty() {
                 continue;
             }
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                malformed(
-                    "Forwarded",
-                    format!("{:?} is not key=value", truncate(pair)),
-                )
-            })?;
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| malformed("Forwarded", format!("{:?} is not key=value", truncate(pair))))?;
             if key.trim().eq_ignore_ascii_case("for") {
-                node = Some(
-                    unquote(value.trim())
-                        .ok_or_else(|| malformed("Forwarded", "unbalanced quotes"))?,
-                );
+                node =
+                    Some(unquote(value.trim()).ok_or_else(|| malformed("Forwarded", "unbalanced quotes"))?);
             }
         }
         // An element without `for` says nothing about this hop's sender.
@@ -234,9 +225,10 @@ fn parse_forwarded(values: &[&str]) -> Result<Vec<Hop>, MalformedHeader> {
         let hop = if node.eq_ignore_ascii_case("unknown") || node.starts_with('_') {
             Hop::Hidden
         } else {
-            Hop::Ip(parse_node(&node).ok_or_else(|| {
-                malformed("Forwarded", format!("{:?} is not a node", truncate(&node)))
-            })?)
+            Hop::Ip(
+                parse_node(&node)
+                    .ok_or_else(|| malformed("Forwarded", format!("{:?} is not a node", truncate(&node))))?,
+            )
         };
         hops.push(hop);
     }
@@ -399,10 +391,7 @@ mod tests {
     #[test]
     fn ipv6_peers_entries_and_networks() {
         let config = xff(&["2001:db8::/32"]);
-        let got = config.resolve(
-            ip("2001:db8::1"),
-            &["2001:db8:1::5, 2a00:1450::1, 2001:db8::2"],
-        );
+        let got = config.resolve(ip("2001:db8::1"), &["2001:db8:1::5, 2a00:1450::1, 2001:db8::2"]);
         assert_eq!(got.ip, ip("2a00:1450::1"));
         let got = config.resolve(ip("2001:db8::1"), &["[2a00:1450::1]:443"]);
         assert_eq!(got.ip, ip("2a00:1450::1"));
@@ -458,10 +447,7 @@ mod tests {
             &[r#"for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8:cafe::17]:4711""#],
         );
         assert_eq!(got.ip, ip("2001:db8:cafe::17"));
-        let got = config.resolve(
-            ip("10.0.0.1"),
-            &[r#"For="198.51.100.17:8080", for=10.0.0.9"#],
-        );
+        let got = config.resolve(ip("10.0.0.1"), &[r#"For="198.51.100.17:8080", for=10.0.0.9"#]);
         assert_eq!(got.ip, ip("198.51.100.17"));
     }
 
@@ -511,14 +497,7 @@ mod tests {
         assert!(!all.contains(ip("::1")));
         let host: IpNet = "::1".parse().unwrap();
         assert!(host.contains(ip("::1")));
-        for bad in [
-            "10.0.0.0/33",
-            "::/129",
-            "example.com",
-            "10.0.0.0/",
-            "/8",
-            "",
-        ] {
+        for bad in ["10.0.0.0/33", "::/129", "example.com", "10.0.0.0/", "/8", ""] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad:?}");
         }
     }

@@ -58,9 +58,7 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions {
-            max_connections: 16,
-        }
+        ConnectOptions { max_connections: 16 }
     }
 }
 

@@ -17,12 +17,10 @@ pub mod policy;
 pub mod seats;
 pub mod username;
 
-pub use accounts::{Accounts, AuthError, SignupError, User, UserId, UserSummary};
+pub use accounts::{Accounts, AuthError, ChangePasswordError, SignupError, User, UserId, UserSummary};
 pub use clock::Millis;
 pub use db::{Db, DbError};
 pub use password::{Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
-pub use seats::{
-    EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, SeatStatus, Seats, SessionHash,
-};
+pub use seats::{EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, SeatStatus, Seats, SessionHash};
 pub use username::{Username, UsernameError};

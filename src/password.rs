@@ -100,9 +100,7 @@ pub async fn verify(password: String, stored: Option<StoredHash>) -> Result<bool
                 None => dummy_hash(),
             };
             let parsed = PasswordHash::new(phc).map_err(HashError::Argon2)?;
-            let matches = hasher()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
+            let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
             Ok(known && matches)
         })
     })
@@ -128,10 +126,7 @@ mod tests {
 
     #[test]
     fn length_rules_count_characters_not_bytes() {
-        assert_eq!(
-            Password::parse("short").err(),
-            Some(PasswordError::TooShort)
-        );
+        assert_eq!(Password::parse("short").err(), Some(PasswordError::TooShort));
         assert!(Password::parse("비밀번호비밀번호").is_ok());
         assert!(Password::parse(&"é".repeat(MAX_CHARS)).is_ok());
         assert_eq!(
@@ -149,13 +144,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hash = hash(Password::parse("correct horse").unwrap())
-            .await
-            .unwrap();
+        let hash = hash(Password::parse("correct horse").unwrap()).await.unwrap();
         assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse".into(), Some(hash.clone()))
-            .await
-            .unwrap());
+        assert!(verify("correct horse".into(), Some(hash.clone())).await.unwrap());
         assert!(!verify("correct horsf".into(), Some(hash)).await.unwrap());
     }
 

@@ -84,9 +84,8 @@ pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<&str>, now: Mil
         },
         OnLimit::DenyNew => {
             let idle_since = now.minus(policy.idle_after);
-            let (idle, active): (Vec<&LiveSeat>, Vec<&LiveSeat>) = counted
-                .iter()
-                .partition(|seat| seat.last_seen_at < idle_since);
+            let (idle, active): (Vec<&LiveSeat>, Vec<&LiveSeat>) =
+                counted.iter().partition(|seat| seat.last_seen_at < idle_since);
             if active.len() < max {
                 // Idle seats are abandoned logins: they expire to make room.
                 Decision::Admit {
@@ -200,10 +199,7 @@ mod tests {
         assert_eq!(
             decision,
             Decision::Admit {
-                end: vec![
-                    (SeatId(1), EndReason::Replaced),
-                    (SeatId(2), EndReason::Replaced)
-                ]
+                end: vec![(SeatId(1), EndReason::Replaced), (SeatId(2), EndReason::Replaced)]
             }
         );
     }
@@ -219,10 +215,7 @@ mod tests {
         assert_eq!(
             decision,
             Decision::Admit {
-                end: vec![
-                    (SeatId(2), EndReason::Replaced),
-                    (SeatId(3), EndReason::Replaced)
-                ]
+                end: vec![(SeatId(2), EndReason::Replaced), (SeatId(3), EndReason::Replaced)]
             }
         );
     }
@@ -277,12 +270,7 @@ mod tests {
         fn replay(
             policy: &Policy,
             history: &[Step],
-            mut check: impl FnMut(
-                &[LiveSeat],
-                &LiveSeat,
-                &Decision,
-                Millis,
-            ) -> Result<(), TestCaseError>,
+            mut check: impl FnMut(&[LiveSeat], &LiveSeat, &Decision, Millis) -> Result<(), TestCaseError>,
         ) -> Result<(), TestCaseError> {
             let mut live: Vec<LiveSeat> = Vec::new();
             let mut now = Millis(0);

@@ -119,6 +119,15 @@ pub struct Ended {
     pub reason: EndReason,
     /// For `Replaced`: the login that took the seat, while it is still on record.
     pub replaced_by: Option<SeatInfo>,
+    /// For `Revoked`: the user's session that ended it; `None` means an operator.
+    pub ended_by: Option<SeatId>,
+}
+
+/// An ended seat, for the user's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSeat {
+    pub seat: SeatInfo,
+    pub ended: Ended,
 }
 
 /// What the registry knows of the seat behind a session.
@@ -162,6 +171,38 @@ fn seat_info((id, created_at, last_seen_at, client_ip, user_agent): SeatRow) -> 
         last_seen_at: Millis(last_seen_at),
         client_ip,
         user_agent,
+    }
+}
+
+/// How a seat ended, with the seat that replaced it: the columns of [`END_COLUMNS`].
+type EndRow = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Columns of seat `s` and its replacing seat `r` that say how `s` ended.
+const END_COLUMNS: &str = "s.ended_at, s.end_reason, s.ended_by, \
+     r.id, r.created_at, r.last_seen_at, r.client_ip, r.user_agent";
+
+fn ended((ended_at, reason, ended_by, r_id, r_created, r_seen, r_ip, r_ua): EndRow) -> Option<Ended> {
+    let replaced_by = match (r_id, r_created, r_seen) {
+        (Some(id), Some(created), Some(seen)) => Some(seat_info((id, created, seen, r_ip, r_ua))),
+        _ => None,
+    };
+    match (ended_at, reason.as_deref().and_then(EndReason::parse)) {
+        (Some(at), Some(reason)) => Some(Ended {
+            at: Millis(at),
+            reason,
+            replaced_by,
+            ended_by: ended_by.map(SeatId),
+        }),
+        _ => None,
     }
 }
 
@@ -316,58 +357,30 @@ impl Seats {
             Option<i64>,
             Option<i64>,
             Option<i64>,
+            Option<i64>,
             Option<String>,
             Option<String>,
         );
         let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, Row>(
-                "SELECT s.id, s.user_id, u.username, s.last_seen_at, s.ended_at, s.end_reason, \
-                        r.id, r.created_at, r.last_seen_at, r.client_ip, r.user_agent \
+            sqlx::query_as::<_, Row>(&format!(
+                "SELECT s.id, s.user_id, u.username, s.last_seen_at, {END_COLUMNS} \
                  FROM seats s JOIN users u ON u.id = s.user_id \
                  LEFT JOIN seats r ON r.id = s.replaced_by \
-                 WHERE s.session_hash = $1",
-            )
+                 WHERE s.session_hash = $1"
+            ))
             .bind(hash.as_str())
             .fetch_optional(pool)
             .await
         })?;
         Ok(row.map(
-            |(
-                id,
-                user_id,
-                username,
-                last_seen,
-                ended_at,
-                reason,
-                r_id,
-                r_created,
-                r_seen,
-                r_ip,
-                r_ua,
-            )| {
-                let replaced_by = match (r_id, r_created, r_seen) {
-                    (Some(id), Some(created), Some(seen)) => {
-                        Some(seat_info((id, created, seen, r_ip, r_ua)))
-                    }
-                    _ => None,
-                };
-                let ended = match (ended_at, reason.as_deref().and_then(EndReason::parse)) {
-                    (Some(at), Some(reason)) => Some(Ended {
-                        at: Millis(at),
-                        reason,
-                        replaced_by,
-                    }),
-                    _ => None,
-                };
-                SeatStatus {
-                    seat: SeatId(id),
-                    user: User {
-                        id: UserId(user_id),
-                        username,
-                    },
-                    last_seen_at: Millis(last_seen),
-                    ended,
-                }
+            |(id, user_id, username, last_seen, a, b, c, d, e, f, g, h)| SeatStatus {
+                seat: SeatId(id),
+                user: User {
+                    id: UserId(user_id),
+                    username,
+                },
+                last_seen_at: Millis(last_seen),
+                ended: ended((a, b, c, d, e, f, g, h)),
             },
         ))
     }
@@ -407,17 +420,95 @@ impl Seats {
         Ok(rows.into_iter().map(seat_info).collect())
     }
 
-    /// Ends every live seat of a user; returns how many.
-    pub async fn end_all(&self, user: UserId, reason: EndReason) -> Result<u64, sqlx::Error> {
+    /// Ends every live seat of a user but `except`; returns how many. `by` is the user's
+    /// session that did it (`None`: an operator).
+    pub async fn end_all(
+        &self,
+        user: UserId,
+        reason: EndReason,
+        except: Option<SeatId>,
+        by: Option<SeatId>,
+    ) -> Result<u64, sqlx::Error> {
         Ok(on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE seats SET ended_at = $1, end_reason = $2 WHERE user_id = $3 AND ended_at IS NULL")
-                .bind(Millis::now().0)
-                .bind(reason.as_str())
-                .bind(user.0)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+                 WHERE user_id = $4 AND ended_at IS NULL AND id <> $5",
+            )
+            .bind(Millis::now().0)
+            .bind(reason.as_str())
+            .bind(by.map(|s| s.0))
+            .bind(user.0)
+            .bind(except.map_or(-1, |s| s.0))
+            .execute(pool)
+            .await?
+            .rows_affected()
         }))
+    }
+
+    /// Ends one live seat of `user` (and no one else's), from the user's session `by`.
+    /// Returns false when there is no such live seat.
+    pub async fn end_own(
+        &self,
+        user: UserId,
+        seat: SeatId,
+        reason: EndReason,
+        by: SeatId,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+                 WHERE id = $4 AND user_id = $5 AND ended_at IS NULL",
+            )
+            .bind(Millis::now().0)
+            .bind(reason.as_str())
+            .bind(by.0)
+            .bind(seat.0)
+            .bind(user.0)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// The user's most recently ended seats, newest first.
+    pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<EndedSeat>, sqlx::Error> {
+        type Row = (
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, Row>(&format!(
+                "SELECT s.id, s.created_at, s.last_seen_at, s.client_ip, s.user_agent, {END_COLUMNS} \
+                 FROM seats s LEFT JOIN seats r ON r.id = s.replaced_by \
+                 WHERE s.user_id = $1 AND s.ended_at IS NOT NULL \
+                 ORDER BY s.ended_at DESC, s.id DESC LIMIT $2"
+            ))
+            .bind(user.0)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, created, seen, ip, ua, a, b, c, d, e, f, g, h)| {
+                Some(EndedSeat {
+                    seat: seat_info((id, created, seen, ip, ua)),
+                    ended: ended((a, b, c, d, e, f, g, h))?,
+                })
+            })
+            .collect())
     }
 
     /// Ends live seats unused since `idle_since` with reason `expired`.

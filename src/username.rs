@@ -98,30 +98,15 @@ mod tests {
     fn refuses_bad_names_with_the_reason() {
         assert_eq!(Username::parse("   "), Err(UsernameError::Empty));
         assert_eq!(Username::parse("ab"), Err(UsernameError::TooShort));
-        assert_eq!(
-            Username::parse(&"a".repeat(33)),
-            Err(UsernameError::TooLong)
-        );
-        assert_eq!(
-            Username::parse("a b c"),
-            Err(UsernameError::InvalidCharacter)
-        );
-        assert_eq!(
-            Username::parse("bob!"),
-            Err(UsernameError::InvalidCharacter)
-        );
-        assert_eq!(
-            Username::parse("bob\u{0}"),
-            Err(UsernameError::InvalidCharacter)
-        );
+        assert_eq!(Username::parse(&"a".repeat(33)), Err(UsernameError::TooLong));
+        assert_eq!(Username::parse("a b c"), Err(UsernameError::InvalidCharacter));
+        assert_eq!(Username::parse("bob!"), Err(UsernameError::InvalidCharacter));
+        assert_eq!(Username::parse("bob\u{0}"), Err(UsernameError::InvalidCharacter));
         assert_eq!(
             Username::parse("bo\u{202e}b"),
             Err(UsernameError::InvalidCharacter)
         );
-        assert_eq!(
-            Username::parse(&"x".repeat(1 << 20)),
-            Err(UsernameError::TooLong)
-        );
+        assert_eq!(Username::parse(&"x".repeat(1 << 20)), Err(UsernameError::TooLong));
     }
 
     #[test]

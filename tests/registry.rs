@@ -10,8 +10,8 @@ use common::TestDb;
 use single_login::policy::OnLimit;
 use single_login::seats::OpenOutcome;
 use single_login::{
-    Accounts, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash,
-    SignupError, User, Username,
+    Accounts, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash, SignupError,
+    User, Username,
 };
 
 async fn user(db: &TestDb, name: &str) -> User {
@@ -40,13 +40,7 @@ async fn open_with(
     chosen: &[SeatId],
 ) -> OpenOutcome {
     seats
-        .open(
-            user.id,
-            &SessionHash::of(session),
-            &from(ip),
-            policy,
-            chosen,
-        )
+        .open(user.id, &SessionHash::of(session), &from(ip), policy, chosen)
         .await
         .unwrap()
 }
@@ -232,9 +226,7 @@ async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
 /// exactly one live seat every time. The logins go through five registries, as if from five
 /// server processes, so that the database's own locking is what keeps them apart.
 async fn simultaneous_logins_leave_exactly_one_live_seat(db: TestDb) {
-    let registries: Vec<Arc<Seats>> = (0..5)
-        .map(|_| Arc::new(Seats::new(db.db.clone())))
-        .collect();
+    let registries: Vec<Arc<Seats>> = (0..5).map(|_| Arc::new(Seats::new(db.db.clone()))).collect();
     let alice = user(&db, "alice").await;
     for round in 0..100 {
         let barrier = Arc::new(tokio::sync::Barrier::new(50));
@@ -272,10 +264,7 @@ async fn a_users_own_limit_replaces_the_default(db: TestDb) {
     open(&seats, &alice, "c", "10.0.0.3").await;
     assert_eq!(seats.live(alice.id).await.unwrap().len(), 2);
     let listed = accounts.list().await.unwrap();
-    assert_eq!(
-        (listed[0].max_sessions, listed[0].live_sessions),
-        (Some(2), 2)
-    );
+    assert_eq!((listed[0].max_sessions, listed[0].live_sessions), (Some(2), 2));
 
     assert!(accounts.set_max_sessions(&name, None).await.unwrap());
     open(&seats, &alice, "d", "10.0.0.4").await;
@@ -295,10 +284,9 @@ async fn deny_new_refuses_and_changes_nothing(db: TestDb) {
     };
     let first = open(&seats, &alice, "a", "10.0.0.1").await;
     match open_with(&seats, &alice, "b", "10.0.0.2", &policy, &[]).await {
-        OpenOutcome::Denied { blocking } => assert_eq!(
-            blocking.iter().map(|s| s.id).collect::<Vec<_>>(),
-            vec![first]
-        ),
+        OpenOutcome::Denied { blocking } => {
+            assert_eq!(blocking.iter().map(|s| s.id).collect::<Vec<_>>(), vec![first])
+        }
         other => panic!("{other:?}"),
     }
     assert!(seats.status(&SessionHash::of("b")).await.unwrap().is_none());
@@ -344,21 +332,13 @@ async fn ask_ends_only_the_chosen_seats_and_only_when_the_login_gets_in(db: Test
         panic!("{chosen:?}")
     };
     assert_eq!(ended, vec![(a, EndReason::Replaced)]);
-    let live: Vec<SeatId> = seats
-        .live(alice.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let live: Vec<SeatId> = seats.live(alice.id).await.unwrap().iter().map(|s| s.id).collect();
     assert_eq!(live.len(), 2);
     assert!(live.contains(&b) && !live.contains(&a));
 }
 
 async fn simultaneous_logins_with_a_limit_of_three_leave_three(db: TestDb) {
-    let registries: Vec<Arc<Seats>> = (0..3)
-        .map(|_| Arc::new(Seats::new(db.db.clone())))
-        .collect();
+    let registries: Vec<Arc<Seats>> = (0..3).map(|_| Arc::new(Seats::new(db.db.clone()))).collect();
     let alice = user(&db, "alice").await;
     let policy = Policy {
         max_sessions: 3,
@@ -370,15 +350,7 @@ async fn simultaneous_logins_with_a_limit_of_three_leave_three(db: TestDb) {
                 let seats = registries[i % registries.len()].clone();
                 let (alice, policy) = (alice.clone(), policy.clone());
                 tokio::spawn(async move {
-                    open_with(
-                        &seats,
-                        &alice,
-                        &format!("r{round}-{i}"),
-                        "10.0.0.1",
-                        &policy,
-                        &[],
-                    )
-                    .await
+                    open_with(&seats, &alice, &format!("r{round}-{i}"), "10.0.0.1", &policy, &[]).await
                 })
             })
             .collect();
@@ -405,7 +377,10 @@ async fn signing_a_user_out_everywhere(db: TestDb) {
     open_with(&seats, &alice, "a2", "10.0.0.1", &two, &[]).await;
     open(&seats, &bob, "b", "10.0.0.1").await;
     assert_eq!(
-        seats.end_all(alice.id, EndReason::Revoked).await.unwrap(),
+        seats
+            .end_all(alice.id, EndReason::Revoked, None, None)
+            .await
+            .unwrap(),
         2
     );
     assert!(seats.live(alice.id).await.unwrap().is_empty());

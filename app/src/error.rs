@@ -15,6 +15,7 @@ pub enum Field {
     Username,
     Password,
     PasswordConfirm,
+    CurrentPassword,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -40,6 +41,9 @@ pub enum AppError {
     /// The choice was not made within five minutes, or there is none to continue.
     #[error("That login has expired. Please log in again.")]
     LoginExpired,
+    /// Ending sessions needs the password confirmed first (it is remembered for five minutes).
+    #[error("Confirm your password first.")]
+    PasswordRequired,
     /// A request the server could not read (missing or malformed fields).
     #[error("The request was not understood: {0}")]
     BadRequest(String),
@@ -64,6 +68,7 @@ impl AppError {
             | AppError::SessionEnded(_)
             | AppError::LoginExpired => 401,
             AppError::LoginDenied(_) | AppError::ChooseSessions(_) => 409,
+            AppError::PasswordRequired => 403,
             AppError::BadRequest(_) => 400,
             AppError::Internal => 500,
         }

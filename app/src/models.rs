@@ -23,6 +23,14 @@ pub struct Toast {
     pub kind: ToastKind,
     pub title: String,
     pub detail: Option<String>,
+    /// A way to act on the message ("Not you? Secure your account").
+    pub link: Option<ToastLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToastLink {
+    pub label: String,
+    pub href: String,
 }
 
 impl Toast {
@@ -31,7 +39,16 @@ impl Toast {
             kind,
             title: title.into(),
             detail: None,
+            link: None,
         }
+    }
+
+    pub fn with_link(mut self, label: impl Into<String>, href: impl Into<String>) -> Self {
+        self.link = Some(ToastLink {
+            label: label.into(),
+            href: href.into(),
+        });
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -52,4 +69,27 @@ pub struct SessionView {
     pub last_active: String,
     /// The browser looking at the list.
     pub current: bool,
+}
+
+/// An ended login in the user's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryView {
+    pub id: i64,
+    pub device: String,
+    pub ip: String,
+    pub signed_in: String,
+    pub ended: String,
+    /// "Replaced by a login from 203.0.113.9 (Firefox on Windows)", "Logged out", …
+    pub how: String,
+    /// For a replaced login: the login that replaced it.
+    pub replaced_by: Option<i64>,
+}
+
+/// What `/sessions` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsPage {
+    pub live: Vec<SessionView>,
+    pub history: Vec<HistoryView>,
+    /// The password was confirmed in the last five minutes: sessions can be ended.
+    pub confirmed: bool,
 }

@@ -12,11 +12,7 @@ use crate::config::{redact_url, Config};
 use crate::{router, shutdown_signal, AppState};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "single-login",
-    version,
-    about = "One live login per user account."
-)]
+#[command(name = "single-login", version, about = "One live login per user account.")]
 pub struct Cli {
     /// A TOML file with settings; environment variables override it.
     #[arg(long, env = "SINGLE_LOGIN_CONFIG", global = true)]
@@ -46,6 +42,10 @@ pub enum UserCommand {
     Sessions { name: String },
     /// End every session of a user (reason `revoked`).
     SignOut { name: String },
+    /// Disable an account: its sessions end now and it cannot log in.
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -103,8 +103,7 @@ pub async fn user(
         let accounts = accounts.clone();
         let name = name.to_owned();
         async move {
-            let parsed =
-                Username::parse(&name).map_err(|e| -> Error { format!("{name:?}: {e}").into() })?;
+            let parsed = Username::parse(&name).map_err(|e| -> Error { format!("{name:?}: {e}").into() })?;
             accounts
                 .find_by_name(&parsed)
                 .await?
@@ -124,31 +123,34 @@ pub async fn user(
         UserCommand::List => {
             writeln!(
                 out,
-                "{:<32}  {:>12}  {:>13}",
+                "{:<32}  {:>12}  {:>13}  STATUS",
                 "USER", "MAX SESSIONS", "LIVE SESSIONS"
             )?;
             for user in accounts.list().await? {
                 let max = user
                     .max_sessions
                     .map_or_else(|| "default".to_owned(), |m| m.to_string());
+                let status = if user.disabled { "disabled" } else { "active" };
                 writeln!(
                     out,
-                    "{:<32}  {:>12}  {:>13}",
+                    "{:<32}  {:>12}  {:>13}  {status}",
                     user.username, max, user.live_sessions
                 )?;
             }
         }
         UserCommand::SetMaxSessions { name, limit } => {
             let user = find(&name).await?;
-            let limit =
-                match limit.as_str() {
-                    "default" => None,
-                    n => Some(n.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(
-                        || -> Error {
+            let limit = match limit.as_str() {
+                "default" => None,
+                n => Some(
+                    n.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| -> Error {
                             format!("{n:?}: expected a number of at least 1, or default").into()
-                        },
-                    )?),
-                };
+                        })?,
+                ),
+            };
             accounts
                 .set_max_sessions(&Username::parse(&user.username)?, limit)
                 .await?;
@@ -171,10 +173,7 @@ pub async fn user(
                     out,
                     "  #{:<6} {:<40} {:<39} signed in {}, last active {}",
                     seat.id.0,
-                    app::ssr::messages::describe_user_agent(
-                        app::ssr::Lang::En,
-                        seat.user_agent.as_deref()
-                    ),
+                    app::ssr::messages::describe_user_agent(app::ssr::Lang::En, seat.user_agent.as_deref()),
                     seat.client_ip.as_deref().unwrap_or("-"),
                     app::ssr::messages::relative_time(app::ssr::Lang::En, seat.created_at, now),
                     app::ssr::messages::relative_time(app::ssr::Lang::En, seat.last_seen_at, now),
@@ -183,7 +182,7 @@ pub async fn user(
         }
         UserCommand::SignOut { name } => {
             let user = find(&name).await?;
-            let ended = seats.end_all(user.id, EndReason::Revoked).await?;
+            let ended = seats.end_all(user.id, EndReason::Revoked, None, None).await?;
             tracing::info!(
                 event = "session_ended",
                 user = user.id.0,
@@ -192,6 +191,32 @@ pub async fn user(
                 "operator signed the user out"
             );
             writeln!(out, "ended {ended} session(s) of {}", user.username)?;
+        }
+        UserCommand::Disable { name } => {
+            let user = find(&name).await?;
+            accounts
+                .set_disabled(&Username::parse(&user.username)?, true)
+                .await?;
+            let ended = seats.end_all(user.id, EndReason::Revoked, None, None).await?;
+            tracing::info!(
+                event = "account_disabled",
+                user = user.id.0,
+                ended_sessions = ended,
+                "operator disabled the account"
+            );
+            writeln!(out, "disabled {} and ended {ended} session(s)", user.username)?;
+        }
+        UserCommand::Enable { name } => {
+            let user = find(&name).await?;
+            accounts
+                .set_disabled(&Username::parse(&user.username)?, false)
+                .await?;
+            tracing::info!(
+                event = "account_enabled",
+                user = user.id.0,
+                "operator enabled the account"
+            );
+            writeln!(out, "enabled {}", user.username)?;
         }
     }
     db.close().await;

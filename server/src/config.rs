@@ -112,10 +112,7 @@ struct Raw {
 struct Sources(HashMap<&'static str, Raw>);
 
 impl Sources {
-    fn gather(
-        file: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Sources, ConfigError> {
+    fn gather(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Sources, ConfigError> {
         let mut values = HashMap::new();
         if let Some(path) = file {
             let shown = path.display().to_string();
@@ -132,21 +129,14 @@ impl Sources {
                     return Err(ConfigError::Unknown {
                         key,
                         file: shown,
-                        known: SETTINGS
-                            .iter()
-                            .map(|(k, _)| *k)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        known: SETTINGS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
                     });
                 };
                 let value = match value {
                     toml::Value::String(s) => s,
                     toml::Value::Array(items) => items
                         .iter()
-                        .map(|item| {
-                            item.as_str()
-                                .map_or_else(|| item.to_string(), str::to_owned)
-                        })
+                        .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
                         .collect::<Vec<_>>()
                         .join(","),
                     other => other.to_string(),
@@ -183,10 +173,7 @@ impl Sources {
         let Some(raw) = self.0.get(key) else {
             return Ok(None);
         };
-        let env = SETTINGS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map_or("", |(_, e)| *e);
+        let env = SETTINGS.iter().find(|(k, _)| *k == key).map_or("", |(_, e)| *e);
         parse(raw.value.trim())
             .map(Some)
             .map_err(|reason| ConfigError::Invalid {
@@ -312,9 +299,7 @@ fn parse_on_limit(value: &str) -> Result<OnLimit, String> {
 /// `90s`, `30m`, `12h`, `30d`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: u64 = number
         .parse()
@@ -351,18 +336,12 @@ mod tests {
 
     use super::*;
 
-    fn settings(
-        file: Option<&str>,
-        env: &[(&str, &str)],
-    ) -> Result<(String, Settings), ConfigError> {
+    fn settings(file: Option<&str>, env: &[(&str, &str)]) -> Result<(String, Settings), ConfigError> {
         let mut temp = tempfile::NamedTempFile::new().unwrap();
         if let Some(text) = file {
             temp.write_all(text.as_bytes()).unwrap();
         }
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let sources = Sources::gather(file.map(|_| temp.path()), |name| env.get(name).cloned())?;
         resolve(
             &sources,
@@ -407,9 +386,7 @@ mod tests {
             err.contains("on_limit (ON_LIMIT)") && err.contains("environment"),
             "{err}"
         );
-        let err = settings(Some("max_sessions = 0"), &[])
-            .unwrap_err()
-            .to_string();
+        let err = settings(Some("max_sessions = 0"), &[]).unwrap_err().to_string();
         assert!(
             err.contains("max_sessions") && err.contains("at least 1"),
             "{err}"
@@ -421,21 +398,14 @@ mod tests {
             err.contains("trusted_proxies") && err.contains("example.com"),
             "{err}"
         );
-        let err = settings(Some("max_session = 2"), &[])
-            .unwrap_err()
-            .to_string();
+        let err = settings(Some("max_session = 2"), &[]).unwrap_err().to_string();
         assert!(err.contains("unknown setting \"max_session\""), "{err}");
-        let err = settings(Some("max_sessions = "), &[])
-            .unwrap_err()
-            .to_string();
+        let err = settings(Some("max_sessions = "), &[]).unwrap_err().to_string();
         assert!(err.contains("not valid TOML"), "{err}");
         let err = settings(None, &[("DATABASE_URL", "mysql://u:hunter2@h/db")])
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("database_url") && !err.contains("hunter2"),
-            "{err}"
-        );
+        assert!(err.contains("database_url") && !err.contains("hunter2"), "{err}");
     }
 
     #[test]

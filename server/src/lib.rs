@@ -73,9 +73,7 @@ impl AppState {
         let expired = seats
             .expire_idle(now.minus(self.settings.session_idle_timeout))
             .await?;
-        let purged = seats
-            .purge_ended(now.minus(self.settings.seat_retention))
-            .await?;
+        let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
         self.sessions.delete_expired().await?;
         tracing::info!(expired, purged, "purged old sessions and seats");
         Ok(())
@@ -97,10 +95,19 @@ impl AppState {
     }
 }
 
+/// The app's routes, generated once per process. Generating them renders the app with
+/// resource loading switched off by a process-wide flag (leptos#4773): a page rendered in
+/// another thread meanwhile would wait for its resources for ever. Tests start many routers
+/// in one process, so the list is made once and shared.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application: pages, server functions, static files and every layer.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let ctx = state.ctx.clone();
     let pages: Router = Router::new()
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx.clone()), {
@@ -116,8 +123,7 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.cookie_secure)
         .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(state.settings.session_idle_timeout)
-                .unwrap_or(time::Duration::WEEK),
+            time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
         ));
 
     pages
@@ -131,16 +137,12 @@ pub fn router(state: AppState) -> Router {
             layers::session_check::check,
         ))
         .layer(session_layer)
-        .layer(axum::middleware::from_fn(
-            layers::origin::refuse_cross_origin,
-        ))
+        .layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),
             layers::client::client_info,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
-        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(layers::trace())
 }
 

@@ -98,13 +98,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
             Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/120.0"),
         );
         seats
-            .open(
-                zoe.id,
-                &SessionHash::of(session),
-                &ctx,
-                &Policy::default(),
-                &[],
-            )
+            .open(zoe.id, &SessionHash::of(session), &ctx, &Policy::default(), &[])
             .await
             .unwrap();
     }
@@ -112,7 +106,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
     let line = out.lines().find(|l| l.starts_with("Zoe")).unwrap();
     assert_eq!(
         line.split_whitespace().collect::<Vec<_>>(),
-        ["Zoe", "2", "2"],
+        ["Zoe", "2", "2", "active"],
         "{out}"
     );
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::error::AppError;
+use app::models::SessionsPage;
 use common::TestDb;
 use leptos::config::LeptosOptions;
 use reqwest::cookie::{CookieStore, Jar};
@@ -87,6 +88,7 @@ impl TestApp {
             .default_headers(headers)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
             .build()
             .unwrap();
@@ -195,8 +197,7 @@ fn assert_redirect(response: &reqwest::Response, to: &str) {
 
 /// Occurrences of `text` in toasts (the page also carries it once in its hydration data).
 fn toasts_saying(html: &str, text: &str) -> usize {
-    html.matches(&format!("class=\"toast-title\">{text}"))
-        .count()
+    html.matches(&format!("class=\"toast-title\">{text}")).count()
 }
 
 // --- Accounts ---------------------------------------------------------------------------
@@ -208,10 +209,7 @@ async fn sign_up_signs_in_and_shows_the_home_page(db: TestDb) {
     assert_redirect(&response, "/");
     let (status, html) = alice.page("/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        html.contains("Signed in as <strong>Alice</strong>"),
-        "{html}"
-    );
+    assert!(html.contains("Signed in as <strong>Alice</strong>"), "{html}");
     assert!(html.contains("Log out"));
 }
 
@@ -307,11 +305,7 @@ async fn bad_sign_up_input_gets_a_field_message_and_a_4xx(db: TestDb) {
     ];
     for (form, message) in cases {
         let response = browser.call("/api/signup", form).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{message}"
-        );
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
         let error: AppError = response.json().await.unwrap();
         assert!(matches!(error, AppError::Invalid { .. }), "{error:?}");
         assert!(
@@ -320,11 +314,7 @@ async fn bad_sign_up_input_gets_a_field_message_and_a_4xx(db: TestDb) {
         );
 
         let response = browser.submit("/api/signup", form).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{message}"
-        );
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
         assert!(response.text().await.unwrap().contains(message));
     }
     // Nothing was created along the way.
@@ -391,10 +381,7 @@ async fn login_with_a_wrong_password_looks_like_an_unknown_user(db: TestDb) {
         .await;
     let unknown = app
         .browser()
-        .call(
-            "/api/login",
-            &[("username", "nobody"), ("password", PASSWORD)],
-        )
+        .call("/api/login", &[("username", "nobody"), ("password", PASSWORD)])
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), wrong.status());
@@ -453,10 +440,9 @@ async fn the_session_id_changes_at_every_login(db: TestDb) {
 
     // The old id is dead: a browser replaying it is not signed in.
     let replay = app.browser();
-    replay.jar.add_cookie_str(
-        &format!("{SESSION_COOKIE}={first}"),
-        &app.base.parse().unwrap(),
-    );
+    replay
+        .jar
+        .add_cookie_str(&format!("{SESSION_COOKIE}={first}"), &app.base.parse().unwrap());
     assert_redirect(&replay.get("/").await, "/login");
     assert_eq!(erin.get("/").await.status(), StatusCode::OK);
 }
@@ -536,10 +522,7 @@ async fn a_second_login_signs_the_first_browser_out_with_a_message(db: TestDb) {
     let (status, html) = a.page("/login").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(toasts_saying(&html, KICKED_EN), 1, "{html}");
-    assert!(
-        html.contains("New login"),
-        "says when and from where: {html}"
-    );
+    assert!(html.contains("New login"), "says when and from where: {html}");
     assert!(
         html.contains("127.0.0.1") && html.contains("Chrome on Linux"),
         "{html}"
@@ -585,19 +568,11 @@ async fn a_browser_that_logged_out_never_sees_the_kick_message(db: TestDb) {
     a.log_in("ken").await;
     a.submit("/api/logout", &[]).await;
     let (_, html) = a.page("/login").await;
-    assert_eq!(
-        toasts_saying(&html, "You have been signed out."),
-        1,
-        "{html}"
-    );
+    assert_eq!(toasts_saying(&html, "You have been signed out."), 1, "{html}");
     b.log_in("ken").await;
     let (_, html) = a.page("/login").await;
     assert_eq!(toasts_saying(&html, KICKED_EN), 0, "{html}");
-    assert_eq!(
-        toasts_saying(&html, "You have been signed out."),
-        0,
-        "{html}"
-    );
+    assert_eq!(toasts_saying(&html, "You have been signed out."), 0, "{html}");
 }
 
 async fn a_server_function_call_of_a_kicked_browser_gets_the_typed_error(db: TestDb) {
@@ -764,10 +739,7 @@ async fn deny_new_refuses_a_second_login_and_says_where_the_first_is(db: TestDb)
         html.contains("already signed in elsewhere") && html.contains("Chrome on Linux"),
         "{html}"
     );
-    assert!(
-        b.session_cookie().is_none(),
-        "a refused login leaves no session"
-    );
+    assert!(b.session_cookie().is_none(), "a refused login leaves no session");
     assert_eq!(
         a.get("/").await.status(),
         StatusCode::OK,
@@ -805,19 +777,12 @@ async fn ask_lets_the_user_choose_which_session_to_end(db: TestDb) {
     })
     .await;
     create_user(&app, "rita").await;
-    let (a, b, c) = (
-        app.browser(),
-        app.browser_from("203.0.113.5"),
-        app.browser(),
-    );
+    let (a, b, c) = (app.browser(), app.browser_from("203.0.113.5"), app.browser());
     a.log_in("rita").await;
     b.log_in("rita").await;
 
     let asked = c
-        .call(
-            "/api/login",
-            &[("username", "rita"), ("password", PASSWORD)],
-        )
+        .call("/api/login", &[("username", "rita"), ("password", PASSWORD)])
         .await;
     assert_eq!(asked.status(), StatusCode::CONFLICT);
     let AppError::ChooseSessions(sessions) = asked.json::<AppError>().await.unwrap() else {
@@ -868,11 +833,7 @@ async fn ask_works_without_javascript_and_can_be_cancelled(db: TestDb) {
     assert_redirect(&cancelled, "/login");
     let after = b.submit("/api/login/continue", &[]).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
-    assert!(after
-        .text()
-        .await
-        .unwrap()
-        .contains("That login has expired"));
+    assert!(after.text().await.unwrap().contains("That login has expired"));
     assert_eq!(a.get("/").await.status(), StatusCode::OK);
 }
 
@@ -915,10 +876,7 @@ async fn the_client_ip_comes_from_trusted_proxies_only(db: TestDb) {
     })
     .await;
     create_user(&proxied, "uma").await;
-    proxied
-        .browser_from("1.1.1.1, 203.0.113.9")
-        .log_in("uma")
-        .await;
+    proxied.browser_from("1.1.1.1, 203.0.113.9").log_in("uma").await;
     assert_eq!(
         live_ips(&proxied, "uma").await,
         ["203.0.113.9"],
@@ -957,7 +915,337 @@ async fn simultaneous_logins_with_a_limit_of_three_leave_three_live_sessions(db:
     assert_eq!(signed_in, 3);
 }
 
+// --- Your sessions ---------------------------------------------------------------------------
+
+const REVOKED_EN: &str = "You were signed out: this session was ended from another session of your account.";
+
+async fn sessions_of(browser: &Browser) -> SessionsPage {
+    let response = browser.call("/api/sessions", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn other_id(page: &SessionsPage) -> String {
+    page.live
+        .iter()
+        .find(|s| !s.current)
+        .expect("another session")
+        .id
+        .to_string()
+}
+
+fn limit(n: u32) -> impl FnOnce(&mut Settings) {
+    move |s| s.policy.max_sessions = n
+}
+
+async fn the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one(db: TestDb) {
+    let app = spawn_app_with(db, limit(3)).await;
+    create_user(&app, "wes").await;
+    let (a, b, c) = (app.browser(), app.browser_from("203.0.113.4"), app.browser());
+    a.log_in("wes").await;
+    b.log_in("wes").await;
+    c.log_in("wes").await;
+    c.submit("/api/logout", &[]).await;
+
+    let page = sessions_of(&a).await;
+    let user = user_id(&app, "wes").await;
+    let mut live: Vec<i64> = app
+        .state
+        .ctx
+        .seats
+        .live(user)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id.0)
+        .collect();
+    let mut listed: Vec<i64> = page.live.iter().map(|s| s.id).collect();
+    live.sort();
+    listed.sort();
+    assert_eq!(listed, live);
+    assert_eq!(page.live.iter().filter(|s| s.current).count(), 1);
+    assert!(
+        page.live.iter().any(|s| !s.current && s.ip == "127.0.0.1"),
+        "{page:?}"
+    );
+    assert_eq!(page.history.len(), 1);
+    assert_eq!(page.history[0].how, "Logged out");
+    assert!(!page.confirmed);
+
+    let (status, html) = a.page("/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("This browser") && html.contains("Chrome on Linux"),
+        "{html}"
+    );
+    assert_redirect(&app.browser().get("/sessions").await, "/login");
+}
+
+async fn ending_a_session_needs_the_password_again(db: TestDb) {
+    let app = spawn_app_with(db, limit(2)).await;
+    create_user(&app, "xia").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("xia").await;
+    b.log_in("xia").await;
+    let target = other_id(&sessions_of(&a).await);
+
+    let refused = a.call("/api/sessions/end", &[("id", &target)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(matches!(
+        refused.json::<AppError>().await.unwrap(),
+        AppError::PasswordRequired
+    ));
+    let wrong = a
+        .call("/api/sessions/confirm", &[("password", "not the password")])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+
+    assert_eq!(
+        a.call("/api/sessions/confirm", &[("password", PASSWORD)])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert!(sessions_of(&a).await.confirmed);
+    assert_eq!(
+        a.call("/api/sessions/end", &[("id", &target)]).await.status(),
+        StatusCode::OK
+    );
+
+    // The ended browser hears why, in its own words (not "another browser signed in").
+    assert_redirect(&b.get("/").await, "/login");
+    let (_, html) = b.page("/login").await;
+    assert_eq!(toasts_saying(&html, REVOKED_EN), 1, "{html}");
+    assert_eq!(toasts_saying(&html, KICKED_EN), 0);
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+}
+
+async fn ending_one_session_ends_only_that_one(db: TestDb) {
+    let app = spawn_app_with(db, limit(3)).await;
+    create_user(&app, "yara").await;
+    let (a, b, c) = (
+        app.browser(),
+        app.browser_from("203.0.113.2"),
+        app.browser_from("203.0.113.3"),
+    );
+    a.log_in("yara").await;
+    b.log_in("yara").await;
+    c.log_in("yara").await;
+    a.call("/api/sessions/confirm", &[("password", PASSWORD)]).await;
+    let page = sessions_of(&a).await;
+    let b_id = page
+        .live
+        .iter()
+        .find(|s| s.ip == "127.0.0.1" && !s.current)
+        .map(|s| s.id.to_string());
+    // Without a trusted proxy every browser is 127.0.0.1: pick any other one and check the rest.
+    let target = b_id.unwrap_or_else(|| other_id(&page));
+    assert_eq!(
+        a.call("/api/sessions/end", &[("id", &target)]).await.status(),
+        StatusCode::OK
+    );
+    let after = sessions_of(&a).await;
+    assert_eq!(after.live.len(), 2);
+    assert!(after.live.iter().all(|s| s.id.to_string() != target));
+    let signed_in = [b.get("/").await.status(), c.get("/").await.status()];
+    assert_eq!(
+        signed_in.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{signed_in:?}"
+    );
+
+    // Another user's session cannot be ended from here.
+    create_user(&app, "zed").await;
+    let z = app.browser();
+    z.log_in("zed").await;
+    let z_id = sessions_of(&z).await.live[0].id.to_string();
+    a.call("/api/sessions/end", &[("id", &z_id)]).await;
+    assert_eq!(z.get("/").await.status(), StatusCode::OK);
+}
+
+async fn signing_out_all_other_sessions_keeps_this_one(db: TestDb) {
+    let app = spawn_app_with(db, limit(3)).await;
+    create_user(&app, "abe").await;
+    let (a, b, c) = (app.browser(), app.browser(), app.browser());
+    a.log_in("abe").await;
+    b.log_in("abe").await;
+    c.log_in("abe").await;
+    assert_eq!(
+        a.call("/api/sessions/end-others", &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    a.call("/api/sessions/confirm", &[("password", PASSWORD)]).await;
+    assert_eq!(
+        a.call("/api/sessions/end-others", &[]).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    assert_redirect(&b.get("/").await, "/login");
+    assert_redirect(&c.get("/").await, "/login");
+    let page = sessions_of(&a).await;
+    assert_eq!(page.live.len(), 1);
+    assert_eq!(
+        page.history
+            .iter()
+            .filter(|h| h.how == "Signed out from another session")
+            .count(),
+        2
+    );
+}
+
+async fn changing_the_password_ends_every_other_session(db: TestDb) {
+    let app = spawn_app_with(db, limit(2)).await;
+    create_user(&app, "bea").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("bea").await;
+    b.log_in("bea").await;
+    let new = "a brand new passphrase";
+    let wrong = a
+        .call(
+            "/api/account/password",
+            &[
+                ("current", "nope nope nope"),
+                ("password", new),
+                ("password_confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: AppError = wrong.json().await.unwrap();
+    assert!(
+        error.for_field(app::error::Field::CurrentPassword).is_some(),
+        "{error:?}"
+    );
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+
+    let changed = a
+        .call(
+            "/api/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", new),
+                ("password_confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_redirect(&b.get("/").await, "/login");
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+
+    let old = app
+        .browser()
+        .call("/api/login", &[("username", "bea"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let fresh = app.browser();
+    assert_redirect(
+        &fresh
+            .submit("/api/login", &[("username", "bea"), ("password", new)])
+            .await,
+        "/",
+    );
+}
+
+async fn a_disabled_account_is_signed_out_and_cannot_log_in(db: TestDb) {
+    let url = db.url.clone();
+    let app = spawn_app(db).await;
+    create_user(&app, "cal").await;
+    let a = app.browser();
+    a.log_in("cal").await;
+    let config = Config {
+        leptos: LeptosOptions::builder().output_name("single-login").build(),
+        database_url: url,
+        settings: Settings::defaults_for("127.0.0.1:0".parse().unwrap()),
+    };
+    let run = |command| {
+        let config = config.clone();
+        async move {
+            let mut out = Vec::new();
+            server::cli::user(config, command, &mut "".as_bytes(), &mut out)
+                .await
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        }
+    };
+    let out = run(server::cli::UserCommand::Disable { name: "cal".into() }).await;
+    assert!(out.contains("ended 1 session"), "{out}");
+
+    assert_redirect(&a.get("/").await, "/login");
+    let (_, html) = a.page("/login").await;
+    assert_eq!(
+        toasts_saying(&html, "You were signed out by an administrator."),
+        1,
+        "{html}"
+    );
+
+    let disabled = app
+        .browser()
+        .call("/api/login", &[("username", "cal"), ("password", PASSWORD)])
+        .await;
+    let unknown = app
+        .browser()
+        .call("/api/login", &[("username", "nobody"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(disabled.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(disabled.status(), unknown.status());
+    assert_eq!(disabled.text().await.unwrap(), unknown.text().await.unwrap());
+
+    run(server::cli::UserCommand::Enable { name: "cal".into() }).await;
+    assert_redirect(&app.browser().log_in("cal").await, "/");
+}
+
+async fn not_you_leads_to_the_sessions_page_with_the_newer_login_marked(db: TestDb) {
+    let app = spawn_app(db).await;
+    create_user(&app, "dee").await;
+    let (a, b) = (app.browser(), app.browser_from("198.51.100.9"));
+    a.log_in("dee").await;
+    b.log_in("dee").await;
+    let b_seat = sessions_of(&b).await.live[0].id;
+
+    assert_redirect(&a.get("/").await, "/login");
+    let (_, html) = a.page("/login").await;
+    let link = format!("/login?next=%2Fsessions%3Fhighlight%3D{b_seat}");
+    assert!(html.contains(&link) && html.contains("Not you?"), "{html}");
+
+    let next = format!("/sessions?highlight={b_seat}");
+    let response = a
+        .submit(
+            "/api/login",
+            &[("username", "dee"), ("password", PASSWORD), ("next", &next)],
+        )
+        .await;
+    assert_redirect(&response, &next);
+    let (status, html) = a.page(&next).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The login that signed you out"), "{html}");
+    assert!(html.contains("Not you? Secure your account"), "{html}");
+
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/sessions/../x",
+        "/sessions?highlight=1&x=2",
+    ] {
+        let c = app.browser();
+        let response = c
+            .submit(
+                "/api/login",
+                &[("username", "dee"), ("password", PASSWORD), ("next", evil)],
+            )
+            .await;
+        assert_redirect(&response, "/");
+    }
+}
+
 on_both_backends!(
+    the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one,
+    ending_a_session_needs_the_password_again,
+    ending_one_session_ends_only_that_one,
+    signing_out_all_other_sessions_keeps_this_one,
+    changing_the_password_ends_every_other_session,
+    a_disabled_account_is_signed_out_and_cannot_log_in,
+    not_you_leads_to_the_sessions_page_with_the_newer_login_marked,
     deny_new_refuses_a_second_login_and_says_where_the_first_is,
     deny_new_lets_an_idle_session_go,
     ask_lets_the_user_choose_which_session_to_end,

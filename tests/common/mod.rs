@@ -27,22 +27,13 @@ pub async fn sqlite() -> TestDb {
 pub async fn postgres() -> TestDb {
     let url = postgres_database().await;
     let db = connect(&url).await;
-    TestDb {
-        db,
-        url,
-        _dir: None,
-    }
+    TestDb { db, url, _dir: None }
 }
 
 async fn connect(url: &str) -> Db {
-    let db = Db::connect_with(
-        url,
-        ConnectOptions {
-            max_connections: 64,
-        },
-    )
-    .await
-    .expect("connect to the test database");
+    let db = Db::connect_with(url, ConnectOptions { max_connections: 64 })
+        .await
+        .expect("connect to the test database");
     db.migrate().await.expect("migrate the test database");
     db
 }
@@ -69,9 +60,7 @@ pub async fn postgres_database() -> String {
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-        .collect()
+    (0..12).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
 }
 
 /// Runs each listed `async fn(TestDb)` once on SQLite and once on PostgreSQL.

@@ -9,9 +9,7 @@ use crate::error::{AppError, Field};
 
 /// The message under one field, from the last result of an action.
 pub fn field_error<T>(result: Option<Result<T, AppError>>, field: Field) -> Option<String> {
-    result
-        .and_then(|r| r.err())
-        .and_then(|e| e.for_field(field))
+    result.and_then(|r| r.err()).and_then(|e| e.for_field(field))
 }
 
 /// When a server call reports that this browser's session ended, shows why and goes to the

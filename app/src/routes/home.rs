@@ -32,6 +32,7 @@ pub fn HomePage() -> impl IntoView {
                             view! {
                                 <h1>"Welcome"</h1>
                                 <p class="signed-in">"Signed in as " <strong>{user.username}</strong></p>
+                                <p><a href="/sessions">"Your sessions"</a></p>
                                 <ActionForm action=logout>
                                     <button type="submit">"Log out"</button>
                                 </ActionForm>

@@ -4,6 +4,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 use crate::models::SessionView;
@@ -12,6 +13,8 @@ use crate::server_fns::{CancelLogin, ContinueLogin, Login};
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    // Where to go after logging in ("Not you?" leads to /sessions); the server checks it.
+    let next = move || use_query_map().read().get("next").unwrap_or_default();
     let proceed = ServerAction::<ContinueLogin>::new();
     let cancel = ServerAction::<CancelLogin>::new();
 
@@ -68,6 +71,7 @@ pub fn LoginPage() -> impl IntoView {
                             required
                             maxlength="512"
                         />
+                        <input type="hidden" name="next" value=next/>
                         {move || login_error().map(|error| view! { <LoginError error/> })}
                         <Show when=move || proceed_error().is_some()>
                             <p class="form-error" role="alert">{proceed_error}</p>

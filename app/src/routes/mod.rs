@@ -2,10 +2,12 @@
 
 mod home;
 mod login;
+mod sessions;
 mod signup;
 
 pub use home::HomePage;
 pub use login::LoginPage;
+pub use sessions::SessionsPage;
 pub use signup::SignupPage;
 
 use leptos::prelude::*;
@@ -17,6 +19,7 @@ pub fn form_page(path: &str) -> &'static str {
     match path {
         "/api/login" | "/api/login/continue" | "/api/login/cancel" => "/login",
         "/api/signup" => "/signup",
+        p if p.starts_with("/api/sessions") || p == "/api/account/password" => "/sessions",
         _ => "/",
     }
 }

@@ -10,17 +10,11 @@ use crate::error::Field;
 use crate::models::{Toast, UserView};
 
 #[server(prefix = "/api", endpoint = "signup")]
-pub async fn signup(
-    username: String,
-    password: String,
-    password_confirm: String,
-) -> Result<(), AppError> {
+pub async fn signup(username: String, password: String, password_confirm: String) -> Result<(), AppError> {
     use single_login::{Password, SignupError, Username};
 
-    let name = Username::parse(&username)
-        .map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
-    let parsed = Password::parse(&password)
-        .map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
+    let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
+    let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
     if password != password_confirm {
         return Err(AppError::invalid(
             Field::PasswordConfirm,
@@ -28,22 +22,17 @@ pub async fn signup(
         ));
     }
     let ctx = crate::ssr::context()?;
-    let user = ctx
-        .accounts
-        .sign_up(&name, parsed)
-        .await
-        .map_err(|e| match e {
-            SignupError::UsernameTaken => {
-                AppError::invalid(Field::Username, "That username is taken")
-            }
-            other => crate::ssr::internal(other),
-        })?;
+    let user = ctx.accounts.sign_up(&name, parsed).await.map_err(|e| match e {
+        SignupError::UsernameTaken => AppError::invalid(Field::Username, "That username is taken"),
+        other => crate::ssr::internal(other),
+    })?;
     tracing::info!(event = "signup", user = user.id.0, "account created");
-    self::ssr::start_session(user, &[], None).await
+    self::ssr::start_session(user, &[], None, "/").await
 }
 
+/// `next`: where to go after logging in, for the "Not you?" link (only `/sessions…`).
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(username: String, password: String) -> Result<(), AppError> {
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use single_login::AuthError;
 
     let ctx = crate::ssr::context()?;
@@ -56,7 +45,11 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
                 client_ip = client.ip.as_deref(),
                 "login"
             );
-            self::ssr::start_session(user, &[], None).await
+            let next = next
+                .as_deref()
+                .filter(|n| self::ssr::is_safe_next(n))
+                .unwrap_or("/");
+            self::ssr::start_session(user, &[], None, next).await
         }
         Err(AuthError::InvalidCredentials) => {
             tracing::info!(
@@ -82,7 +75,7 @@ pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), 
         .keys()
         .filter_map(|id| id.parse().ok().map(SeatId))
         .collect();
-    self::ssr::start_session(user, &chosen, Some(held_since)).await
+    self::ssr::start_session(user, &chosen, Some(held_since), "/").await
 }
 
 /// Gives up a login that the `ask` policy held.
@@ -167,6 +160,17 @@ mod ssr {
     use crate::models::SessionView;
     use crate::ssr::{self, messages, RequestAuth, PENDING_KEY, SEAT_KEY};
 
+    /// Only our own sessions page, with at most a numeric highlight: never another site.
+    pub fn is_safe_next(next: &str) -> bool {
+        match next.strip_prefix("/sessions") {
+            Some("") => true,
+            Some(query) => query
+                .strip_prefix("?highlight=")
+                .is_some_and(|id| !id.is_empty() && id.len() < 20 && id.bytes().all(|b| b.is_ascii_digit())),
+            None => false,
+        }
+    }
+
     /// How long a held login (the `ask` policy) waits for the user's choice.
     const CHOICE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
@@ -191,10 +195,7 @@ mod ssr {
                 Millis(p.at),
             )),
             Some(_) => {
-                session
-                    .remove_value(PENDING_KEY)
-                    .await
-                    .map_err(ssr::internal)?;
+                session.remove_value(PENDING_KEY).await.map_err(ssr::internal)?;
                 Err(AppError::LoginExpired)
             }
             None => Err(AppError::LoginExpired),
@@ -213,11 +214,13 @@ mod ssr {
     /// Opens a seat for `user` in a fresh session: the old session id is discarded (no
     /// fixation), a seat the browser held before ends as logged out, and the policy decides
     /// which other seats end. `chosen` are the seats the user picked to end, answering a
-    /// login held since `held_since` (which a further question does not extend).
+    /// login held since `held_since` (which a further question does not extend). On success
+    /// the browser goes to `next`.
     pub async fn start_session(
         user: User,
         chosen: &[SeatId],
         held_since: Option<Millis>,
+        next: &str,
     ) -> Result<(), AppError> {
         let ctx = ssr::context()?;
         let client = ssr::client();
@@ -244,10 +247,7 @@ mod ssr {
             .map_err(ssr::internal)?;
         match outcome {
             OpenOutcome::Opened { seat, ended } => {
-                session
-                    .insert(SEAT_KEY, seat.0)
-                    .await
-                    .map_err(ssr::internal)?;
+                session.insert(SEAT_KEY, seat.0).await.map_err(ssr::internal)?;
                 tracing::info!(
                     event = "session_created",
                     user = user.id.0,
@@ -266,7 +266,7 @@ mod ssr {
                         "session ended by a newer login"
                     );
                 }
-                leptos_axum::redirect("/");
+                leptos_axum::redirect(next);
                 Ok(())
             }
             // Neither is a failed login: nothing counts against the user.

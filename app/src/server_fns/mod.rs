@@ -2,5 +2,7 @@
 //! into the request and calls the core library.
 
 pub mod auth;
+pub mod sessions;
 
 pub use auth::*;
+pub use sessions::*;

@@ -1,9 +1,9 @@
 //! User-facing messages in Korean and English, chosen by `Accept-Language`.
 
-use single_login::seats::{EndReason, Ended, SeatInfo};
+use single_login::seats::{EndReason, Ended, EndedSeat, SeatInfo};
 use single_login::Millis;
 
-use crate::models::{SessionView, Toast, ToastKind};
+use crate::models::{HistoryView, SessionView, Toast, ToastKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -55,8 +55,7 @@ impl Lang {
 
 pub const KICKED_KO: &str =
     "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
-pub const KICKED_EN: &str =
-    "You were signed out because your account signed in from another browser.";
+pub const KICKED_EN: &str = "You were signed out because your account signed in from another browser.";
 
 /// The toast for a browser whose seat has ended, or `None` where no message is due (a
 /// session that logged out itself).
@@ -69,16 +68,37 @@ pub fn session_ended(lang: Lang, ended: &Ended, now: Millis) -> Option<Toast> {
                 Lang::En => KICKED_EN,
             };
             let toast = Toast::new(ToastKind::Warning, title);
-            match &ended.replaced_by {
+            let toast = match &ended.replaced_by {
                 Some(newer) => toast.with_detail(newer_login(lang, newer, now)),
                 None => toast,
-            }
+            };
+            // After logging in again, /sessions shows the newer login and how to lock it out.
+            let next = match &ended.replaced_by {
+                Some(newer) => format!("%2Fsessions%3Fhighlight%3D{}", newer.id.0),
+                None => "%2Fsessions".to_owned(),
+            };
+            toast.with_link(
+                match lang {
+                    Lang::Ko => "본인이 아닌가요? 계정 보호하기",
+                    Lang::En => "Not you? Secure your account",
+                },
+                format!("/login?next={next}"),
+            )
         }
+        EndReason::Revoked if ended.ended_by.is_none() => Toast::new(
+            ToastKind::Warning,
+            match lang {
+                Lang::Ko => "관리자가 이 계정을 로그아웃했습니다.",
+                Lang::En => "You were signed out by an administrator.",
+            },
+        ),
         EndReason::Revoked => Toast::new(
             ToastKind::Warning,
             match lang {
-                Lang::Ko => "이 세션은 다른 세션에서 로그아웃되었습니다.",
-                Lang::En => "You were signed out: this session was ended from another session.",
+                Lang::Ko => "계정의 다른 세션에서 이 세션을 로그아웃했습니다.",
+                Lang::En => {
+                    "You were signed out: this session was ended from another session of your account."
+                }
             },
         ),
         EndReason::Expired => Toast::new(
@@ -159,6 +179,68 @@ pub fn session_view(lang: Lang, seat: &SeatInfo, now: Millis, current: bool) -> 
     }
 }
 
+/// An ended seat in the user's history: how it ended, in words.
+pub fn history_view(lang: Lang, ended: &EndedSeat, now: Millis) -> HistoryView {
+    let seat = &ended.seat;
+    let how = match (ended.ended.reason, lang) {
+        (EndReason::Replaced, _) => match &ended.ended.replaced_by {
+            Some(newer) => {
+                let ip = newer.client_ip.as_deref().unwrap_or("-");
+                let device = describe_user_agent(lang, newer.user_agent.as_deref());
+                match lang {
+                    Lang::Ko => format!("{ip}({device})의 로그인으로 대체됨"),
+                    Lang::En => format!("Replaced by a login from {ip} ({device})"),
+                }
+            }
+            None => match lang {
+                Lang::Ko => "다른 로그인으로 대체됨".to_owned(),
+                Lang::En => "Replaced by another login".to_owned(),
+            },
+        },
+        (EndReason::LoggedOut, Lang::Ko) => "로그아웃함".to_owned(),
+        (EndReason::LoggedOut, Lang::En) => "Logged out".to_owned(),
+        (EndReason::Revoked, Lang::Ko) if ended.ended.ended_by.is_none() => "관리자가 로그아웃함".to_owned(),
+        (EndReason::Revoked, Lang::En) if ended.ended.ended_by.is_none() => {
+            "Signed out by an operator".to_owned()
+        }
+        (EndReason::Revoked, Lang::Ko) => "다른 세션에서 로그아웃함".to_owned(),
+        (EndReason::Revoked, Lang::En) => "Signed out from another session".to_owned(),
+        (EndReason::Expired, Lang::Ko) => "만료됨".to_owned(),
+        (EndReason::Expired, Lang::En) => "Expired".to_owned(),
+    };
+    HistoryView {
+        id: seat.id.0,
+        device: describe_user_agent(lang, seat.user_agent.as_deref()),
+        ip: seat.client_ip.clone().unwrap_or_else(|| "-".to_owned()),
+        signed_in: relative_time(lang, seat.created_at, now),
+        ended: relative_time(lang, ended.ended.at, now),
+        how,
+        replaced_by: ended.ended.replaced_by.as_ref().map(|s| s.id.0),
+    }
+}
+
+pub fn password_changed(lang: Lang, others: u64) -> Toast {
+    Toast::new(
+        ToastKind::Success,
+        match lang {
+            Lang::Ko => format!("비밀번호를 바꿨습니다. 다른 세션 {others}개를 로그아웃했습니다."),
+            Lang::En => {
+                format!("Your password was changed. {others} other session(s) were signed out.")
+            }
+        },
+    )
+}
+
+pub fn sessions_ended(lang: Lang, count: u64) -> Toast {
+    Toast::new(
+        ToastKind::Success,
+        match lang {
+            Lang::Ko => format!("세션 {count}개를 로그아웃했습니다."),
+            Lang::En => format!("Signed out {count} session(s)."),
+        },
+    )
+}
+
 pub fn signed_out(lang: Lang) -> Toast {
     Toast::new(
         ToastKind::Success,
@@ -179,19 +261,10 @@ mod tests {
             Lang::from_accept_language(Some("ko-KR,ko;q=0.9,en;q=0.8")),
             Lang::Ko
         );
-        assert_eq!(
-            Lang::from_accept_language(Some("en;q=0.9, ko;q=0.5")),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::from_accept_language(Some("fr-FR, ko;q=0.1")),
-            Lang::Ko
-        );
+        assert_eq!(Lang::from_accept_language(Some("en;q=0.9, ko;q=0.5")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR, ko;q=0.1")), Lang::Ko);
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
-        assert_eq!(
-            Lang::from_accept_language(Some(";;;,q=,ko;q=abc")),
-            Lang::Ko
-        );
+        assert_eq!(Lang::from_accept_language(Some(";;;,q=,ko;q=abc")), Lang::Ko);
         assert_eq!(Lang::from_accept_language(None), Lang::En);
     }
 
@@ -212,14 +285,8 @@ mod tests {
     #[test]
     fn user_agents_become_browser_and_os() {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-        assert_eq!(
-            describe_user_agent(Lang::En, Some(chrome)),
-            "Chrome on Linux"
-        );
-        assert_eq!(
-            describe_user_agent(Lang::En, Some("curl/8.0")),
-            "HTTP Library"
-        );
+        assert_eq!(describe_user_agent(Lang::En, Some(chrome)), "Chrome on Linux");
+        assert_eq!(describe_user_agent(Lang::En, Some("curl/8.0")), "HTTP Library");
         assert_eq!(describe_user_agent(Lang::En, Some("")), "unknown browser");
         assert_eq!(describe_user_agent(Lang::En, None), "unknown browser");
     }

@@ -21,6 +21,8 @@ pub const FLASH_KEY: &str = "flash";
 pub const TOUCH_KEY: &str = "touched";
 /// A login waiting for the user to choose which sessions to end (the `ask` policy).
 pub const PENDING_KEY: &str = "pending_login";
+/// When the password was last confirmed for ending sessions (valid five minutes).
+pub const CONFIRMED_KEY: &str = "password_confirmed";
 
 /// Services and settings the server functions need; provided by the host.
 #[derive(Clone)]
@@ -128,4 +130,14 @@ pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Resu
         .unwrap_or_default();
     toasts.push(toast);
     session.insert(FLASH_KEY, toasts).await.map_err(internal)
+}
+
+/// Answers a successful action with `toast`. The hydrated app shows the returned toast
+/// itself; a plain form post (no JavaScript) is redirected by the server, so the toast waits
+/// in the session for the next page (a flash).
+pub async fn notify(toast: Toast) -> Result<Toast, AppError> {
+    if client().wants_html {
+        push_flash(&session().await?, toast.clone()).await?;
+    }
+    Ok(toast)
 }

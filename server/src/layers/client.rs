@@ -29,9 +29,7 @@ pub fn read(settings: &Settings, request: &Request) -> ClientInfo {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| {
-            addr.ip()
-        });
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
     let name = match settings.client_ip.header {
         ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
         ForwardedHeader::Forwarded => header::FORWARDED,

@@ -34,9 +34,7 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
     let (mut head, body) = response.into_parts();
     let bytes = match to_bytes(body, MAX_ERROR_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
-        }
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response(),
     };
     let error: AppError = serde_json::from_slice(&bytes).unwrap_or(AppError::Internal);
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -67,9 +65,7 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
             *rendered.status_mut() = status;
             // Keep the cookies the failed call set.
             for cookie in head.headers.get_all(header::SET_COOKIE) {
-                rendered
-                    .headers_mut()
-                    .append(header::SET_COOKIE, cookie.clone());
+                rendered.headers_mut().append(header::SET_COOKIE, cookie.clone());
             }
             return rendered;
         }

@@ -12,15 +12,14 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::TraceLayer;
 
 /// Spans named by the matched route, not the raw path, and never with headers (cookies).
-pub fn trace() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request) -> tracing::Span>
-{
+pub fn trace() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request) -> tracing::Span> {
     TraceLayer::new_for_http().make_span_with(span_for as fn(&Request) -> tracing::Span)
 }
 
 fn span_for(request: &Request) -> tracing::Span {
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || request.uri().path().to_owned(),
-        |p| p.as_str().to_owned(),
-    );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
     tracing::info_span!("request", method = %request.method(), route = %route)
 }

@@ -14,15 +14,8 @@ pub async fn refuse_cross_origin(request: Request, next: Next) -> Response {
     if is_safe(request.method()) || same_origin(&request) {
         next.run(request).await
     } else {
-        tracing::warn!(
-            event = "cross_origin_refused",
-            "refused a cross-origin request"
-        );
-        (
-            StatusCode::FORBIDDEN,
-            "Cross-origin requests are not allowed.",
-        )
-            .into_response()
+        tracing::warn!(event = "cross_origin_refused", "refused a cross-origin request");
+        (StatusCode::FORBIDDEN, "Cross-origin requests are not allowed.").into_response()
     }
 }
 

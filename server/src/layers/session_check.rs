@@ -19,7 +19,11 @@ use tower_sessions::Session;
 use crate::AppState;
 
 /// Pages that need a signed-in user; anonymous page requests go to `/login`.
-const PROTECTED_PAGES: &[&str] = &["/"];
+const PROTECTED_PAGES: &[&str] = &["/", "/sessions"];
+
+/// Pages that show flashed toasts: where plain form posts land. Other pages do not load the
+/// session record at all.
+const FLASH_PAGES: &[&str] = &["/login", "/sessions"];
 
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let (Some(session), Some(client)) = (
@@ -49,15 +53,13 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
             return Redirect::to("/login").into_response();
         }
         RequestAuth::Anonymous
-            if page
-                && request.method() == Method::GET
-                && PROTECTED_PAGES.contains(&path.as_str()) =>
+            if page && request.method() == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) =>
         {
             return Redirect::to("/login").into_response();
         }
         _ => {}
     }
-    if page && request.method() == Method::GET && path == "/login" {
+    if page && request.method() == Method::GET && FLASH_PAGES.contains(&path.as_str()) {
         match session.remove::<Vec<app::models::Toast>>(FLASH_KEY).await {
             Ok(Some(toasts)) => {
                 request.extensions_mut().insert(Flash(toasts));
@@ -130,10 +132,7 @@ async fn authenticate(
 }
 
 /// Puts `toast` into a new anonymous session (new id: the ended one must not come back).
-async fn flash_in_new_session(
-    session: &Session,
-    toast: app::models::Toast,
-) -> Result<(), BoxError> {
+async fn flash_in_new_session(session: &Session, toast: app::models::Toast) -> Result<(), BoxError> {
     session.cycle_id().await?;
     app::ssr::push_flash(session, toast)
         .await

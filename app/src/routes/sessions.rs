@@ -1,0 +1,210 @@
+//! `/sessions`: every live session of the user, ending them (after confirming the password),
+//! the recent history, and the password change. `?highlight=ID` marks the login that signed
+//! another browser out ("Not you?").
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::form::{field_error, on_session_ended, FieldError};
+use crate::components::toast::use_toasts;
+use crate::error::{AppError, Field};
+use crate::models::{SessionsPage, Toast};
+use crate::routes::login::SessionSummary;
+use crate::server_fns::{my_sessions, ChangePassword, ConfirmPassword, EndOtherSessions, EndSession};
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let confirm = ServerAction::<ConfirmPassword>::new();
+    let end = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let page = Resource::new(
+        move || {
+            (
+                confirm.version().get(),
+                end.version().get(),
+                end_others.version().get(),
+                change.version().get(),
+            )
+        },
+        |_| my_sessions(),
+    );
+    let highlight = move || {
+        use_query_map()
+            .read()
+            .get("highlight")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+
+    let toasts = use_toasts();
+    let announce = move |result: Option<Result<Toast, AppError>>| {
+        if let Some(Ok(toast)) = result {
+            toasts.push(toast);
+        }
+    };
+    Effect::new(move |_| announce(end.value().get()));
+    Effect::new(move |_| announce(end_others.value().get()));
+    Effect::new(move |_| announce(change.value().get()));
+    on_session_ended(move || page.get().and_then(|r| r.err()));
+    on_session_ended(move || end.value().get().and_then(|r| r.err()));
+    on_session_ended(move || end_others.value().get().and_then(|r| r.err()));
+
+    let end_error = move || {
+        [
+            end.value().get().and_then(|r| r.err()),
+            end_others.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|e| !matches!(e, AppError::SessionEnded(_)))
+        .map(|e| e.to_string())
+    };
+
+    view! {
+        <h1>"Your sessions"</h1>
+        <p><a href="/">"← Home"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                page.get()
+                    .map(|result| match result {
+                        Ok(data) => {
+                            view! {
+                                <SessionList data=data.clone() highlight=highlight() end confirm end_others/>
+                                <Show when=move || end_error().is_some()>
+                                    <p class="form-error" role="alert">{end_error}</p>
+                                </Show>
+                                <History data highlight=highlight()/>
+                            }
+                                .into_any()
+                        }
+                        Err(_) => view! { <p>"Redirecting to the login page…"</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+        <PasswordChange change highlighted=highlight().is_some()/>
+    }
+}
+
+#[component]
+fn SessionList(
+    data: SessionsPage,
+    highlight: Option<i64>,
+    end: ServerAction<EndSession>,
+    confirm: ServerAction<ConfirmPassword>,
+    end_others: ServerAction<EndOtherSessions>,
+) -> impl IntoView {
+    let others = data.live.iter().filter(|s| !s.current).count();
+    let confirmed = data.confirmed;
+    let rows = data
+        .live
+        .into_iter()
+        .map(|session| {
+            let id = session.id;
+            let current = session.current;
+            let class = if Some(id) == highlight { "session highlighted" } else { "session" };
+            view! {
+                <li class=class>
+                    <SessionSummary session/>
+                    {current.then(|| view! { <strong class="badge">" This browser"</strong> })}
+                    {(Some(id) == highlight).then(|| view! { <strong class="badge warning">" The login that signed you out"</strong> })}
+                    {(!current && confirmed)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=end>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <button type="submit" class="small" aria-label=format!("Sign out session {id}")>"Sign out"</button>
+                                </ActionForm>
+                            }
+                        })}
+                </li>
+            }
+        })
+        .collect_view();
+    let confirm_error = move || field_error(confirm.value().get(), Field::CurrentPassword);
+    view! {
+        <h2>"Signed in now"</h2>
+        <ul class="session-rows">{rows}</ul>
+        {(others > 0 && confirmed)
+            .then(|| {
+                view! {
+                    <ActionForm action=end_others>
+                        <button type="submit">"Sign out all other sessions"</button>
+                    </ActionForm>
+                }
+            })}
+        {(others > 0 && !confirmed)
+            .then(|| {
+                view! {
+                    <ActionForm action=confirm>
+                        <p class="hint">"To sign out other sessions, confirm your password. It is remembered for 5 minutes."</p>
+                        <label for="confirm-password">"Your password"</label>
+                        <input id="confirm-password" type="password" name="password" autocomplete="current-password" required maxlength="512"/>
+                        <FieldError message=Signal::derive(confirm_error)/>
+                        <button type="submit">"Confirm password"</button>
+                    </ActionForm>
+                }
+            })}
+    }
+}
+
+#[component]
+fn History(data: SessionsPage, highlight: Option<i64>) -> impl IntoView {
+    let rows = data
+        .history
+        .into_iter()
+        .map(|h| {
+            let marked = highlight.is_some() && (Some(h.id) == highlight || h.replaced_by == highlight);
+            let class = if Some(h.id) == highlight { "session highlighted" } else { "session" };
+            view! {
+                <li class=class>
+                    <span class="session-device">{h.device}</span>
+                    " · "
+                    <span class="session-ip">{h.ip}</span>
+                    " · signed in "
+                    {h.signed_in}
+                    " · ended "
+                    {h.ended}
+                    ": "
+                    <span class="session-how">{h.how}</span>
+                    {(marked && Some(h.id) == highlight).then(|| view! { <strong class="badge warning">" The login that signed you out"</strong> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <h2>"Recent history"</h2>
+        <ul class="session-rows history">{rows}</ul>
+    }
+}
+
+#[component]
+fn PasswordChange(change: ServerAction<ChangePassword>, highlighted: bool) -> impl IntoView {
+    let message = move |field| Signal::derive(move || field_error(change.value().get(), field));
+    view! {
+        <section class=if highlighted { "secure highlighted" } else { "secure" }>
+            <h2>{if highlighted { "Not you? Secure your account" } else { "Change password" }}</h2>
+            <p class="hint">
+                {if highlighted {
+                    "If you did not make the login marked above, change your password now: that also signs out every other session, so whoever has it cannot come back in."
+                } else {
+                    "Changing your password signs out every other session."
+                }}
+            </p>
+            <ActionForm action=change>
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" type="password" name="current" autocomplete="current-password" required maxlength="512"/>
+                <FieldError message=message(Field::CurrentPassword)/>
+                <label for="new-password">"New password"</label>
+                <input id="new-password" type="password" name="password" autocomplete="new-password" required maxlength="512"/>
+                <FieldError message=message(Field::Password)/>
+                <label for="new-password-confirm">"Confirm new password"</label>
+                <input id="new-password-confirm" type="password" name="password_confirm" autocomplete="new-password" required maxlength="512"/>
+                <FieldError message=message(Field::PasswordConfirm)/>
+                <button type="submit" disabled=move || change.pending().get()>
+                    {if highlighted { "Change password and sign out everywhere else" } else { "Change password" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,198 @@
+//! The user's own sessions: list, end one or all others (after confirming the password),
+//! history, and the password change that ends every other session.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::error::Field;
+use crate::models::{SessionsPage, Toast};
+
+/// How many ended sessions the history shows.
+pub const HISTORY_LENGTH: u32 = 20;
+
+#[server(prefix = "/api", endpoint = "sessions")]
+pub async fn my_sessions() -> Result<SessionsPage, AppError> {
+    use crate::ssr::{self, messages};
+    use single_login::Millis;
+
+    let (user, current) = ssr::require_user()?;
+    let ctx = ssr::context()?;
+    let lang = ssr::client().lang;
+    let now = Millis::now();
+    let live = ctx.seats.live(user.id).await.map_err(ssr::internal)?;
+    let history = ctx
+        .seats
+        .history(user.id, HISTORY_LENGTH)
+        .await
+        .map_err(ssr::internal)?;
+    Ok(SessionsPage {
+        live: live
+            .iter()
+            .rev()
+            .map(|seat| messages::session_view(lang, seat, now, seat.id == current))
+            .collect(),
+        history: history
+            .iter()
+            .map(|h| messages::history_view(lang, h, now))
+            .collect(),
+        confirmed: self::ssr::confirmed().await?,
+    })
+}
+
+/// Confirms the password before sessions can be ended; remembered for five minutes.
+#[server(prefix = "/api", endpoint = "sessions/confirm")]
+pub async fn confirm_password(password: String) -> Result<(), AppError> {
+    use crate::ssr::{self, CONFIRMED_KEY};
+    use single_login::Millis;
+
+    let (user, seat) = ssr::require_user()?;
+    let ctx = ssr::context()?;
+    if !ctx
+        .accounts
+        .verify_password(user.id, password)
+        .await
+        .map_err(ssr::internal)?
+    {
+        tracing::info!(
+            event = "password_confirmation_failed",
+            user = user.id.0,
+            seat = seat.0,
+            "wrong password"
+        );
+        return Err(AppError::invalid(
+            Field::CurrentPassword,
+            "That password is not right",
+        ));
+    }
+    let session = ssr::session().await?;
+    session
+        .insert(CONFIRMED_KEY, Millis::now().0)
+        .await
+        .map_err(ssr::internal)?;
+    Ok(())
+}
+
+/// Ends one of the user's other sessions (reason `revoked`).
+#[server(prefix = "/api", endpoint = "sessions/end")]
+pub async fn end_session(id: i64) -> Result<Toast, AppError> {
+    use crate::ssr::{self, messages};
+    use single_login::{EndReason, SeatId};
+
+    let (user, current) = ssr::require_user()?;
+    if !self::ssr::confirmed().await? {
+        return Err(AppError::PasswordRequired);
+    }
+    if id == current.0 {
+        return Err(AppError::BadRequest("use Log out to end this session".into()));
+    }
+    let ctx = ssr::context()?;
+    let ended = ctx
+        .seats
+        .end_own(user.id, SeatId(id), EndReason::Revoked, current)
+        .await
+        .map_err(ssr::internal)?;
+    if ended {
+        tracing::info!(
+            event = "session_ended",
+            user = user.id.0,
+            seat = id,
+            reason = "revoked",
+            ended_by = current.0,
+            client_ip = ssr::client().ip.as_deref(),
+            "session ended by the user"
+        );
+    }
+    ssr::notify(messages::sessions_ended(ssr::client().lang, u64::from(ended))).await
+}
+
+/// Ends every session of the user but this one (reason `revoked`).
+#[server(prefix = "/api", endpoint = "sessions/end-others")]
+pub async fn end_other_sessions() -> Result<Toast, AppError> {
+    use crate::ssr::{self, messages};
+    use single_login::EndReason;
+
+    let (user, current) = ssr::require_user()?;
+    if !self::ssr::confirmed().await? {
+        return Err(AppError::PasswordRequired);
+    }
+    let ctx = ssr::context()?;
+    let count = ctx
+        .seats
+        .end_all(user.id, EndReason::Revoked, Some(current), Some(current))
+        .await
+        .map_err(ssr::internal)?;
+    tracing::info!(
+        event = "session_ended",
+        user = user.id.0,
+        count,
+        reason = "revoked",
+        ended_by = current.0,
+        client_ip = ssr::client().ip.as_deref(),
+        "other sessions ended by the user"
+    );
+    ssr::notify(messages::sessions_ended(ssr::client().lang, count)).await
+}
+
+/// Changes the password (the current one required) and ends every other session.
+#[server(prefix = "/api", endpoint = "account/password")]
+pub async fn change_password(
+    current: String,
+    password: String,
+    password_confirm: String,
+) -> Result<Toast, AppError> {
+    use crate::ssr::{self, messages};
+    use single_login::{ChangePasswordError, EndReason, Password};
+
+    let (user, seat) = ssr::require_user()?;
+    let new = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
+    if password != password_confirm {
+        return Err(AppError::invalid(
+            Field::PasswordConfirm,
+            "The passwords do not match",
+        ));
+    }
+    let ctx = ssr::context()?;
+    ctx.accounts
+        .change_password(user.id, current, new)
+        .await
+        .map_err(|e| match e {
+            ChangePasswordError::WrongPassword => {
+                AppError::invalid(Field::CurrentPassword, "That password is not right")
+            }
+            other => ssr::internal(other),
+        })?;
+    let others = ctx
+        .seats
+        .end_all(user.id, EndReason::Revoked, Some(seat), Some(seat))
+        .await
+        .map_err(ssr::internal)?;
+    tracing::info!(
+        event = "password_changed",
+        user = user.id.0,
+        seat = seat.0,
+        ended_others = others,
+        client_ip = ssr::client().ip.as_deref(),
+        "password changed"
+    );
+    ssr::notify(messages::password_changed(ssr::client().lang, others)).await
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::time::Duration;
+
+    use single_login::Millis;
+
+    use crate::error::AppError;
+    use crate::ssr::{self, CONFIRMED_KEY};
+
+    /// How long a confirmed password lets the user end sessions.
+    const CONFIRMATION: Duration = Duration::from_secs(5 * 60);
+
+    pub async fn confirmed() -> Result<bool, AppError> {
+        let session = ssr::session().await?;
+        let at: Option<i64> = session.get(CONFIRMED_KEY).await.map_err(ssr::internal)?;
+        Ok(at.is_some_and(|at| Millis(at) >= Millis::now().minus(CONFIRMATION)))
+    }
+}

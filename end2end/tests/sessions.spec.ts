@@ -1,0 +1,86 @@
+import { expect, test } from "@playwright/test";
+import { servers, urlOf } from "../playwright.config";
+import { KICKED_EN, PASSWORD, ready, signUp, uniqueName } from "./helpers";
+
+const REVOKED_EN = "You were signed out: this session was ended from another session of your account.";
+
+test("a session ended from /sessions is told so on its next click", async ({ browser }) => {
+  const name = uniqueName("revoke");
+  const base = urlOf(servers.twoSessions.port);
+  const first = await browser.newContext({ baseURL: base });
+  const second = await browser.newContext({ baseURL: base });
+  const a = await first.newPage();
+  const b = await second.newPage();
+  await signUp(a, name);
+
+  await b.goto("/login");
+  await ready(b);
+  await b.getByLabel("Username").fill(name);
+  await b.getByLabel("Password").fill(PASSWORD);
+  await b.getByRole("button", { name: "Log in" }).click();
+  await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+
+  await b.getByRole("link", { name: "Your sessions" }).click();
+  await expect(b.getByRole("heading", { name: "Your sessions" })).toBeVisible();
+  await ready(b);
+  await b.getByLabel("Your password").fill(PASSWORD);
+  await b.getByRole("button", { name: "Confirm password" }).click();
+  await b.getByRole("button", { name: /^Sign out session/ }).click();
+  await expect(b.getByRole("button", { name: /^Sign out session/ })).toHaveCount(0);
+
+  await a.getByRole("button", { name: "Log out" }).click();
+  await expect(a).toHaveURL(/\/login$/);
+  await expect(a.getByRole("status").filter({ hasText: REVOKED_EN })).toBeVisible();
+  await first.close();
+  await second.close();
+});
+
+test("Not you? leads from the kicked browser to a changed password", async ({ browser }) => {
+  const name = uniqueName("notyou");
+  const first = await browser.newContext();
+  const second = await browser.newContext();
+  const a = await first.newPage();
+  const b = await second.newPage();
+  await signUp(a, name);
+
+  await b.goto("/login");
+  await ready(b);
+  await b.getByLabel("Username").fill(name);
+  await b.getByLabel("Password").fill(PASSWORD);
+  await b.getByRole("button", { name: "Log in" }).click();
+  await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+
+  await a.getByRole("button", { name: "Log out" }).click();
+  const toast = a.getByRole("status").filter({ hasText: KICKED_EN });
+  await expect(toast).toBeVisible();
+  await toast.getByRole("link", { name: "Not you? Secure your account" }).click();
+  await expect(a).toHaveURL(/\/login\?next=/);
+  await ready(a);
+  await a.getByLabel("Username").fill(name);
+  await a.getByLabel("Password").fill(PASSWORD);
+  await a.getByRole("button", { name: "Log in" }).click();
+
+  await expect(a).toHaveURL(/\/sessions\?highlight=\d+$/);
+  await expect(a.getByText("The login that signed you out")).toBeVisible();
+  await expect(a.getByRole("heading", { name: "Not you? Secure your account" })).toBeVisible();
+  await ready(a);
+  const newPassword = "an entirely new passphrase";
+  await a.getByLabel("Current password").fill(PASSWORD);
+  await a.getByLabel("New password", { exact: true }).fill(newPassword);
+  await a.getByLabel("Confirm new password").fill(newPassword);
+  await a.getByRole("button", { name: "Change password and sign out everywhere else" }).click();
+  await expect(a.getByRole("status").filter({ hasText: "Your password was changed." })).toBeVisible();
+
+  // The old password no longer opens the account.
+  const third = await browser.newContext();
+  const c = await third.newPage();
+  await c.goto("/login");
+  await ready(c);
+  await c.getByLabel("Username").fill(name);
+  await c.getByLabel("Password").fill(PASSWORD);
+  await c.getByRole("button", { name: "Log in" }).click();
+  await expect(c.getByRole("alert").filter({ hasText: "Invalid username or password" })).toBeVisible();
+  await first.close();
+  await second.close();
+  await third.close();
+});
