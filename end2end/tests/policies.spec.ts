@@ -1,6 +1,6 @@
-import { expect, test, type Browser } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 import { servers, urlOf } from "../playwright.config";
-import { KICKED_EN, PASSWORD, ready, signUp, uniqueName } from "./helpers";
+import { KICKED_EN, logIn, signUp, submitLogin as send, uniqueName } from "./helpers";
 
 async function twoBrowsers(browser: Browser, base: string, headers: [Record<string, string>, Record<string, string>] = [{}, {}]) {
   const first = await browser.newContext({ baseURL: base, extraHTTPHeaders: headers[0] });
@@ -8,12 +8,9 @@ async function twoBrowsers(browser: Browser, base: string, headers: [Record<stri
   return { first, second, a: await first.newPage(), b: await second.newPage() };
 }
 
-async function submitLogin(page: import("@playwright/test").Page, name: string) {
+async function submitLogin(page: Page, name: string) {
   await page.goto("/login");
-  await ready(page);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await send(page, name);
 }
 
 test.describe("deny_new", () => {
@@ -76,15 +73,13 @@ test.describe("same_ip_shares_seat", () => {
     const office = { "X-Forwarded-For": "203.0.113.10" };
     const { first, second, a, b } = await twoBrowsers(browser, base, [office, office]);
     await signUp(a, name);
-    await submitLogin(b, name);
-    await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+    await logIn(b, name);
     await a.reload();
     await expect(a.getByText(`Signed in as ${name}`)).toBeVisible();
 
     const home = await browser.newContext({ baseURL: base, extraHTTPHeaders: { "X-Forwarded-For": "198.51.100.20" } });
     const c = await home.newPage();
-    await submitLogin(c, name);
-    await expect(c.getByText(`Signed in as ${name}`)).toBeVisible();
+    await logIn(c, name);
     await a.getByRole("button", { name: "Log out" }).click();
     await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
     await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toContainText("198.51.100.20");

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { servers, urlOf } from "../playwright.config";
-import { KICKED_EN, PASSWORD, ready, signUp, uniqueName } from "./helpers";
+import { KICKED_EN, logIn, PASSWORD, ready, signUp, submitLogin, uniqueName } from "./helpers";
 
 const REVOKED_EN = "You were signed out: this session was ended from another session of your account.";
 
@@ -13,12 +13,7 @@ test("a session ended from /sessions is told so on its next click", async ({ bro
   const b = await second.newPage();
   await signUp(a, name);
 
-  await b.goto("/login");
-  await ready(b);
-  await b.getByLabel("Username").fill(name);
-  await b.getByLabel("Password").fill(PASSWORD);
-  await b.getByRole("button", { name: "Log in" }).click();
-  await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+  await logIn(b, name);
 
   await b.getByRole("link", { name: "Your sessions" }).click();
   await expect(b.getByRole("heading", { name: "Your sessions" })).toBeVisible();
@@ -43,22 +38,14 @@ test("Not you? leads from the kicked browser to a changed password", async ({ br
   const b = await second.newPage();
   await signUp(a, name);
 
-  await b.goto("/login");
-  await ready(b);
-  await b.getByLabel("Username").fill(name);
-  await b.getByLabel("Password").fill(PASSWORD);
-  await b.getByRole("button", { name: "Log in" }).click();
-  await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
+  await logIn(b, name);
 
   await a.getByRole("button", { name: "Log out" }).click();
   const toast = a.getByRole("status").filter({ hasText: KICKED_EN });
   await expect(toast).toBeVisible();
   await toast.getByRole("link", { name: "Not you? Secure your account" }).click();
   await expect(a).toHaveURL(/\/login\?next=/);
-  await ready(a);
-  await a.getByLabel("Username").fill(name);
-  await a.getByLabel("Password").fill(PASSWORD);
-  await a.getByRole("button", { name: "Log in" }).click();
+  await submitLogin(a, name);
 
   await expect(a).toHaveURL(/\/sessions\?highlight=\d+$/);
   await expect(a.getByText("The login that signed you out")).toBeVisible();
@@ -75,10 +62,7 @@ test("Not you? leads from the kicked browser to a changed password", async ({ br
   const third = await browser.newContext();
   const c = await third.newPage();
   await c.goto("/login");
-  await ready(c);
-  await c.getByLabel("Username").fill(name);
-  await c.getByLabel("Password").fill(PASSWORD);
-  await c.getByRole("button", { name: "Log in" }).click();
+  await submitLogin(c, name);
   await expect(c.getByRole("alert").filter({ hasText: "Invalid username or password" })).toBeVisible();
   await first.close();
   await second.close();

@@ -13,7 +13,7 @@ async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("single-login: {}", server::layers::session_check::chain(&*error));
+            eprintln!("single-login: {}", app::ssr::error_chain(&*error));
             std::process::ExitCode::FAILURE
         }
     }

@@ -418,6 +418,15 @@ async fn login_then_logout(db: TestDb) {
 
 async fn anonymous_visitors_are_sent_to_login(db: TestDb) {
     let app = spawn_app(db).await;
+    // Whatever the request accepts, the page is not rendered for nobody.
+    let plain = app
+        .browser()
+        .client
+        .get(format!("{}/sessions", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::SEE_OTHER);
     let response = app.browser().get("/").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login");
@@ -1238,7 +1247,34 @@ async fn not_you_leads_to_the_sessions_page_with_the_newer_login_marked(db: Test
     }
 }
 
+/// The background purge: idle sessions expire, ended ones past the retention are deleted.
+async fn the_purge_expires_idle_sessions_and_forgets_old_ones(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.session_idle_timeout = Duration::from_secs(1);
+        s.seat_retention = Duration::ZERO;
+    })
+    .await;
+    create_user(&app, "eve").await;
+    let a = app.browser();
+    a.log_in("eve").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.state.purge().await.unwrap();
+    let user = user_id(&app, "eve").await;
+    assert!(
+        app.state.ctx.seats.live(user).await.unwrap().is_empty(),
+        "expired"
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    app.state.purge().await.unwrap();
+    assert!(
+        app.state.ctx.seats.history(user, 20).await.unwrap().is_empty(),
+        "purged"
+    );
+    assert_redirect(&a.get("/").await, "/login");
+}
+
 on_both_backends!(
+    the_purge_expires_idle_sessions_and_forgets_old_ones,
     the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one,
     ending_a_session_needs_the_password_again,
     ending_one_session_ends_only_that_one,

@@ -123,8 +123,7 @@ pub async fn logout() -> Result<Toast, AppError> {
     if client.wants_html {
         // A plain form post: the browser follows the redirect and the login page shows the
         // flash. The hydrated app shows the returned toast itself.
-        session.cycle_id().await.map_err(ssr::internal)?;
-        ssr::push_flash(&session, toast.clone()).await?;
+        ssr::flash_in_new_session(&session, toast.clone()).await?;
     }
     leptos_axum::redirect("/login");
     Ok(toast)

@@ -109,6 +109,12 @@ pub fn require_user() -> Result<(User, SeatId), AppError> {
 /// Logs an unexpected failure with its whole cause chain and hides it from the user.
 pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
     let error = error.into();
+    tracing::error!(error = %error_chain(&*error), "internal error");
+    AppError::Internal
+}
+
+/// An error and all its sources, for the logs: "outer: cause: root cause".
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -116,8 +122,7 @@ pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> A
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
-    tracing::error!(error = %chain, "internal error");
-    AppError::Internal
+    chain
 }
 
 /// Stores toasts for the next full page load (a flash): used when the browser follows a
@@ -130,6 +135,13 @@ pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Resu
         .unwrap_or_default();
     toasts.push(toast);
     session.insert(FLASH_KEY, toasts).await.map_err(internal)
+}
+
+/// Puts `toast` into a new anonymous session, for a browser whose login just ended: the new
+/// id keeps the ended session from coming back.
+pub async fn flash_in_new_session(session: &tower_sessions::Session, toast: Toast) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(internal)?;
+    push_flash(session, toast).await
 }
 
 /// Answers a successful action with `toast`. The hydrated app shows the returned toast

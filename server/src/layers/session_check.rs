@@ -6,7 +6,7 @@
 //! why once (a flash); a call from the hydrated app carries on with `RequestAuth::Ended`,
 //! so that the server function answers the typed `SessionEnded` error.
 
-use app::ssr::messages;
+use app::ssr::{error_chain, messages};
 use app::ssr::{ClientInfo, Flash, RequestAuth, FLASH_KEY, TOUCH_KEY};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -35,7 +35,7 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let auth = match authenticate(&state, &session, &client).await {
         Ok(auth) => auth,
         Err(error) => {
-            tracing::error!(error = %chain(&*error), "session check failed");
+            tracing::error!(error = %error_chain(&*error), "session check failed");
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong. Please try again.",
@@ -47,13 +47,13 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let path = request.uri().path().to_owned();
     match &auth {
         RequestAuth::Ended(toast) if page => {
-            if let Err(error) = flash_in_new_session(&session, toast.clone()).await {
-                tracing::error!(error = %chain(&*error), "could not store the flash");
-            }
+            // Logged inside; the redirect is still the right answer.
+            let _ = app::ssr::flash_in_new_session(&session, toast.clone()).await;
             return Redirect::to("/login").into_response();
         }
+        // Whatever it accepts: a protected page is never rendered for nobody.
         RequestAuth::Anonymous
-            if page && request.method() == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) =>
+            if request.method() == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) =>
         {
             return Redirect::to("/login").into_response();
         }
@@ -65,7 +65,7 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
                 request.extensions_mut().insert(Flash(toasts));
             }
             Ok(None) => {}
-            Err(error) => tracing::error!(error = %chain(&error), "could not read the flash"),
+            Err(error) => tracing::error!(error = %error_chain(&error), "could not read the flash"),
         }
     }
     request.extensions_mut().insert(auth);
@@ -129,23 +129,4 @@ async fn authenticate(
         Some(toast) => RequestAuth::Ended(toast),
         None => RequestAuth::Anonymous,
     })
-}
-
-/// Puts `toast` into a new anonymous session (new id: the ended one must not come back).
-async fn flash_in_new_session(session: &Session, toast: app::models::Toast) -> Result<(), BoxError> {
-    session.cycle_id().await?;
-    app::ssr::push_flash(session, toast)
-        .await
-        .map_err(|e| -> BoxError { e.to_string().into() })
-}
-
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
