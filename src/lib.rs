@@ -15,6 +15,7 @@ pub mod db;
 pub mod password;
 pub mod policy;
 pub mod seats;
+pub mod throttle;
 pub mod username;
 
 pub use accounts::{Accounts, AuthError, ChangePasswordError, SignupError, User, UserId, UserSummary};

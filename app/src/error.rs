@@ -41,6 +41,9 @@ pub enum AppError {
     /// The choice was not made within five minutes, or there is none to continue.
     #[error("That login has expired. Please log in again.")]
     LoginExpired,
+    /// Too many failed logins for this username from this address.
+    #[error("Too many failed logins. Try again in {0} minute(s).")]
+    TooManyAttempts(u64),
     /// Ending sessions needs the password confirmed first (it is remembered for five minutes).
     #[error("Confirm your password first.")]
     PasswordRequired,
@@ -69,6 +72,7 @@ impl AppError {
             | AppError::LoginExpired => 401,
             AppError::LoginDenied(_) | AppError::ChooseSessions(_) => 409,
             AppError::PasswordRequired => 403,
+            AppError::TooManyAttempts(_) => 429,
             AppError::BadRequest(_) => 400,
             AppError::Internal => 500,
         }

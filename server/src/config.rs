@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use leptos::config::LeptosOptions;
 use single_login::client_ip::{ClientIpConfig, IpNet};
+use single_login::throttle::ThrottleConfig;
 use single_login::{OnLimit, Policy};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/single-login.db";
@@ -36,6 +37,8 @@ pub struct Settings {
     pub policy: Policy,
     /// Where the client's address comes from behind proxies.
     pub client_ip: ClientIpConfig,
+    /// Failed logins allowed per username and client IP.
+    pub throttle: ThrottleConfig,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             purge_interval: Duration::from_secs(3600),
             policy: Policy::default(),
             client_ip: ClientIpConfig::default(),
+            throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -100,6 +104,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("idle_seat_after", "IDLE_SEAT_AFTER"),
     ("trusted_proxies", "TRUSTED_PROXIES"),
     ("forwarded_header", "FORWARDED_HEADER"),
+    ("login_max_failures", "LOGIN_MAX_FAILURES"),
+    ("login_failure_window", "LOGIN_FAILURE_WINDOW"),
 ];
 
 /// A raw value and where it came from.
@@ -275,6 +281,17 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
     }
     if let Some(header) = sources.parse("forwarded_header", |text| text.parse())? {
         settings.client_ip.header = header;
+    }
+    if let Some(max) = sources.parse("login_max_failures", |text| {
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| "expected a whole number of at least 1".to_owned())
+    })? {
+        settings.throttle.max_failures = max;
+    }
+    if let Some(window) = sources.parse("login_failure_window", positive)? {
+        settings.throttle.window = window;
     }
     Ok((database_url, settings))
 }

@@ -16,6 +16,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use single_login::throttle::Throttle;
 use single_login::{Accounts, Db, Millis, Seats};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -59,6 +60,7 @@ impl AppState {
                 accounts: Accounts::new(db.clone()),
                 seats: Seats::new(db),
                 policy: Arc::new(config.settings.policy.clone()),
+                throttle: Arc::new(Throttle::new(config.settings.throttle)),
             },
             settings: Arc::new(config.settings.clone()),
             sessions,

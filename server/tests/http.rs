@@ -1273,7 +1273,58 @@ async fn the_purge_expires_idle_sessions_and_forgets_old_ones(db: TestDb) {
     assert_redirect(&a.get("/").await, "/login");
 }
 
+async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.throttle.max_failures = 3;
+        s.client_ip.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    create_user(&app, "fay").await;
+    let attacker = app.browser_from("203.0.113.66");
+    for _ in 0..3 {
+        let wrong = attacker
+            .call("/api/login", &[("username", "fay"), ("password", "guess guess")])
+            .await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let blocked = attacker
+        .call("/api/login", &[("username", "FAY"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(matches!(
+        blocked.json::<AppError>().await.unwrap(),
+        AppError::TooManyAttempts(15)
+    ));
+    let page = attacker.log_in("fay").await;
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.text().await.unwrap().contains("Too many failed logins"));
+
+    // The owner, from elsewhere, is not locked out.
+    assert_redirect(&app.browser_from("198.51.100.1").log_in("fay").await, "/");
+}
+
+async fn refused_or_held_logins_are_not_failures(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.on_limit = OnLimit::DenyNew;
+        s.throttle.max_failures = 1;
+    })
+    .await;
+    create_user(&app, "gil").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("gil").await;
+    for _ in 0..3 {
+        let denied = b
+            .call("/api/login", &[("username", "gil"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(denied.status(), StatusCode::CONFLICT);
+    }
+    a.submit("/api/logout", &[]).await;
+    assert_redirect(&b.log_in("gil").await, "/");
+}
+
 on_both_backends!(
+    too_many_failed_logins_are_throttled_per_username_and_ip,
+    refused_or_held_logins_are_not_failures,
     the_purge_expires_idle_sessions_and_forgets_old_ones,
     the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one,
     ending_a_session_needs_the_password_again,

@@ -37,6 +37,19 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
+    let ip = client.ip.as_deref();
+    let key = single_login::Username::parse(&username)
+        .map(|name| name.key().to_owned())
+        .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
+    let now = single_login::Millis::now();
+    if let Some(wait) = ctx.throttle.check(&key, ip, now) {
+        tracing::warn!(
+            event = "login_throttled",
+            client_ip = ip,
+            "too many failed logins"
+        );
+        return Err(AppError::TooManyAttempts(wait.as_secs().div_ceil(60).max(1)));
+    }
     match ctx.accounts.authenticate(&username, password).await {
         Ok(user) => {
             tracing::info!(
@@ -52,6 +65,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
             self::ssr::start_session(user, &[], None, next).await
         }
         Err(AuthError::InvalidCredentials) => {
+            ctx.throttle.record_failure(&key, ip, now);
             tracing::info!(
                 event = "login_failed",
                 client_ip = client.ip.as_deref(),

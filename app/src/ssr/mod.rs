@@ -6,6 +6,7 @@ pub mod messages;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use single_login::throttle::Throttle;
 use single_login::{Accounts, Policy, SeatId, Seats, User};
 
 use crate::error::AppError;
@@ -30,6 +31,7 @@ pub struct AppContext {
     pub accounts: Accounts,
     pub seats: Seats,
     pub policy: Arc<Policy>,
+    pub throttle: Arc<Throttle>,
 }
 
 /// Who is behind a request, as the session check found out. Put into the request
