@@ -1322,7 +1322,20 @@ async fn refused_or_held_logins_are_not_failures(db: TestDb) {
     assert_redirect(&b.log_in("gil").await, "/");
 }
 
+/// A login form left open in a browser whose session then ended still signs in.
+async fn a_kicked_browser_can_log_in_again_from_an_open_form(db: TestDb) {
+    let app = spawn_app(db).await;
+    create_user(&app, "hal").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("hal").await;
+    b.log_in("hal").await;
+    assert_redirect(&a.log_in("hal").await, "/");
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    assert_redirect(&b.get("/").await, "/login");
+}
+
 on_both_backends!(
+    a_kicked_browser_can_log_in_again_from_an_open_form,
     too_many_failed_logins_are_throttled_per_username_and_ip,
     refused_or_held_logins_are_not_failures,
     the_purge_expires_idle_sessions_and_forgets_old_ones,

@@ -21,6 +21,10 @@ use crate::AppState;
 /// Pages that need a signed-in user; anonymous page requests go to `/login`.
 const PROTECTED_PAGES: &[&str] = &["/", "/sessions"];
 
+/// Where a browser signs in: a form posted from a page that was open when its session ended
+/// is an attempt to sign in again, and goes through.
+const SIGN_IN_ENDPOINTS: &[&str] = &["/api/login", "/api/login/continue", "/api/signup"];
+
 /// Pages that show flashed toasts: where plain form posts land. Other pages do not load the
 /// session record at all.
 const FLASH_PAGES: &[&str] = &["/login", "/sessions"];
@@ -46,7 +50,7 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let page = client.wants_html;
     let path = request.uri().path().to_owned();
     match &auth {
-        RequestAuth::Ended(toast) if page => {
+        RequestAuth::Ended(toast) if page && !SIGN_IN_ENDPOINTS.contains(&path.as_str()) => {
             // Logged inside; the redirect is still the right answer.
             let _ = app::ssr::flash_in_new_session(&session, toast.clone()).await;
             return Redirect::to("/login").into_response();
