@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery";
 export const KICKED_EN = "You were signed out because your account signed in from another browser.";
@@ -48,4 +48,16 @@ export async function logIn(page: Page, name: string): Promise<void> {
 export async function logOut(page: Page): Promise<void> {
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL("/login");
+}
+
+/** Two browsers (contexts with their own cookies), each with its own options. */
+export async function twoBrowsers(browser: Browser, first: BrowserContextOptions = {}, second: BrowserContextOptions = first) {
+  const contexts = [await browser.newContext(first), await browser.newContext(second)];
+  return {
+    a: await contexts[0].newPage(),
+    b: await contexts[1].newPage(),
+    close: async () => {
+      for (const context of contexts) await context.close();
+    },
+  };
 }

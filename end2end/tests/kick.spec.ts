@@ -1,13 +1,10 @@
 import { expect, test } from "@playwright/test";
-import { KICKED_EN, KICKED_KO, logIn, ready, signUp, uniqueName } from "./helpers";
+import { KICKED_EN, KICKED_KO, logIn, signUp, twoBrowsers, uniqueName } from "./helpers";
 
 // Two browser contexts are two browsers with their own cookies.
 test("a login in a second browser signs the first one out, and it is told why", async ({ browser }) => {
   const name = uniqueName("kick");
-  const first = await browser.newContext();
-  const second = await browser.newContext();
-  const a = await first.newPage();
-  const b = await second.newPage();
+  const { a, b, close } = await twoBrowsers(browser);
 
   await signUp(a, name);
   await logIn(b, name);
@@ -22,38 +19,30 @@ test("a login in a second browser signs the first one out, and it is told why", 
   // B is still signed in.
   await b.reload();
   await expect(b.getByText(`Signed in as ${name}`)).toBeVisible();
-  await first.close();
-  await second.close();
+  await close();
 });
 
 test("a Korean browser gets the Korean message", async ({ browser }) => {
   const name = uniqueName("kick_ko");
-  const first = await browser.newContext({ locale: "ko-KR" });
-  const second = await browser.newContext();
-  const a = await first.newPage();
-  const b = await second.newPage();
+  const { a, b, close } = await twoBrowsers(browser, { locale: "ko-KR" }, {});
 
   await signUp(a, name);
   await logIn(b, name);
   await a.getByRole("button", { name: "Log out" }).click();
   await expect(a).toHaveURL("/login");
   await expect(a.getByRole("status").filter({ hasText: KICKED_KO })).toBeVisible();
-  await first.close();
-  await second.close();
+  await close();
 });
 
 test("a toast can be dismissed", async ({ browser }) => {
   const name = uniqueName("dismiss");
-  const first = await browser.newContext();
-  const second = await browser.newContext();
-  const a = await first.newPage();
+  const { a, b, close } = await twoBrowsers(browser);
   await signUp(a, name);
-  await logIn(await second.newPage(), name);
+  await logIn(b, name);
   await a.getByRole("button", { name: "Log out" }).click();
   const toast = a.getByRole("status").filter({ hasText: KICKED_EN });
   await expect(toast).toBeVisible();
   await toast.getByRole("button", { name: "Dismiss" }).click();
   await expect(toast).toBeHidden();
-  await first.close();
-  await second.close();
+  await close();
 });

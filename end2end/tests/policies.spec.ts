@@ -1,12 +1,6 @@
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { servers, urlOf } from "../playwright.config";
-import { KICKED_EN, logIn, signUp, submitLogin as send, uniqueName } from "./helpers";
-
-async function twoBrowsers(browser: Browser, base: string, headers: [Record<string, string>, Record<string, string>] = [{}, {}]) {
-  const first = await browser.newContext({ baseURL: base, extraHTTPHeaders: headers[0] });
-  const second = await browser.newContext({ baseURL: base, extraHTTPHeaders: headers[1] });
-  return { first, second, a: await first.newPage(), b: await second.newPage() };
-}
+import { KICKED_EN, logIn, signUp, submitLogin as send, twoBrowsers, uniqueName } from "./helpers";
 
 async function submitLogin(page: Page, name: string) {
   await page.goto("/login");
@@ -16,7 +10,7 @@ async function submitLogin(page: Page, name: string) {
 test.describe("deny_new", () => {
   test("a second login is refused and told where the first one is", async ({ browser }) => {
     const name = uniqueName("deny");
-    const { first, second, a, b } = await twoBrowsers(browser, urlOf(servers.denyNew.port));
+    const { a, b, close } = await twoBrowsers(browser, { baseURL: urlOf(servers.denyNew.port) });
     await signUp(a, name);
     await submitLogin(b, name);
     const alert = b.getByRole("alert").filter({ hasText: "already signed in elsewhere" });
@@ -26,15 +20,14 @@ test.describe("deny_new", () => {
     // The first browser keeps its session.
     await a.reload();
     await expect(a.getByText(`Signed in as ${name}`)).toBeVisible();
-    await first.close();
-    await second.close();
+    await close();
   });
 });
 
 test.describe("ask", () => {
   test("the user chooses which session to end and continues without the password", async ({ browser }) => {
     const name = uniqueName("ask");
-    const { first, second, a, b } = await twoBrowsers(browser, urlOf(servers.ask.port));
+    const { a, b, close } = await twoBrowsers(browser, { baseURL: urlOf(servers.ask.port) });
     await signUp(a, name);
     await submitLogin(b, name);
     await expect(b.getByRole("heading", { name: "Signed in elsewhere" })).toBeVisible();
@@ -47,13 +40,12 @@ test.describe("ask", () => {
     await a.getByRole("button", { name: "Log out" }).click();
     await expect(a).toHaveURL(/\/login$/);
     await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
-    await first.close();
-    await second.close();
+    await close();
   });
 
   test("the user can cancel instead", async ({ browser }) => {
     const name = uniqueName("askno");
-    const { first, second, a, b } = await twoBrowsers(browser, urlOf(servers.ask.port));
+    const { a, b, close } = await twoBrowsers(browser, { baseURL: urlOf(servers.ask.port) });
     await signUp(a, name);
     await submitLogin(b, name);
     await expect(b.getByRole("heading", { name: "Signed in elsewhere" })).toBeVisible();
@@ -61,8 +53,7 @@ test.describe("ask", () => {
     await expect(b.getByRole("heading", { name: "Log in" })).toBeVisible();
     await a.reload();
     await expect(a.getByText(`Signed in as ${name}`)).toBeVisible();
-    await first.close();
-    await second.close();
+    await close();
   });
 });
 
@@ -71,7 +62,7 @@ test.describe("same_ip_shares_seat", () => {
     const name = uniqueName("sameip");
     const base = urlOf(servers.sameIp.port);
     const office = { "X-Forwarded-For": "203.0.113.10" };
-    const { first, second, a, b } = await twoBrowsers(browser, base, [office, office]);
+    const { a, b, close } = await twoBrowsers(browser, { baseURL: base, extraHTTPHeaders: office });
     await signUp(a, name);
     await logIn(b, name);
     await a.reload();
@@ -83,8 +74,7 @@ test.describe("same_ip_shares_seat", () => {
     await a.getByRole("button", { name: "Log out" }).click();
     await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
     await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toContainText("198.51.100.20");
-    await first.close();
-    await second.close();
+    await close();
     await home.close();
   });
 });

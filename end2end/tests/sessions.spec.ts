@@ -1,16 +1,12 @@
 import { expect, test } from "@playwright/test";
 import { servers, urlOf } from "../playwright.config";
-import { KICKED_EN, logIn, PASSWORD, ready, signUp, submitLogin, uniqueName } from "./helpers";
+import { KICKED_EN, logIn, PASSWORD, ready, signUp, submitLogin, twoBrowsers, uniqueName } from "./helpers";
 
 const REVOKED_EN = "You were signed out: this session was ended from another session of your account.";
 
 test("a session ended from /sessions is told so on its next click", async ({ browser }) => {
   const name = uniqueName("revoke");
-  const base = urlOf(servers.twoSessions.port);
-  const first = await browser.newContext({ baseURL: base });
-  const second = await browser.newContext({ baseURL: base });
-  const a = await first.newPage();
-  const b = await second.newPage();
+  const { a, b, close } = await twoBrowsers(browser, { baseURL: urlOf(servers.twoSessions.port) });
   await signUp(a, name);
 
   await logIn(b, name);
@@ -26,16 +22,12 @@ test("a session ended from /sessions is told so on its next click", async ({ bro
   await a.getByRole("button", { name: "Log out" }).click();
   await expect(a).toHaveURL(/\/login$/);
   await expect(a.getByRole("status").filter({ hasText: REVOKED_EN })).toBeVisible();
-  await first.close();
-  await second.close();
+  await close();
 });
 
 test("Not you? leads from the kicked browser to a changed password", async ({ browser }) => {
   const name = uniqueName("notyou");
-  const first = await browser.newContext();
-  const second = await browser.newContext();
-  const a = await first.newPage();
-  const b = await second.newPage();
+  const { a, b, close } = await twoBrowsers(browser);
   await signUp(a, name);
 
   await logIn(b, name);
@@ -64,7 +56,6 @@ test("Not you? leads from the kicked browser to a changed password", async ({ br
   await c.goto("/login");
   await submitLogin(c, name);
   await expect(c.getByRole("alert").filter({ hasText: "Invalid username or password" })).toBeVisible();
-  await first.close();
-  await second.close();
+  await close();
   await third.close();
 });
