@@ -174,36 +174,76 @@ fn seat_info((id, created_at, last_seen_at, client_ip, user_agent): SeatRow) -> 
     }
 }
 
-/// How a seat ended, with the seat that replaced it: the columns of [`END_COLUMNS`].
-type EndRow = (
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
-/// Columns of seat `s` and its replacing seat `r` that say how `s` ended.
-const END_COLUMNS: &str = "s.ended_at, s.end_reason, s.ended_by, \
-     r.id, r.created_at, r.last_seen_at, r.client_ip, r.user_agent";
-
-fn ended((ended_at, reason, ended_by, r_id, r_created, r_seen, r_ip, r_ua): EndRow) -> Option<Ended> {
-    let replaced_by = match (r_id, r_created, r_seen) {
-        (Some(id), Some(created), Some(seen)) => Some(seat_info((id, created, seen, r_ip, r_ua))),
-        _ => None,
+/// The columns of seat `s` and its replacing seat `r` that say how `s` ended, read as
+/// [`EndRow`]. A macro, so that the queries around it are whole literals.
+macro_rules! end_columns {
+    () => {
+        "s.ended_at AS ended_at, s.end_reason AS end_reason, s.ended_by AS ended_by, \
+         r.id AS r_id, r.created_at AS r_created_at, r.last_seen_at AS r_last_seen_at, \
+         r.client_ip AS r_client_ip, r.user_agent AS r_user_agent"
     };
-    match (ended_at, reason.as_deref().and_then(EndReason::parse)) {
-        (Some(at), Some(reason)) => Some(Ended {
-            at: Millis(at),
-            reason,
-            replaced_by,
-            ended_by: ended_by.map(SeatId),
-        }),
-        _ => None,
+}
+
+/// How a seat ended, with the seat that replaced it.
+#[derive(sqlx::FromRow)]
+struct EndRow {
+    ended_at: Option<i64>,
+    end_reason: Option<String>,
+    ended_by: Option<i64>,
+    r_id: Option<i64>,
+    r_created_at: Option<i64>,
+    r_last_seen_at: Option<i64>,
+    r_client_ip: Option<String>,
+    r_user_agent: Option<String>,
+}
+
+impl EndRow {
+    /// `None` for a live seat.
+    fn ended(self) -> Option<Ended> {
+        let replaced_by = match (self.r_id, self.r_created_at, self.r_last_seen_at) {
+            (Some(id), Some(created), Some(seen)) => Some(seat_info((
+                id,
+                created,
+                seen,
+                self.r_client_ip,
+                self.r_user_agent,
+            ))),
+            _ => None,
+        };
+        match (
+            self.ended_at,
+            self.end_reason.as_deref().and_then(EndReason::parse),
+        ) {
+            (Some(at), Some(reason)) => Some(Ended {
+                at: Millis(at),
+                reason,
+                replaced_by,
+                ended_by: self.ended_by.map(SeatId),
+            }),
+            _ => None,
+        }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    id: i64,
+    user_id: i64,
+    username: String,
+    last_seen_at: i64,
+    #[sqlx(flatten)]
+    end: EndRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    id: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    #[sqlx(flatten)]
+    end: EndRow,
 }
 
 const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent \
@@ -347,42 +387,28 @@ impl Seats {
     /// The seat behind a session, with its user and, if it ended, how: one lookup by the
     /// unique hash.
     pub async fn status(&self, hash: &SessionHash) -> Result<Option<SeatStatus>, sqlx::Error> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            i64,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
+        const SQL: &str = concat!(
+            "SELECT s.id AS id, s.user_id AS user_id, u.username AS username, s.last_seen_at AS last_seen_at, ",
+            end_columns!(),
+            " FROM seats s JOIN users u ON u.id = s.user_id \
+              LEFT JOIN seats r ON r.id = s.replaced_by \
+              WHERE s.session_hash = $1"
         );
         let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, Row>(&format!(
-                "SELECT s.id, s.user_id, u.username, s.last_seen_at, {END_COLUMNS} \
-                 FROM seats s JOIN users u ON u.id = s.user_id \
-                 LEFT JOIN seats r ON r.id = s.replaced_by \
-                 WHERE s.session_hash = $1"
-            ))
-            .bind(hash.as_str())
-            .fetch_optional(pool)
-            .await
+            sqlx::query_as::<_, StatusRow>(SQL)
+                .bind(hash.as_str())
+                .fetch_optional(pool)
+                .await
         })?;
-        Ok(row.map(
-            |(id, user_id, username, last_seen, a, b, c, d, e, f, g, h)| SeatStatus {
-                seat: SeatId(id),
-                user: User {
-                    id: UserId(user_id),
-                    username,
-                },
-                last_seen_at: Millis(last_seen),
-                ended: ended((a, b, c, d, e, f, g, h)),
+        Ok(row.map(|row| SeatStatus {
+            seat: SeatId(row.id),
+            user: User {
+                id: UserId(row.user_id),
+                username: row.username,
             },
-        ))
+            last_seen_at: Millis(row.last_seen_at),
+            ended: row.end.ended(),
+        }))
     }
 
     /// Moves a live seat's last-seen time forward. Returns whether a row changed.
@@ -473,39 +499,33 @@ impl Seats {
 
     /// The user's most recently ended seats, newest first.
     pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<EndedSeat>, sqlx::Error> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
+        const SQL: &str = concat!(
+            "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
+                    s.client_ip AS client_ip, s.user_agent AS user_agent, ",
+            end_columns!(),
+            " FROM seats s LEFT JOIN seats r ON r.id = s.replaced_by \
+              WHERE s.user_id = $1 AND s.ended_at IS NOT NULL \
+              ORDER BY s.ended_at DESC, s.id DESC LIMIT $2"
         );
         let rows = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, Row>(&format!(
-                "SELECT s.id, s.created_at, s.last_seen_at, s.client_ip, s.user_agent, {END_COLUMNS} \
-                 FROM seats s LEFT JOIN seats r ON r.id = s.replaced_by \
-                 WHERE s.user_id = $1 AND s.ended_at IS NOT NULL \
-                 ORDER BY s.ended_at DESC, s.id DESC LIMIT $2"
-            ))
-            .bind(user.0)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as::<_, HistoryRow>(SQL)
+                .bind(user.0)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows
             .into_iter()
-            .filter_map(|(id, created, seen, ip, ua, a, b, c, d, e, f, g, h)| {
+            .filter_map(|row| {
                 Some(EndedSeat {
-                    seat: seat_info((id, created, seen, ip, ua)),
-                    ended: ended((a, b, c, d, e, f, g, h))?,
+                    seat: seat_info((
+                        row.id,
+                        row.created_at,
+                        row.last_seen_at,
+                        row.client_ip,
+                        row.user_agent,
+                    )),
+                    ended: row.end.ended()?,
                 })
             })
             .collect())
