@@ -6,9 +6,11 @@
 //! - [`Accounts`] stores users;
 //! - [`Seats`] is the session-seat registry: one row per login, opened under the user's lock
 //!   so that simultaneous logins cannot outnumber the policy;
+//! - [`changes`] tells live pages, in this process and others, that a user's seats changed;
 //! - [`policy`] decides, as a pure function, which seats a new login ends.
 
 pub mod accounts;
+pub mod changes;
 pub mod client_ip;
 pub mod clock;
 pub mod db;

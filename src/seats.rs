@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::{User, UserId};
+use crate::changes::{self, Notice, Notifier, SeatChanges, NOTIFY_CHANNEL};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
@@ -160,6 +161,7 @@ pub struct Seats {
     /// alone is correct, but SQLite's busy handler backs off in growing sleeps, so fifty
     /// logins at once would wait far longer than their work takes.
     sqlite_gate: Arc<tokio::sync::Mutex<()>>,
+    notifier: Notifier,
 }
 
 type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
@@ -318,7 +320,7 @@ macro_rules! open_in_tx {
                     .await?;
                 }
                 $tx.commit().await?;
-                return Ok(OpenOutcome::Opened { seat: SeatId(seat), ended: end });
+                OpenOutcome::Opened { seat: SeatId(seat), ended: end }
             }
         }
     }};
@@ -329,6 +331,62 @@ impl Seats {
         Seats {
             db,
             sqlite_gate: Arc::new(tokio::sync::Mutex::new(())),
+            notifier: Notifier::new(),
+        }
+    }
+
+    /// Listens for changes to seats (see [`crate::changes`]). Subscribe before reading the
+    /// state, so that no change falls between the read and the wait.
+    pub fn subscribe(&self) -> SeatChanges {
+        self.notifier.subscribe()
+    }
+
+    /// Tells this process's listeners, and on PostgreSQL every other process's, that seats
+    /// of `users` changed. A notice that cannot be sent is logged, not returned: the change
+    /// itself is committed, and listeners re-read periodically anyway.
+    async fn announce(&self, users: &[UserId]) {
+        for user in users {
+            self.notifier.send(Notice::User(*user));
+        }
+        if let (Db::Postgres(pool), false) = (&self.db, users.is_empty()) {
+            // Far below NOTIFY's 8000-byte payload limit per message.
+            for chunk in users.chunks(500) {
+                let payload = chunk
+                    .iter()
+                    .map(|u| u.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(payload)
+                    .execute(pool)
+                    .await;
+                if let Err(error) = sent {
+                    tracing::warn!(error = %error, "could not notify other processes of a seat change");
+                }
+            }
+        }
+    }
+
+    /// On PostgreSQL: relays the seat changes announced by every process (this one
+    /// included) to this process's listeners, until the listening connection fails for
+    /// good. On SQLite there is nothing to relay and it returns at once.
+    pub async fn relay_notifications(&self) -> Result<(), sqlx::Error> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(());
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(NOTIFY_CHANNEL).await?;
+        loop {
+            match listener.try_recv().await? {
+                Some(notification) => {
+                    for user in changes::parse_payload(notification.payload()) {
+                        self.notifier.send(Notice::User(user));
+                    }
+                }
+                // Reconnected after a lost connection: what was said meanwhile is lost.
+                None => self.notifier.send(Notice::Everyone),
+            }
         }
     }
 
@@ -381,6 +439,9 @@ impl Seats {
             }
         };
         // Denied or asked: nothing was written, the transaction rolls back on drop.
+        if matches!(outcome, OpenOutcome::Opened { .. }) {
+            self.announce(&[user]).await;
+        }
         Ok(outcome)
     }
 
@@ -426,16 +487,21 @@ impl Seats {
 
     /// Ends one live seat. Returns false when it had already ended: the first end wins.
     pub async fn end(&self, seat: SeatId, reason: EndReason) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL")
-                .bind(Millis::now().0)
-                .bind(reason.as_str())
-                .bind(seat.0)
-                .execute(pool)
-                .await?
-                .rows_affected()
+        let user = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL \
+                 RETURNING user_id",
+            )
+            .bind(Millis::now().0)
+            .bind(reason.as_str())
+            .bind(seat.0)
+            .fetch_optional(pool)
+            .await?
         });
-        Ok(done > 0)
+        if let Some(user) = user {
+            self.announce(&[UserId(user)]).await;
+        }
+        Ok(user.is_some())
     }
 
     /// The user's live seats, oldest first.
@@ -455,7 +521,7 @@ impl Seats {
         except: Option<SeatId>,
         by: Option<SeatId>,
     ) -> Result<u64, sqlx::Error> {
-        Ok(on_pool!(&self.db, pool => {
+        let ended = on_pool!(&self.db, pool => {
             sqlx::query(
                 "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
                  WHERE user_id = $4 AND ended_at IS NULL AND id <> $5",
@@ -468,7 +534,11 @@ impl Seats {
             .execute(pool)
             .await?
             .rows_affected()
-        }))
+        });
+        if ended > 0 {
+            self.announce(&[user]).await;
+        }
+        Ok(ended)
     }
 
     /// Ends one live seat of `user` (and no one else's), from the user's session `by`.
@@ -494,6 +564,9 @@ impl Seats {
             .await?
             .rows_affected()
         });
+        if done > 0 {
+            self.announce(&[user]).await;
+        }
         Ok(done > 0)
     }
 
@@ -533,17 +606,22 @@ impl Seats {
 
     /// Ends live seats unused since `idle_since` with reason `expired`.
     pub async fn expire_idle(&self, idle_since: Millis) -> Result<u64, sqlx::Error> {
-        Ok(on_pool!(&self.db, pool => {
-            sqlx::query(
+        let mut users = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>(
                 "UPDATE seats SET ended_at = $1, end_reason = 'expired' \
-                 WHERE ended_at IS NULL AND last_seen_at < $2",
+                 WHERE ended_at IS NULL AND last_seen_at < $2 RETURNING user_id",
             )
             .bind(Millis::now().0)
             .bind(idle_since.0)
-            .execute(pool)
+            .fetch_all(pool)
             .await?
-            .rows_affected()
-        }))
+        });
+        let expired = users.len() as u64;
+        users.sort_unstable();
+        users.dedup();
+        self.announce(&users.into_iter().map(UserId).collect::<Vec<_>>())
+            .await;
+        Ok(expired)
     }
 
     /// Deletes seats that ended before `ended_before`.

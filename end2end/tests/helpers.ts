@@ -13,7 +13,7 @@ export function uniqueName(prefix: string): string {
 /** With JavaScript on, waits until the page is hydrated, so that the app (not a plain form
  *  post) handles what the test does next. */
 export async function ready(page: Page): Promise<void> {
-  if (test.info().project.use.javaScriptEnabled !== false) {
+  if (javaScriptEnabled()) {
     await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
   }
 }
@@ -43,6 +43,25 @@ export async function logIn(page: Page, name: string): Promise<void> {
   await submitLogin(page, name);
   await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
   await expect(page).toHaveURL(/\/$/);
+}
+
+/** What a browser whose session ended elsewhere does next. With JavaScript its live channel
+ *  brings it to the login page by itself; without, its next click (here: Log out) does. */
+export async function afterSignOutElsewhere(page: Page): Promise<void> {
+  if (javaScriptEnabled()) {
+    await expect(page).toHaveURL(/\/login$/, { timeout: 10_000 });
+  } else {
+    await page.getByRole("button", { name: "Log out" }).click();
+  }
+}
+
+/** Closes the page's live channel for good, so that only its next click can learn of a kick. */
+export async function withoutLiveChannel(page: Page): Promise<void> {
+  await page.route("**/api/session/events", (route) => route.abort());
+}
+
+function javaScriptEnabled(): boolean {
+  return test.info().project.use.javaScriptEnabled !== false;
 }
 
 export async function logOut(page: Page): Promise<void> {

@@ -69,6 +69,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 async fn serve(config: Config) -> Result<(), Error> {
     let state = AppState::start(&config).await?;
     let purge = state.spawn_purge();
+    let shutdown = state.shutdown.clone();
     let addr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
@@ -82,7 +83,10 @@ async fn serve(config: Config) -> Result<(), Error> {
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        shutdown.trigger();
+    })
     .await?;
     purge.abort();
     Ok(())

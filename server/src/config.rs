@@ -33,6 +33,9 @@ pub struct Settings {
     pub seat_retention: Duration,
     /// How often expired sessions and old seats are purged.
     pub purge_interval: Duration,
+    /// How often an open live channel re-reads its seat unprompted: the longest a change
+    /// that no notice reached (SQLite and another process) takes to arrive.
+    pub live_recheck_interval: Duration,
     /// How many sessions a user may hold, and what happens at the limit.
     pub policy: Policy,
     /// Where the client's address comes from behind proxies.
@@ -51,6 +54,7 @@ impl Settings {
             touch_interval: Duration::from_secs(60),
             seat_retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(3600),
+            live_recheck_interval: Duration::from_secs(20),
             policy: Policy::default(),
             client_ip: ClientIpConfig::default(),
             throttle: ThrottleConfig::default(),
@@ -98,6 +102,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("seat_touch_interval", "SEAT_TOUCH_INTERVAL"),
     ("seat_retention", "SEAT_RETENTION"),
     ("purge_interval", "PURGE_INTERVAL"),
+    ("live_recheck_interval", "LIVE_RECHECK_INTERVAL"),
     ("max_sessions", "MAX_SESSIONS"),
     ("on_limit", "ON_LIMIT"),
     ("same_ip_shares_seat", "SAME_IP_SHARES_SEAT"),
@@ -252,6 +257,9 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
     }
     if let Some(d) = sources.parse("purge_interval", positive)? {
         settings.purge_interval = d;
+    }
+    if let Some(d) = sources.parse("live_recheck_interval", positive)? {
+        settings.live_recheck_interval = d;
     }
     if let Some(max) = sources.parse("max_sessions", |text| {
         text.parse::<u32>()

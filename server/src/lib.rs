@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod layers;
+pub mod live;
 pub mod store;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use single_login::db::Backend;
 use single_login::throttle::Throttle;
 use single_login::{Accounts, Db, Millis, Seats};
 use tower_sessions::cookie::SameSite;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub ctx: AppContext,
     pub settings: Arc<Settings>,
     pub sessions: AnyStore,
+    /// Ends the live channels' streams when the server stops.
+    pub shutdown: live::Shutdown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,22 +52,29 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// Connects to the database, runs the migrations and assembles the services.
+    /// Connects to the database, runs the migrations and assembles the services. On
+    /// PostgreSQL it also starts relaying other processes' seat changes to this one's live
+    /// channels.
     pub async fn start(config: &Config) -> Result<AppState, StartError> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let sessions = AnyStore::for_db(&db);
         sessions.migrate().await.map_err(StartError::SessionStore)?;
+        let seats = Seats::new(db.clone());
+        if db.backend() == Backend::Postgres {
+            spawn_relay(seats.clone());
+        }
         Ok(AppState {
             leptos_options: config.leptos.clone(),
             ctx: AppContext {
-                accounts: Accounts::new(db.clone()),
-                seats: Seats::new(db),
+                accounts: Accounts::new(db),
+                seats,
                 policy: Arc::new(config.settings.policy.clone()),
                 throttle: Arc::new(Throttle::new(config.settings.throttle)),
             },
             settings: Arc::new(config.settings.clone()),
             sessions,
+            shutdown: live::Shutdown::default(),
         })
     }
 
@@ -97,6 +108,19 @@ impl AppState {
     }
 }
 
+/// Keeps [`Seats::relay_notifications`] running: after a failure it starts again a little
+/// later. The live channels' periodic re-read covers the gap.
+fn spawn_relay(seats: Seats) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = seats.relay_notifications().await {
+                tracing::warn!(error = %app::ssr::error_chain(&error), "seat-change relay stopped; restarting");
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+}
+
 /// The app's routes, generated once per process. Generating them renders the app with
 /// resource loading switched off by a process-wide flag (leptos#4773): a page rendered in
 /// another thread meanwhile would wait for its resources for ever. Tests start many routers
@@ -112,6 +136,7 @@ pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let ctx = state.ctx.clone();
     let pages: Router = Router::new()
+        .route(live::EVENTS_PATH, axum::routing::get(live::events))
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx.clone()), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -28,7 +28,9 @@ const PASSWORD: &str = "correct horse battery";
 struct TestApp {
     base: String,
     state: AppState,
-    _db: TestDb,
+    database_url: String,
+    /// `None` for a peer, which shares another app's database.
+    _db: Option<TestDb>,
 }
 
 async fn spawn_app(db: TestDb) -> TestApp {
@@ -36,6 +38,17 @@ async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut app = serve(&db.url, adjust).await;
+    app._db = Some(db);
+    app
+}
+
+/// A second server process on the same database.
+async fn spawn_peer(app: &TestApp) -> TestApp {
+    serve(&app.database_url, |_| {}).await
+}
+
+async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = Settings::defaults_for(addr);
@@ -45,7 +58,7 @@ async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestA
             .output_name("single-login")
             .site_addr(addr)
             .build(),
-        database_url: db.url.clone(),
+        database_url: database_url.to_owned(),
         settings,
     };
     let state = AppState::start(&config).await.expect("start the app");
@@ -54,7 +67,8 @@ async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestA
     TestApp {
         base: format!("http://{addr}"),
         state,
-        _db: db,
+        database_url: database_url.to_owned(),
+        _db: None,
     }
 }
 
@@ -176,6 +190,73 @@ impl Browser {
     async fn page(&self, path: &str) -> (StatusCode, String) {
         let response = self.get(path).await;
         (response.status(), response.text().await.unwrap())
+    }
+}
+
+/// A live channel, read as a browser's `EventSource` would.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Browser {
+    async fn events(&self) -> reqwest::Response {
+        self.client
+            .get(format!("{}/api/session/events", self.base))
+            .header(header::ACCEPT, "text/event-stream")
+            .header(header::ACCEPT_LANGUAGE, self.lang)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens the live channel and waits until it listens.
+    async fn listen(&self) -> Events {
+        let response = self.events().await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+        let mut events = Events {
+            response,
+            buffer: String::new(),
+        };
+        assert_eq!(
+            events.next().await.map(|(name, _)| name).as_deref(),
+            Some("ready")
+        );
+        events
+    }
+}
+
+impl Events {
+    /// The next event's name and data; `None` when the server closed the stream. Gives up
+    /// (fails the test) after half a minute rather than hang.
+    async fn next(&mut self) -> Option<(String, String)> {
+        tokio::time::timeout(Duration::from_secs(30), self.read())
+            .await
+            .expect("no event within 30 s")
+    }
+
+    async fn read(&mut self) -> Option<(String, String)> {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut data) = (None, String::new());
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                // As in a browser: an event without data is never dispatched (the SSE spec),
+                // and blocks without a name here are keep-alive comments.
+                if let (Some(name), false) = (name, data.is_empty()) {
+                    return Some((name, data));
+                }
+            }
+            let chunk = self.response.chunk().await.unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
     }
 }
 
@@ -1334,7 +1415,184 @@ async fn a_kicked_browser_can_log_in_again_from_an_open_form(db: TestDb) {
     assert_redirect(&b.get("/").await, "/login");
 }
 
+// --- The live channel -----------------------------------------------------------------
+
+/// The channel's periodic re-read an hour away: what arrives came by notice.
+fn notices_only(s: &mut Settings) {
+    s.live_recheck_interval = Duration::from_secs(3600);
+}
+
+async fn an_open_page_hears_at_once_that_its_session_ended(db: TestDb) {
+    let app = spawn_app_with(db, notices_only).await;
+    create_user(&app, "lena").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("lena").await;
+    let mut events = a.listen().await;
+    b.log_in("lena").await;
+
+    assert_eq!(events.next().await, Some(("ended".to_owned(), "null".to_owned())));
+    assert_eq!(events.next().await, None, "the stream closes after `ended`");
+    // The page's next request explains, exactly as without the channel.
+    assert_redirect(&a.get("/").await, "/login");
+    let (_, html) = a.page("/login").await;
+    assert_eq!(toasts_saying(&html, KICKED_EN), 1, "{html}");
+    // The newer session's channel is live.
+    let mut other = b.listen().await;
+    app.browser().sign_up("lena2").await;
+    tokio::time::timeout(Duration::from_millis(300), other.next())
+        .await
+        .expect_err("another user's login says nothing to this channel");
+}
+
+async fn a_channel_hears_of_the_users_other_sessions(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        notices_only(s);
+        s.policy.max_sessions = 3;
+    })
+    .await;
+    create_user(&app, "milo").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("milo").await;
+    let mut events = a.listen().await;
+    b.log_in("milo").await;
+    assert_eq!(
+        events.next().await.map(|(name, _)| name).as_deref(),
+        Some("changed")
+    );
+    b.submit("/api/logout", &[]).await;
+    assert_eq!(
+        events.next().await.map(|(name, _)| name).as_deref(),
+        Some("changed")
+    );
+    // Still live: a logout elsewhere does not end this session.
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+}
+
+async fn a_channel_opened_after_the_kick_carries_the_message(db: TestDb) {
+    let app = spawn_app(db).await;
+    create_user(&app, "nico").await;
+    let a = app.browser_in("ko");
+    a.log_in("nico").await;
+    app.browser().log_in("nico").await;
+
+    let response = a.events().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = Events {
+        response,
+        buffer: String::new(),
+    };
+    let (name, data) = events.next().await.expect("an event");
+    assert_eq!(name, "ended");
+    let toast: app::models::Toast = serde_json::from_str(&data).expect("the toast as JSON");
+    assert_eq!(toast.title, KICKED_KO);
+    assert_eq!(events.next().await, None);
+    // Signed out on the spot, so the message is not repeated.
+    assert_eq!(a.events().await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn anonymous_and_forged_sessions_get_no_channel(db: TestDb) {
+    let app = spawn_app(db).await;
+    assert_eq!(app.browser().events().await.status(), StatusCode::UNAUTHORIZED);
+    let forged = app
+        .browser()
+        .client
+        .get(format!("{}/api/session/events", app.base))
+        .header(header::COOKIE, format!("{SESSION_COOKIE}=AAAAAAAAAAAAAAAAAAAAAA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn operator_sign_outs_and_expiry_reach_the_channel(db: TestDb) {
+    let app = spawn_app_with(db, notices_only).await;
+    create_user(&app, "quin").await;
+    let user = user_id(&app, "quin").await;
+    let seats = &app.state.ctx.seats;
+    let a = app.browser();
+    a.log_in("quin").await;
+    let mut events = a.listen().await;
+    seats
+        .end_all(user, single_login::EndReason::Revoked, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        events.next().await.map(|(name, _)| name).as_deref(),
+        Some("ended")
+    );
+
+    a.log_in("quin").await;
+    let mut events = a.listen().await;
+    seats
+        .expire_idle(single_login::Millis::now().plus(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.next().await.map(|(name, _)| name).as_deref(),
+        Some("ended")
+    );
+}
+
+async fn open_channels_close_when_the_server_stops(db: TestDb) {
+    let app = spawn_app(db).await;
+    create_user(&app, "olga").await;
+    let a = app.browser();
+    a.log_in("olga").await;
+    let mut events = a.listen().await;
+    app.state.shutdown.trigger();
+    assert_eq!(events.next().await, None);
+    // The session itself is untouched: a restarted server would carry on.
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+}
+
+/// Two server processes on one PostgreSQL database: a login on one reaches the channel held
+/// by the other through `NOTIFY` (the periodic re-read is set an hour away, so nothing else
+/// can deliver it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kick_on_another_process_reaches_the_channel_at_once() {
+    let first = spawn_app_with(common::postgres().await, |s| {
+        s.live_recheck_interval = Duration::from_secs(3600)
+    })
+    .await;
+    let second = spawn_peer(&first).await;
+    create_user(&first, "pia").await;
+    let a = first.browser();
+    a.log_in("pia").await;
+    let mut events = a.listen().await;
+    second.browser().log_in("pia").await;
+    assert_eq!(
+        events.next().await.map(|(name, _)| name).as_deref(),
+        Some("ended")
+    );
+}
+
+/// SQLite has no channel between processes: a kick on another one arrives at the next
+/// periodic re-read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_kick_on_another_process_arrives_at_the_next_re_read() {
+    let first = spawn_app_with(common::sqlite().await, |s| {
+        s.live_recheck_interval = Duration::from_millis(200)
+    })
+    .await;
+    let second = spawn_peer(&first).await;
+    create_user(&first, "rita").await;
+    let a = first.browser();
+    a.log_in("rita").await;
+    let mut events = a.listen().await;
+    second.browser().log_in("rita").await;
+    assert_eq!(
+        events.next().await.map(|(name, _)| name).as_deref(),
+        Some("ended")
+    );
+}
+
 on_both_backends!(
+    an_open_page_hears_at_once_that_its_session_ended,
+    a_channel_hears_of_the_users_other_sessions,
+    a_channel_opened_after_the_kick_carries_the_message,
+    anonymous_and_forged_sessions_get_no_channel,
+    open_channels_close_when_the_server_stops,
+    operator_sign_outs_and_expiry_reach_the_channel,
     a_kicked_browser_can_log_in_again_from_an_open_form,
     too_many_failed_logins_are_throttled_per_username_and_ip,
     refused_or_held_logins_are_not_failures,

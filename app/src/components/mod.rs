@@ -1,4 +1,5 @@
 //! Components shared by the pages.
 
 pub mod form;
+pub mod live;
 pub mod toast;

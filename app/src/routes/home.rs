@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::components::form::on_session_ended;
+use crate::components::live::watch_session;
 use crate::components::toast::use_toasts;
 use crate::server_fns::{current_user, Logout};
 
@@ -16,6 +17,7 @@ pub fn HomePage() -> impl IntoView {
     let toasts = use_toasts();
 
     on_session_ended(move || user.get().and_then(|r| r.err()));
+    watch_session(move || user.refetch());
     on_session_ended(move || logout.value().get().and_then(|r| r.err()));
     Effect::new(move |_| {
         if let Some(Ok(toast)) = logout.value().get() {

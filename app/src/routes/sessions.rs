@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::form::{field_error, on_session_ended, FieldError};
+use crate::components::live::watch_session;
 use crate::components::toast::use_toasts;
 use crate::error::{AppError, Field};
 use crate::models::{SessionsPage, Toast};
@@ -47,6 +48,7 @@ pub fn SessionsPage() -> impl IntoView {
     Effect::new(move |_| announce(end_others.value().get()));
     Effect::new(move |_| announce(change.value().get()));
     on_session_ended(move || page.get().and_then(|r| r.err()));
+    watch_session(move || page.refetch());
     on_session_ended(move || end.value().get().and_then(|r| r.err()));
     on_session_ended(move || end_others.value().get().and_then(|r| r.err()));
 

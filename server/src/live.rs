@@ -1,0 +1,169 @@
+//! The live channel: each signed-in page keeps one server-sent-events stream open at
+//! [`EVENTS_PATH`], so that a browser whose session ends learns it at once instead of at its
+//! next click.
+//!
+//! Events (each with some data: browsers drop events whose data is empty): `ready` when the
+//! stream is listening; `changed` when another session of the same user began or ended (the
+//! sessions page re-reads its list); `ended` when this session ended, after which the stream
+//! closes. The page then makes one ordinary request, which the kick
+//! check answers as it always does (signs the session out, explains why). When the session
+//! had already ended by the time the stream was opened, the check has used up that answer, so
+//! `ended` carries the toast itself as JSON.
+//!
+//! Streams end when the server shuts down (axum waits for open connections, so streams that
+//! never end would hold the shutdown; axum#2673); browsers reconnect by themselves.
+
+use std::convert::Infallible;
+
+use app::models::Toast;
+use app::ssr::{error_chain, RequestAuth};
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use futures_util::stream::{self, Stream};
+use http::StatusCode;
+use single_login::changes::SeatChanges;
+use single_login::{SessionHash, UserId};
+use tokio::sync::watch;
+use tower_sessions::Session;
+
+use crate::AppState;
+
+pub use app::components::live::EVENTS_PATH;
+
+/// Lets the streams know that the server is stopping.
+#[derive(Clone, Debug)]
+pub struct Shutdown(watch::Sender<bool>);
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown(watch::channel(false).0)
+    }
+}
+
+impl Shutdown {
+    /// Ends every open stream, and every stream opened from now on.
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn wait(mut receiver: watch::Receiver<bool>) {
+        // An error means the sender is gone: the state is being dropped, stop too.
+        let _ = receiver.wait_for(|stopping| *stopping).await;
+    }
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    auth: Option<Extension<RequestAuth>>,
+    session: Session,
+) -> Response {
+    match auth.map(|Extension(auth)| auth) {
+        Some(RequestAuth::SignedIn { user, .. }) => {
+            let Some(id) = session.id() else {
+                return StatusCode::UNAUTHORIZED.into_response();
+            };
+            let watch = Watch {
+                changes: state.ctx.seats.subscribe(),
+                hash: SessionHash::of(&id.to_string()),
+                user: user.id,
+                state,
+            };
+            sse(watch.run()).into_response()
+        }
+        Some(RequestAuth::Ended(toast)) => {
+            sse(stream::once(async move { ended(Some(&toast)) })).into_response()
+        }
+        Some(RequestAuth::Anonymous) | None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+fn sse(
+    events: impl Stream<Item = Event> + Send + 'static,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    use futures_util::StreamExt;
+    Sse::new(events.map(Ok)).keep_alive(KeepAlive::default())
+}
+
+fn ended(toast: Option<&Toast>) -> Event {
+    let data = toast
+        .and_then(|toast| serde_json::to_string(toast).ok())
+        .unwrap_or_else(|| "null".to_owned());
+    Event::default().event("ended").data(data)
+}
+
+struct Watch {
+    state: AppState,
+    changes: SeatChanges,
+    hash: SessionHash,
+    user: UserId,
+}
+
+enum Step {
+    Ready,
+    Watching,
+    Done,
+}
+
+/// What the seat looks like now.
+enum Seen {
+    Live,
+    /// Ended; the kick check will explain why on the page's next request.
+    Ended,
+    /// The registry could not be read; try again at the next re-read.
+    Unknown,
+}
+
+impl Watch {
+    fn run(self) -> impl Stream<Item = Event> + Send + 'static {
+        let stop = self.state.shutdown.0.subscribe();
+        let events = stream::unfold((self, Step::Ready), |(mut watch, step)| async move {
+            match step {
+                Step::Ready => match watch.look().await {
+                    // Subscribed before this read, so nothing can slip between the two.
+                    Seen::Ended => Some((ended(None), (watch, Step::Done))),
+                    Seen::Live | Seen::Unknown => Some((
+                        Event::default().event("ready").data("ready"),
+                        (watch, Step::Watching),
+                    )),
+                },
+                Step::Watching => loop {
+                    let told = tokio::select! {
+                        () = watch.changes.changed(watch.user) => true,
+                        () = tokio::time::sleep(watch.state.settings.live_recheck_interval) => false,
+                    };
+                    match watch.look().await {
+                        Seen::Ended => break Some((ended(None), (watch, Step::Done))),
+                        Seen::Live if told => {
+                            break Some((
+                                Event::default().event("changed").data("changed"),
+                                (watch, Step::Watching),
+                            ))
+                        }
+                        Seen::Live | Seen::Unknown => {}
+                    }
+                },
+                Step::Done => None,
+            }
+        });
+        use futures_util::StreamExt;
+        events.take_until(Shutdown::wait(stop))
+    }
+
+    async fn look(&self) -> Seen {
+        match self.state.ctx.seats.status(&self.hash).await {
+            Ok(Some(status)) if status.ended.is_none() => Seen::Live,
+            Ok(Some(status)) => {
+                let reason = status.ended.map(|e| e.reason.as_str());
+                tracing::debug!(user = self.user.0, reason, "live channel: session ended");
+                Seen::Ended
+            }
+            Ok(None) => Seen::Ended,
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "live channel: could not read the seat");
+                Seen::Unknown
+            }
+        }
+    }
+}

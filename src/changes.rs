@@ -1,0 +1,122 @@
+//! Word that a user's seats changed, for the pages that keep a live channel open.
+//!
+//! Within one process the registry tells its listeners directly. Across processes that share
+//! a PostgreSQL database it also sends `NOTIFY` on [`NOTIFY_CHANNEL`], and each process relays
+//! what it hears ([`crate::Seats::relay_notifications`]). SQLite has no such channel: a change
+//! made by another process (the operator CLI, say) is seen at the listener's next periodic
+//! re-read. A notice only says "look again": the registry stays the one source of truth, so a
+//! lost, late or repeated notice costs a lookup, never a wrong answer.
+
+use tokio::sync::broadcast;
+
+use crate::accounts::UserId;
+
+/// The PostgreSQL `LISTEN`/`NOTIFY` channel; the payload is a comma-separated list of user ids.
+pub const NOTIFY_CHANNEL: &str = "single_login_seats";
+
+/// How many notices a slow listener may fall behind before it is told to re-read everything.
+const BACKLOG: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    User(UserId),
+    /// Notices may have been missed (a dropped database connection): everyone re-reads.
+    Everyone,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Notifier {
+    sender: broadcast::Sender<Notice>,
+}
+
+impl Notifier {
+    pub(crate) fn new() -> Self {
+        Notifier {
+            sender: broadcast::channel(BACKLOG).0,
+        }
+    }
+
+    pub(crate) fn send(&self, notice: Notice) {
+        // No receivers is the common case (no page open), not an error.
+        let _ = self.sender.send(notice);
+    }
+
+    pub(crate) fn subscribe(&self) -> SeatChanges {
+        SeatChanges {
+            receiver: self.sender.subscribe(),
+        }
+    }
+}
+
+/// One listener's view of the notices: subscribe first, then read the state, then wait.
+pub struct SeatChanges {
+    receiver: broadcast::Receiver<Notice>,
+}
+
+impl SeatChanges {
+    /// Returns once the seats of `user` may have changed. Also returns when notices may have
+    /// been missed, since re-reading is always safe.
+    pub async fn changed(&mut self, user: UserId) {
+        loop {
+            match self.receiver.recv().await {
+                Ok(Notice::User(id)) if id == user => return,
+                Ok(Notice::User(_)) => {}
+                Ok(Notice::Everyone) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+                // The registry is gone; nothing will ever change again.
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    }
+}
+
+/// Parses a `NOTIFY` payload; ids that do not parse are skipped.
+pub(crate) fn parse_payload(payload: &str) -> impl Iterator<Item = UserId> + '_ {
+    payload
+        .split(',')
+        .filter_map(|id| id.trim().parse::<i64>().ok())
+        .map(UserId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn payloads_parse_and_skip_junk() {
+        let ids: Vec<_> = parse_payload("1, 22,x,,333").collect();
+        assert_eq!(ids, vec![UserId(1), UserId(22), UserId(333)]);
+    }
+
+    #[tokio::test]
+    async fn a_listener_wakes_for_its_user_only() {
+        let notifier = Notifier::new();
+        let mut changes = notifier.subscribe();
+        notifier.send(Notice::User(UserId(2)));
+        let waited = tokio::time::timeout(Duration::from_millis(50), changes.changed(UserId(1))).await;
+        assert!(
+            waited.is_err(),
+            "another user's notice must not wake the listener"
+        );
+        notifier.send(Notice::User(UserId(1)));
+        tokio::time::timeout(Duration::from_secs(5), changes.changed(UserId(1)))
+            .await
+            .expect("its own user's notice wakes it");
+    }
+
+    #[tokio::test]
+    async fn a_listener_that_fell_behind_wakes_to_re_read() {
+        let notifier = Notifier::new();
+        let mut changes = notifier.subscribe();
+        for _ in 0..=BACKLOG {
+            notifier.send(Notice::User(UserId(9)));
+        }
+        tokio::time::timeout(Duration::from_secs(5), changes.changed(UserId(1)))
+            .await
+            .expect("a lagging listener must re-read");
+        notifier.send(Notice::Everyone);
+        tokio::time::timeout(Duration::from_secs(5), changes.changed(UserId(1)))
+            .await
+            .expect("`Everyone` wakes every listener");
+    }
+}
