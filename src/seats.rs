@@ -472,6 +472,32 @@ impl Seats {
         }))
     }
 
+    /// Whether a seat is still live: one lookup by its id, which (unlike its session hash)
+    /// never changes.
+    pub async fn is_live(&self, seat: SeatId) -> Result<bool, sqlx::Error> {
+        let live = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM seats WHERE id = $1 AND ended_at IS NULL")
+                .bind(seat.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(live.is_some())
+    }
+
+    /// Moves a live seat to a new session id (its session was given a fresh id). The old
+    /// id finds no seat from then on. Returns false when the seat is no longer live.
+    pub async fn rekey(&self, seat: SeatId, hash: &SessionHash) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE seats SET session_hash = $1 WHERE id = $2 AND ended_at IS NULL")
+                .bind(hash.as_str())
+                .bind(seat.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
     /// Moves a live seat's last-seen time forward. Returns whether a row changed.
     pub async fn touch(&self, seat: SeatId, now: Millis) -> Result<bool, sqlx::Error> {
         let done = on_pool!(&self.db, pool => {

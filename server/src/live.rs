@@ -24,9 +24,8 @@ use axum::Extension;
 use futures_util::stream::{self, Stream};
 use http::StatusCode;
 use single_login::changes::SeatChanges;
-use single_login::{SessionHash, UserId};
+use single_login::{SeatId, UserId};
 use tokio::sync::watch;
-use tower_sessions::Session;
 
 use crate::AppState;
 
@@ -54,19 +53,12 @@ impl Shutdown {
     }
 }
 
-pub async fn events(
-    State(state): State<AppState>,
-    auth: Option<Extension<RequestAuth>>,
-    session: Session,
-) -> Response {
+pub async fn events(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>) -> Response {
     match auth.map(|Extension(auth)| auth) {
-        Some(RequestAuth::SignedIn { user, .. }) => {
-            let Some(id) = session.id() else {
-                return StatusCode::UNAUTHORIZED.into_response();
-            };
+        Some(RequestAuth::SignedIn { user, seat }) => {
             let watch = Watch {
                 changes: state.ctx.seats.subscribe(),
-                hash: SessionHash::of(&id.to_string()),
+                seat,
                 user: user.id,
                 state,
             };
@@ -96,7 +88,9 @@ fn ended(toast: Option<&Toast>) -> Event {
 struct Watch {
     state: AppState,
     changes: SeatChanges,
-    hash: SessionHash,
+    /// Watched by id: the session's id, and with it the seat's hash, changes when the user
+    /// re-authenticates, the seat does not.
+    seat: SeatId,
     user: UserId,
 }
 
@@ -152,14 +146,9 @@ impl Watch {
     }
 
     async fn look(&self) -> Seen {
-        match self.state.ctx.seats.status(&self.hash).await {
-            Ok(Some(status)) if status.ended.is_none() => Seen::Live,
-            Ok(Some(status)) => {
-                let reason = status.ended.map(|e| e.reason.as_str());
-                tracing::debug!(user = self.user.0, reason, "live channel: session ended");
-                Seen::Ended
-            }
-            Ok(None) => Seen::Ended,
+        match self.state.ctx.seats.is_live(self.seat).await {
+            Ok(true) => Seen::Live,
+            Ok(false) => Seen::Ended,
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "live channel: could not read the seat");
                 Seen::Unknown

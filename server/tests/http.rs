@@ -96,6 +96,15 @@ impl TestApp {
         self.browser_with("en", headers)
     }
 
+    /// A browser that sends a copy of someone's session cookie.
+    fn browser_replaying(&self, cookie: &str) -> Browser {
+        let browser = self.browser();
+        browser
+            .jar
+            .add_cookie_str(&format!("{SESSION_COOKIE}={cookie}"), &self.base.parse().unwrap());
+        browser
+    }
+
     fn browser_with(&self, lang: &'static str, headers: header::HeaderMap) -> Browser {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
@@ -529,11 +538,7 @@ async fn the_session_id_changes_at_every_login(db: TestDb) {
     assert_ne!(first, second);
 
     // The old id is dead: a browser replaying it is not signed in.
-    let replay = app.browser();
-    replay
-        .jar
-        .add_cookie_str(&format!("{SESSION_COOKIE}={first}"), &app.base.parse().unwrap());
-    assert_redirect(&replay.get("/").await, "/login");
+    assert_redirect(&app.browser_replaying(&first).get("/").await, "/login");
     assert_eq!(erin.get("/").await.status(), StatusCode::OK);
 }
 
@@ -1091,6 +1096,7 @@ async fn ending_a_session_needs_the_password_again(db: TestDb) {
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(b.get("/").await.status(), StatusCode::OK);
 
+    let before = a.session_cookie().unwrap();
     assert_eq!(
         a.call("/api/sessions/confirm", &[("password", PASSWORD)])
             .await
@@ -1098,6 +1104,9 @@ async fn ending_a_session_needs_the_password_again(db: TestDb) {
         StatusCode::OK
     );
     assert!(sessions_of(&a).await.confirmed);
+    // Re-authenticated, so a new session id; the old one opens nothing.
+    assert_ne!(a.session_cookie().unwrap(), before);
+    assert_redirect(&app.browser_replaying(&before).get("/").await, "/login");
     assert_eq!(
         a.call("/api/sessions/end", &[("id", &target)]).await.status(),
         StatusCode::OK
@@ -1209,6 +1218,7 @@ async fn changing_the_password_ends_every_other_session(db: TestDb) {
     );
     assert_eq!(b.get("/").await.status(), StatusCode::OK);
 
+    let before = a.session_cookie().unwrap();
     let changed = a
         .call(
             "/api/account/password",
@@ -1222,6 +1232,10 @@ async fn changing_the_password_ends_every_other_session(db: TestDb) {
     assert_eq!(changed.status(), StatusCode::OK);
     assert_redirect(&b.get("/").await, "/login");
     assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    // This browser keeps its session (the same seat) under a new id.
+    assert_ne!(a.session_cookie().unwrap(), before);
+    assert_redirect(&app.browser_replaying(&before).get("/").await, "/login");
+    assert_eq!(sessions_of(&a).await.live.len(), 1);
 
     let old = app
         .browser()
@@ -1459,6 +1473,9 @@ async fn a_channel_hears_of_the_users_other_sessions(db: TestDb) {
         events.next().await.map(|(name, _)| name).as_deref(),
         Some("changed")
     );
+    // Re-authenticating gives this session a new id; the channel follows the seat.
+    let confirmed = a.call("/api/sessions/confirm", &[("password", PASSWORD)]).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
     b.submit("/api/logout", &[]).await;
     assert_eq!(
         events.next().await.map(|(name, _)| name).as_deref(),

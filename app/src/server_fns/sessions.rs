@@ -70,7 +70,8 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
         .insert(CONFIRMED_KEY, Millis::now().0)
         .await
         .map_err(ssr::internal)?;
-    Ok(())
+    // Re-authentication: a new session id (OWASP ASVS 5.0 7.2.4).
+    ssr::renew_session_id(seat).await
 }
 
 /// Ends one of the user's other sessions (reason `revoked`).
@@ -167,6 +168,9 @@ pub async fn change_password(
         .end_all(user.id, EndReason::Revoked, Some(seat), Some(seat))
         .await
         .map_err(ssr::internal)?;
+    // A new session id as well (OWASP ASVS 5.0 7.2.4: a new token at every authentication,
+    // re-authentication included): a copy of the old cookie is worth nothing, here either.
+    ssr::renew_session_id(seat).await?;
     tracing::info!(
         event = "password_changed",
         user = user.id.0,

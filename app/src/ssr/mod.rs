@@ -146,6 +146,26 @@ pub async fn flash_in_new_session(session: &tower_sessions::Session, toast: Toas
     push_flash(session, toast).await
 }
 
+/// Gives the signed-in session a fresh id and moves its seat to it. The old id is deleted
+/// from the store and finds no seat any more.
+pub async fn renew_session_id(seat: single_login::SeatId) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(internal)?;
+    // Saving now gives the session its new id, so the seat can follow it.
+    session.save().await.map_err(internal)?;
+    let id = session
+        .id()
+        .ok_or_else(|| internal("a saved session has no id"))?;
+    let hash = single_login::SessionHash::of(&id.to_string());
+    if context()?.seats.rekey(seat, &hash).await.map_err(internal)? {
+        Ok(())
+    } else {
+        // Ended meanwhile (a newer login elsewhere): say so as every other request would.
+        session.flush().await.map_err(internal)?;
+        Err(AppError::NotSignedIn)
+    }
+}
+
 /// Answers a successful action with `toast`. The hydrated app shows the returned toast
 /// itself; a plain form post (no JavaScript) is redirected by the server, so the toast waits
 /// in the session for the next page (a flash).
