@@ -38,13 +38,14 @@ pub enum AppError {
     /// The `ask` policy: the password was right; the user chooses which sessions to end.
     #[error("This account is signed in elsewhere. Choose the sessions to sign out.")]
     ChooseSessions(Vec<SessionView>),
-    /// The choice was not made within five minutes, or there is none to continue.
+    /// The choice was not made in time (`ask_choice_timeout`), or there is none to continue.
     #[error("That login has expired. Please log in again.")]
     LoginExpired,
     /// Too many failed logins for this username from this address.
     #[error("Too many failed logins. Try again in {0} minute(s).")]
     TooManyAttempts(u64),
-    /// Ending sessions needs the password confirmed first (it is remembered for five minutes).
+    /// Ending sessions needs the password confirmed first (it is remembered for a while:
+    /// `password_confirmation_timeout`).
     #[error("Confirm your password first.")]
     PasswordRequired,
     /// A request the server could not read (missing or malformed fields).

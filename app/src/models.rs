@@ -90,6 +90,8 @@ pub struct HistoryView {
 pub struct SessionsPage {
     pub live: Vec<SessionView>,
     pub history: Vec<HistoryView>,
-    /// The password was confirmed in the last five minutes: sessions can be ended.
+    /// The password was confirmed recently enough: sessions can be ended.
     pub confirmed: bool,
+    /// How long a confirmed password is remembered, in minutes (for the hint).
+    pub confirmation_minutes: u64,
 }

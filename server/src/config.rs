@@ -33,6 +33,10 @@ pub struct Settings {
     pub seat_retention: Duration,
     /// How often expired sessions and old seats are purged.
     pub purge_interval: Duration,
+    /// How long a login held by the `ask` policy waits for the user's choice.
+    pub ask_choice_timeout: Duration,
+    /// How long a confirmed password lets the user end sessions.
+    pub password_confirmation_timeout: Duration,
     /// How often an open live channel re-reads its seat unprompted: the longest a change
     /// that no notice reached (SQLite and another process) takes to arrive.
     pub live_recheck_interval: Duration,
@@ -55,6 +59,8 @@ impl Settings {
             seat_retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(3600),
             live_recheck_interval: Duration::from_secs(20),
+            ask_choice_timeout: Duration::from_secs(5 * 60),
+            password_confirmation_timeout: Duration::from_secs(5 * 60),
             policy: Policy::default(),
             client_ip: ClientIpConfig::default(),
             throttle: ThrottleConfig::default(),
@@ -103,6 +109,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("seat_retention", "SEAT_RETENTION"),
     ("purge_interval", "PURGE_INTERVAL"),
     ("live_recheck_interval", "LIVE_RECHECK_INTERVAL"),
+    ("ask_choice_timeout", "ASK_CHOICE_TIMEOUT"),
+    ("password_confirmation_timeout", "PASSWORD_CONFIRMATION_TIMEOUT"),
     ("max_sessions", "MAX_SESSIONS"),
     ("on_limit", "ON_LIMIT"),
     ("same_ip_shares_seat", "SAME_IP_SHARES_SEAT"),
@@ -260,6 +268,12 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
     }
     if let Some(d) = sources.parse("live_recheck_interval", positive)? {
         settings.live_recheck_interval = d;
+    }
+    if let Some(d) = sources.parse("ask_choice_timeout", positive)? {
+        settings.ask_choice_timeout = d;
+    }
+    if let Some(d) = sources.parse("password_confirmation_timeout", positive)? {
+        settings.password_confirmation_timeout = d;
     }
     if let Some(max) = sources.parse("max_sessions", |text| {
         text.parse::<u32>()

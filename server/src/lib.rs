@@ -71,6 +71,8 @@ impl AppState {
                 seats,
                 policy: Arc::new(config.settings.policy.clone()),
                 throttle: Arc::new(Throttle::new(config.settings.throttle)),
+                ask_choice_timeout: config.settings.ask_choice_timeout,
+                password_confirmation_timeout: config.settings.password_confirmation_timeout,
             },
             settings: Arc::new(config.settings.clone()),
             sessions,

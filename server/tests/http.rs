@@ -911,6 +911,67 @@ async fn ask_lets_the_user_choose_which_session_to_end(db: TestDb) {
     ));
 }
 
+async fn a_held_login_expires(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.on_limit = OnLimit::Ask;
+        s.ask_choice_timeout = Duration::from_secs(1);
+    })
+    .await;
+    create_user(&app, "sami").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("sami").await;
+    let asked = b
+        .call("/api/login", &[("username", "sami"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(asked.status(), StatusCode::CONFLICT);
+    let AppError::ChooseSessions(sessions) = asked.json::<AppError>().await.unwrap() else {
+        panic!("expected ChooseSessions")
+    };
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let late = b
+        .call(
+            "/api/login/continue",
+            &[(&format!("end[{}]", sessions[0].id), "on")],
+        )
+        .await;
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    assert!(matches!(
+        late.json::<AppError>().await.unwrap(),
+        AppError::LoginExpired
+    ));
+    // Nothing ended, nobody signed in.
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    assert_redirect(&b.get("/").await, "/login");
+}
+
+async fn a_confirmed_password_is_remembered_for_a_while_only(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.max_sessions = 2;
+        s.password_confirmation_timeout = Duration::from_secs(1);
+    })
+    .await;
+    create_user(&app, "tove").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("tove").await;
+    b.log_in("tove").await;
+    let confirmed = a.call("/api/sessions/confirm", &[("password", PASSWORD)]).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let page = sessions_of(&a).await;
+    assert!(page.confirmed);
+    assert_eq!(page.confirmation_minutes, 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert!(!sessions_of(&a).await.confirmed);
+    let refused = a.call("/api/sessions/end-others", &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(matches!(
+        refused.json::<AppError>().await.unwrap(),
+        AppError::PasswordRequired
+    ));
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+}
+
 async fn ask_works_without_javascript_and_can_be_cancelled(db: TestDb) {
     let app = spawn_app_with(db, policy(OnLimit::Ask)).await;
     create_user(&app, "sam").await;
@@ -1610,6 +1671,8 @@ on_both_backends!(
     anonymous_and_forged_sessions_get_no_channel,
     open_channels_close_when_the_server_stops,
     operator_sign_outs_and_expiry_reach_the_channel,
+    a_held_login_expires,
+    a_confirmed_password_is_remembered_for_a_while_only,
     a_kicked_browser_can_log_in_again_from_an_open_form,
     too_many_failed_logins_are_throttled_per_username_and_ip,
     refused_or_held_logins_are_not_failures,

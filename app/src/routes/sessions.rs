@@ -98,6 +98,7 @@ fn SessionList(
 ) -> impl IntoView {
     let others = data.live.iter().filter(|s| !s.current).count();
     let confirmed = data.confirmed;
+    let minutes = data.confirmation_minutes;
     let rows = data
         .live
         .into_iter()
@@ -139,7 +140,11 @@ fn SessionList(
             .then(|| {
                 view! {
                     <ActionForm action=confirm>
-                        <p class="hint">"To sign out other sessions, confirm your password. It is remembered for 5 minutes."</p>
+                        <p class="hint">
+                            "To sign out other sessions, confirm your password. It is remembered for "
+                            {minutes}
+                            {if minutes == 1 { " minute." } else { " minutes." }}
+                        </p>
                         <label for="confirm-password">"Your password"</label>
                         <input id="confirm-password" type="password" name="password" autocomplete="current-password" required maxlength="512"/>
                         <FieldError message=Signal::derive(confirm_error)/>

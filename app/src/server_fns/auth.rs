@@ -78,7 +78,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 }
 
 /// Continues a login that the `ask` policy held: ends the chosen sessions (`end[ID]=on`) and
-/// signs in, without the password again, within five minutes of it.
+/// signs in, without the password again, within `ask_choice_timeout` (5 minutes) of it.
 #[server(prefix = "/api", endpoint = "login/continue")]
 pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), AppError> {
     use single_login::SeatId;
@@ -163,8 +163,6 @@ pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use std::time::Duration;
-
     use serde::{Deserialize, Serialize};
     use single_login::seats::{OpenOutcome, SeatInfo};
     use single_login::{EndReason, LoginContext, Millis, SeatId, SessionHash, User, UserId};
@@ -184,9 +182,6 @@ mod ssr {
         }
     }
 
-    /// How long a held login (the `ask` policy) waits for the user's choice.
-    const CHOICE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
     /// A login whose password was right, waiting for the user to choose.
     #[derive(Serialize, Deserialize)]
     struct Pending {
@@ -200,7 +195,7 @@ mod ssr {
         let session = ssr::session().await?;
         let pending: Option<Pending> = session.get(PENDING_KEY).await.map_err(ssr::internal)?;
         match pending {
-            Some(p) if Millis(p.at) >= Millis::now().minus(CHOICE_TIMEOUT) => Ok((
+            Some(p) if Millis(p.at) >= Millis::now().minus(ssr::context()?.ask_choice_timeout) => Ok((
                 User {
                     id: UserId(p.user),
                     username: p.username,

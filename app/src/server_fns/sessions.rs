@@ -37,10 +37,15 @@ pub async fn my_sessions() -> Result<SessionsPage, AppError> {
             .map(|h| messages::history_view(lang, h, now))
             .collect(),
         confirmed: self::ssr::confirmed().await?,
+        confirmation_minutes: ssr::context()?
+            .password_confirmation_timeout
+            .as_secs()
+            .div_ceil(60),
     })
 }
 
-/// Confirms the password before sessions can be ended; remembered for five minutes.
+/// Confirms the password before sessions can be ended; remembered for
+/// `password_confirmation_timeout` (5 minutes).
 #[server(prefix = "/api", endpoint = "sessions/confirm")]
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
     use crate::ssr::{self, CONFIRMED_KEY};
@@ -184,19 +189,15 @@ pub async fn change_password(
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use std::time::Duration;
-
     use single_login::Millis;
 
     use crate::error::AppError;
     use crate::ssr::{self, CONFIRMED_KEY};
 
-    /// How long a confirmed password lets the user end sessions.
-    const CONFIRMATION: Duration = Duration::from_secs(5 * 60);
-
     pub async fn confirmed() -> Result<bool, AppError> {
         let session = ssr::session().await?;
         let at: Option<i64> = session.get(CONFIRMED_KEY).await.map_err(ssr::internal)?;
-        Ok(at.is_some_and(|at| Millis(at) >= Millis::now().minus(CONFIRMATION)))
+        let window = ssr::context()?.password_confirmation_timeout;
+        Ok(at.is_some_and(|at| Millis(at) >= Millis::now().minus(window)))
     }
 }

@@ -22,7 +22,8 @@ pub const FLASH_KEY: &str = "flash";
 pub const TOUCH_KEY: &str = "touched";
 /// A login waiting for the user to choose which sessions to end (the `ask` policy).
 pub const PENDING_KEY: &str = "pending_login";
-/// When the password was last confirmed for ending sessions (valid five minutes).
+/// When the password was last confirmed for ending sessions (valid for
+/// `AppContext::password_confirmation_timeout`).
 pub const CONFIRMED_KEY: &str = "password_confirmed";
 
 /// Services and settings the server functions need; provided by the host.
@@ -32,6 +33,10 @@ pub struct AppContext {
     pub seats: Seats,
     pub policy: Arc<Policy>,
     pub throttle: Arc<Throttle>,
+    /// How long a login held by the `ask` policy waits for the user's choice.
+    pub ask_choice_timeout: std::time::Duration,
+    /// How long a confirmed password lets the user end sessions.
+    pub password_confirmation_timeout: std::time::Duration,
 }
 
 /// Who is behind a request, as the session check found out. Put into the request
