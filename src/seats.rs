@@ -136,6 +136,7 @@ pub struct EndedSeat {
 pub struct SeatStatus {
     pub seat: SeatId,
     pub user: User,
+    pub created_at: Millis,
     pub last_seen_at: Millis,
     pub ended: Option<Ended>,
 }
@@ -232,6 +233,7 @@ struct StatusRow {
     id: i64,
     user_id: i64,
     username: String,
+    created_at: i64,
     last_seen_at: i64,
     #[sqlx(flatten)]
     end: EndRow,
@@ -449,7 +451,8 @@ impl Seats {
     /// unique hash.
     pub async fn status(&self, hash: &SessionHash) -> Result<Option<SeatStatus>, sqlx::Error> {
         const SQL: &str = concat!(
-            "SELECT s.id AS id, s.user_id AS user_id, u.username AS username, s.last_seen_at AS last_seen_at, ",
+            "SELECT s.id AS id, s.user_id AS user_id, u.username AS username, \
+             s.created_at AS created_at, s.last_seen_at AS last_seen_at, ",
             end_columns!(),
             " FROM seats s JOIN users u ON u.id = s.user_id \
               LEFT JOIN seats r ON r.id = s.replaced_by \
@@ -467,6 +470,7 @@ impl Seats {
                 id: UserId(row.user_id),
                 username: row.username,
             },
+            created_at: Millis(row.created_at),
             last_seen_at: Millis(row.last_seen_at),
             ended: row.end.ended(),
         }))
@@ -630,15 +634,17 @@ impl Seats {
             .collect())
     }
 
-    /// Ends live seats unused since `idle_since` with reason `expired`.
-    pub async fn expire_idle(&self, idle_since: Millis) -> Result<u64, sqlx::Error> {
+    /// Ends, with reason `expired`, live seats unused since `idle_since` or opened before
+    /// `opened_before` (the absolute lifetime).
+    pub async fn expire(&self, idle_since: Millis, opened_before: Millis) -> Result<u64, sqlx::Error> {
         let mut users = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
                 "UPDATE seats SET ended_at = $1, end_reason = 'expired' \
-                 WHERE ended_at IS NULL AND last_seen_at < $2 RETURNING user_id",
+                 WHERE ended_at IS NULL AND (last_seen_at < $2 OR created_at < $3) RETURNING user_id",
             )
             .bind(Millis::now().0)
             .bind(idle_since.0)
+            .bind(opened_before.0)
             .fetch_all(pool)
             .await?
         });

@@ -197,7 +197,10 @@ async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
         .unwrap();
 
     let expired = seats
-        .expire_idle(Millis::now().plus(Duration::from_secs(60)))
+        .expire(
+            Millis::now().plus(Duration::from_secs(60)),
+            Millis::now().minus(Duration::from_secs(3600)),
+        )
         .await
         .unwrap();
     assert_eq!(expired, 1);

@@ -27,6 +27,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// A session unused for this long ends (its seat with reason `expired`).
     pub session_idle_timeout: Duration,
+    /// A session this old ends (`expired`) however active it is; the user logs in again.
+    pub session_max_lifetime: Duration,
     /// How often a live seat's last-seen time (and the session's expiry) moves forward.
     pub touch_interval: Duration,
     /// How long ended seats stay on record.
@@ -55,6 +57,7 @@ impl Settings {
         Settings {
             cookie_secure: !addr.ip().is_loopback(),
             session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
+            session_max_lifetime: Duration::from_secs(30 * 24 * 3600),
             touch_interval: Duration::from_secs(60),
             seat_retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(3600),
@@ -105,6 +108,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("database_url", "DATABASE_URL"),
     ("cookie_secure", "SESSION_COOKIE_SECURE"),
     ("session_idle_timeout", "SESSION_IDLE_TIMEOUT"),
+    ("session_max_lifetime", "SESSION_MAX_LIFETIME"),
     ("seat_touch_interval", "SEAT_TOUCH_INTERVAL"),
     ("seat_retention", "SEAT_RETENTION"),
     ("purge_interval", "PURGE_INTERVAL"),
@@ -256,6 +260,9 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
     };
     if let Some(d) = sources.parse("session_idle_timeout", positive)? {
         settings.session_idle_timeout = d;
+    }
+    if let Some(d) = sources.parse("session_max_lifetime", positive)? {
+        settings.session_max_lifetime = d;
     }
     if let Some(d) = sources.parse("seat_touch_interval", parse_duration)? {
         settings.touch_interval = d;

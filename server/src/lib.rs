@@ -86,7 +86,10 @@ impl AppState {
         let now = Millis::now();
         let seats = &self.ctx.seats;
         let expired = seats
-            .expire_idle(now.minus(self.settings.session_idle_timeout))
+            .expire(
+                now.minus(self.settings.session_idle_timeout),
+                now.minus(self.settings.session_max_lifetime),
+            )
             .await?;
         let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
         self.sessions.delete_expired().await?;
@@ -172,6 +175,7 @@ pub fn router(state: AppState) -> Router {
             layers::client::client_info,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(layers::cache::no_store))
         .layer(layers::trace())
 }
 

@@ -568,6 +568,30 @@ async fn the_session_cookie_has_safe_flags(db: TestDb) {
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
+async fn pages_and_answers_are_never_cached(db: TestDb) {
+    let app = spawn_app(db).await;
+    let browser = app.browser();
+    let no_store = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        no_store(&browser.get("/login").await).as_deref(),
+        Some("no-store")
+    );
+    let signed_up = browser.sign_up("uma").await;
+    assert_eq!(no_store(&signed_up).as_deref(), Some("no-store"));
+    assert_eq!(no_store(&browser.get("/").await).as_deref(), Some("no-store"));
+    let me = browser.call("/api/sessions", &[]).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(no_store(&me).as_deref(), Some("no-store"));
+    // The event stream keeps its own `no-cache`.
+    let events = browser.events().await;
+    assert_eq!(no_store(&events).as_deref(), Some("no-cache"));
+}
+
 async fn cross_origin_posts_are_refused(db: TestDb) {
     let app = spawn_app(db).await;
     app.browser().sign_up("grace").await;
@@ -909,6 +933,32 @@ async fn ask_lets_the_user_choose_which_session_to_end(db: TestDb) {
         reused.json::<AppError>().await.unwrap(),
         AppError::LoginExpired
     ));
+}
+
+async fn a_session_ends_at_its_maximum_lifetime_however_active(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.session_max_lifetime = Duration::from_secs(1);
+        s.touch_interval = Duration::ZERO;
+    })
+    .await;
+    create_user(&app, "ulla").await;
+    let a = app.browser();
+    a.log_in("ulla").await;
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    // Active all along, and still over its lifetime.
+    assert_redirect(&a.get("/").await, "/login");
+    let (_, html) = a.page("/login").await;
+    assert_eq!(
+        toasts_saying(&html, "Your session expired. Please log in again."),
+        1,
+        "{html}"
+    );
+    a.log_in("ulla").await;
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
 }
 
 async fn a_held_login_expires(db: TestDb) {
@@ -1601,8 +1651,9 @@ async fn operator_sign_outs_and_expiry_reach_the_channel(db: TestDb) {
 
     a.log_in("quin").await;
     let mut events = a.listen().await;
+    let now = single_login::Millis::now();
     seats
-        .expire_idle(single_login::Millis::now().plus(Duration::from_secs(60)))
+        .expire(now.plus(Duration::from_secs(60)), now)
         .await
         .unwrap();
     assert_eq!(
@@ -1672,6 +1723,7 @@ on_both_backends!(
     open_channels_close_when_the_server_stops,
     operator_sign_outs_and_expiry_reach_the_channel,
     a_held_login_expires,
+    a_session_ends_at_its_maximum_lifetime_however_active,
     a_confirmed_password_is_remembered_for_a_while_only,
     a_kicked_browser_can_log_in_again_from_an_open_form,
     too_many_failed_logins_are_throttled_per_username_and_ip,
@@ -1701,6 +1753,7 @@ on_both_backends!(
     the_session_id_changes_at_every_login,
     the_session_cookie_has_safe_flags,
     cross_origin_posts_are_refused,
+    pages_and_answers_are_never_cached,
     a_second_login_signs_the_first_browser_out_with_a_message,
     the_message_is_korean_for_korean_browsers,
     other_users_keep_their_sessions,

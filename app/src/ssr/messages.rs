@@ -104,7 +104,7 @@ pub fn session_ended(lang: Lang, ended: &Ended, now: Millis) -> Option<Toast> {
         EndReason::Expired => Toast::new(
             ToastKind::Info,
             match lang {
-                Lang::Ko => "오랫동안 사용하지 않아 로그아웃되었습니다. 다시 로그인해 주세요.",
+                Lang::Ko => "세션이 만료되어 로그아웃되었습니다. 다시 로그인해 주세요.",
                 Lang::En => "Your session expired. Please log in again.",
             },
         ),

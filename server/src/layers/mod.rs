@@ -1,7 +1,8 @@
-//! The layers every request passes through, outermost first: tracing, the body limit, the
-//! client's address and language, the cross-origin refusal, the session, the session check
-//! (the kick), and the mapping of errors to statuses.
+//! The layers every request passes through, outermost first: tracing, `Cache-Control`, the
+//! body limit, the client's address and language, the cross-origin refusal, the session, the
+//! session check (the kick), and the mapping of errors to statuses.
 
+pub mod cache;
 pub mod client;
 pub mod errors;
 pub mod origin;

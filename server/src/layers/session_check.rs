@@ -97,12 +97,16 @@ async fn authenticate(
     let SeatStatus {
         seat,
         user,
+        created_at,
         last_seen_at,
         ended,
     } = status;
+    let settings = &state.settings;
     let ended = match ended {
         Some(ended) => ended,
-        None if last_seen_at < now.minus(state.settings.session_idle_timeout) => {
+        None if last_seen_at < now.minus(settings.session_idle_timeout)
+            || created_at < now.minus(settings.session_max_lifetime) =>
+        {
             seats.end(seat, EndReason::Expired).await?;
             match seats.status(&hash).await?.and_then(|s| s.ended) {
                 Some(ended) => ended,
