@@ -2,14 +2,18 @@
 //! attempts are refused for a while.
 //!
 //! Only failed logins count: a login refused or held by the session policy (`deny_new`,
-//! `ask`) had the right password and is not a failure. Counts live in this process's memory;
-//! with several server processes each counts its own share.
+//! `ask`) had the right password and is not a failure. The counts live in the database, so
+//! every server process sharing it enforces one limit (with counts in memory, each of N
+//! processes would allow its own share). A count is keyed by the SHA-256 of the client IP and
+//! the username key: the table names nobody.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use crate::clock::Millis;
+use crate::db::Db;
+use crate::on_pool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
@@ -27,115 +31,97 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// Most keys kept; beyond it the oldest windows are dropped first (a flood of random
-/// usernames must not grow memory without bound).
-const MAX_KEYS: usize = 100_000;
-
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct Throttle {
+    db: Db,
     config: ThrottleConfig,
-    failures: Mutex<HashMap<String, (Millis, u32)>>,
 }
 
 impl Throttle {
-    pub fn new(config: ThrottleConfig) -> Self {
-        Throttle {
-            config,
-            failures: Mutex::new(HashMap::new()),
-        }
+    pub fn new(db: Db, config: ThrottleConfig) -> Self {
+        Throttle { db, config }
     }
 
     fn key(username_key: &str, client_ip: Option<&str>) -> String {
-        format!("{}\u{0}{}", client_ip.unwrap_or("-"), username_key)
+        let mut hasher = Sha256::new();
+        hasher.update(client_ip.unwrap_or("-").as_bytes());
+        hasher.update([0]);
+        hasher.update(username_key.as_bytes());
+        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// `Some(wait)` while the key is refused.
-    pub fn check(&self, username_key: &str, client_ip: Option<&str>, now: Millis) -> Option<Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let (since, count) = *failures.get(&Self::key(username_key, client_ip))?;
-        let until = since.plus(self.config.window);
-        (count >= self.config.max_failures && now < until)
-            .then(|| Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0)))
+    pub async fn check(
+        &self,
+        username_key: &str,
+        client_ip: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<Duration>, sqlx::Error> {
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (i64, i64)>("SELECT window_start, failures FROM login_failures WHERE key = $1")
+                .bind(Self::key(username_key, client_ip))
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((since, count)) = row else {
+            return Ok(None);
+        };
+        let until = Millis(since).plus(self.config.window);
+        Ok((count >= i64::from(self.config.max_failures) && now < until)
+            .then(|| Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0))))
     }
 
-    pub fn record_failure(&self, username_key: &str, client_ip: Option<&str>, now: Millis) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_KEYS {
-            let cutoff = now.minus(self.config.window);
-            failures.retain(|_, (since, _)| *since >= cutoff);
-        }
-        let entry = failures
-            .entry(Self::key(username_key, client_ip))
-            .or_insert((now, 0));
-        if entry.0 < now.minus(self.config.window) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
+    /// Counts one failed login; a window that has passed starts again. One statement, so
+    /// failures arriving at once in several processes all count.
+    pub async fn record_failure(
+        &self,
+        username_key: &str,
+        client_ip: Option<&str>,
+        now: Millis,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                   failures = CASE WHEN login_failures.window_start < $3 THEN 1 \
+                                   ELSE login_failures.failures + 1 END, \
+                   window_start = CASE WHEN login_failures.window_start < $3 THEN $2 \
+                                       ELSE login_failures.window_start END",
+            )
+            .bind(Self::key(username_key, client_ip))
+            .bind(now.0)
+            .bind(now.minus(self.config.window).0)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
     }
 
     /// A successful login forgets the failures.
-    pub fn record_success(&self, username_key: &str, client_ip: Option<&str>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&Self::key(username_key, client_ip));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn throttle() -> Throttle {
-        Throttle::new(ThrottleConfig {
-            max_failures: 3,
-            window: Duration::from_secs(60),
-        })
+    pub async fn record_success(
+        &self,
+        username_key: &str,
+        client_ip: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                .bind(Self::key(username_key, client_ip))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
     }
 
-    #[test]
-    fn refuses_after_the_limit_until_the_window_passes() {
-        let t = throttle();
-        let now = Millis(1_000_000);
-        for _ in 0..3 {
-            assert_eq!(t.check("bob", Some("10.0.0.1"), now), None);
-            t.record_failure("bob", Some("10.0.0.1"), now);
-        }
-        assert_eq!(
-            t.check("bob", Some("10.0.0.1"), now),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            t.check("bob", Some("10.0.0.1"), now.plus(Duration::from_secs(59))),
-            Some(Duration::from_secs(1))
-        );
-        assert_eq!(
-            t.check("bob", Some("10.0.0.1"), now.plus(Duration::from_secs(60))),
-            None
-        );
-    }
-
-    #[test]
-    fn keys_are_per_username_and_ip() {
-        let t = throttle();
-        let now = Millis(0);
-        for _ in 0..3 {
-            t.record_failure("bob", Some("10.0.0.1"), now);
-        }
-        assert!(t.check("bob", Some("10.0.0.1"), now).is_some());
-        assert!(t.check("bob", Some("10.0.0.2"), now).is_none());
-        assert!(t.check("alice", Some("10.0.0.1"), now).is_none());
-    }
-
-    #[test]
-    fn success_forgets_and_old_failures_expire() {
-        let t = throttle();
-        let now = Millis(0);
-        t.record_failure("bob", None, now);
-        t.record_failure("bob", None, now);
-        t.record_success("bob", None);
-        t.record_failure("bob", None, now);
-        t.record_failure("bob", None, now);
-        assert!(t.check("bob", None, now).is_none());
-        t.record_failure("bob", None, now.plus(Duration::from_secs(61)));
-        assert!(t.check("bob", None, now.plus(Duration::from_secs(61))).is_none());
+    /// Deletes counts whose window has passed; returns how many.
+    pub async fn purge(&self, now: Millis) -> Result<u64, sqlx::Error> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query("DELETE FROM login_failures WHERE window_start < $1")
+                .bind(now.minus(self.config.window).0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::TestDb;
 use single_login::policy::OnLimit;
 use single_login::seats::OpenOutcome;
+use single_login::throttle::{Throttle, ThrottleConfig};
 use single_login::{
     Accounts, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash, SignupError,
     User, Username,
@@ -392,7 +393,95 @@ async fn signing_a_user_out_everywhere(db: TestDb) {
     assert_eq!(a1.ended.unwrap().reason, EndReason::Revoked);
 }
 
+// --- Failed-login counts -----------------------------------------------------------------
+
+fn throttle(db: &TestDb) -> Throttle {
+    Throttle::new(
+        db.db.clone(),
+        ThrottleConfig {
+            max_failures: 3,
+            window: Duration::from_secs(60),
+        },
+    )
+}
+
+async fn the_throttle_refuses_after_the_limit_until_the_window_passes(db: TestDb) {
+    let t = throttle(&db);
+    let now = Millis(1_000_000);
+    let ip = Some("10.0.0.1");
+    for _ in 0..3 {
+        assert_eq!(t.check("bob", ip, now).await.unwrap(), None);
+        t.record_failure("bob", ip, now).await.unwrap();
+    }
+    assert_eq!(
+        t.check("bob", ip, now).await.unwrap(),
+        Some(Duration::from_secs(60))
+    );
+    let later = now.plus(Duration::from_secs(59));
+    assert_eq!(
+        t.check("bob", ip, later).await.unwrap(),
+        Some(Duration::from_secs(1))
+    );
+    let over = now.plus(Duration::from_secs(60));
+    assert_eq!(t.check("bob", ip, over).await.unwrap(), None);
+    // A failure after the window starts a new count of one.
+    t.record_failure("bob", ip, over.plus(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    assert_eq!(t.check("bob", ip, over).await.unwrap(), None);
+    assert_eq!(t.purge(over.plus(Duration::from_secs(3600))).await.unwrap(), 1);
+}
+
+async fn throttle_counts_are_per_username_and_ip_and_name_nobody(db: TestDb) {
+    let t = throttle(&db);
+    let now = Millis(0);
+    for _ in 0..3 {
+        t.record_failure("bob", Some("10.0.0.1"), now).await.unwrap();
+    }
+    assert!(t.check("bob", Some("10.0.0.1"), now).await.unwrap().is_some());
+    assert!(t.check("bob", Some("10.0.0.2"), now).await.unwrap().is_none());
+    assert!(t.check("alice", Some("10.0.0.1"), now).await.unwrap().is_none());
+    let keys: Vec<String> = single_login::on_pool!(&db.db, pool => {
+        sqlx::query_scalar("SELECT key FROM login_failures").fetch_all(pool).await.unwrap()
+    });
+    assert_eq!(keys.len(), 1);
+    assert!(
+        !keys[0].contains("bob") && !keys[0].contains("10.0.0.1"),
+        "{keys:?}"
+    );
+}
+
+async fn a_successful_login_forgets_the_failures(db: TestDb) {
+    let t = throttle(&db);
+    let now = Millis(0);
+    t.record_failure("bob", None, now).await.unwrap();
+    t.record_failure("bob", None, now).await.unwrap();
+    t.record_success("bob", None).await.unwrap();
+    t.record_failure("bob", None, now).await.unwrap();
+    t.record_failure("bob", None, now).await.unwrap();
+    assert!(t.check("bob", None, now).await.unwrap().is_none());
+}
+
+async fn simultaneous_failures_all_count(db: TestDb) {
+    let t = Arc::new(throttle(&db));
+    let now = Millis(0);
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { t.record_failure("eve", Some("10.0.0.9"), now).await.unwrap() })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(t.check("eve", Some("10.0.0.9"), now).await.unwrap().is_some());
+}
+
 on_both_backends!(
+    the_throttle_refuses_after_the_limit_until_the_window_passes,
+    throttle_counts_are_per_username_and_ip_and_name_nobody,
+    a_successful_login_forgets_the_failures,
+    simultaneous_failures_all_count,
     a_users_own_limit_replaces_the_default,
     deny_new_refuses_and_changes_nothing,
     ask_ends_only_the_chosen_seats_and_only_when_the_login_gets_in,

@@ -67,10 +67,10 @@ impl AppState {
         Ok(AppState {
             leptos_options: config.leptos.clone(),
             ctx: AppContext {
-                accounts: Accounts::new(db),
+                accounts: Accounts::new(db.clone()),
                 seats,
                 policy: Arc::new(config.settings.policy.clone()),
-                throttle: Arc::new(Throttle::new(config.settings.throttle)),
+                throttle: Arc::new(Throttle::new(db, config.settings.throttle)),
                 ask_choice_timeout: config.settings.ask_choice_timeout,
                 password_confirmation_timeout: config.settings.password_confirmation_timeout,
             },
@@ -92,8 +92,14 @@ impl AppState {
             )
             .await?;
         let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
+        let failures = self.ctx.throttle.purge(now).await?;
         self.sessions.delete_expired().await?;
-        tracing::info!(expired, purged, "purged old sessions and seats");
+        tracing::info!(
+            expired,
+            purged,
+            failures,
+            "purged old sessions, seats and failed-login counts"
+        );
         Ok(())
     }
 

@@ -44,8 +44,8 @@ async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestA
 }
 
 /// A second server process on the same database.
-async fn spawn_peer(app: &TestApp) -> TestApp {
-    serve(&app.database_url, |_| {}).await
+async fn spawn_peer(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    serve(&app.database_url, adjust).await
 }
 
 async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
@@ -1509,6 +1509,52 @@ async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
     assert_redirect(&app.browser_from("198.51.100.1").log_in("fay").await, "/");
 }
 
+/// Failed logins count across server processes: two on each of two processes reach a limit
+/// of four, wherever the next attempt lands.
+async fn failed_logins_count_across_processes(db: TestDb) {
+    let settings = |s: &mut Settings| {
+        s.throttle.max_failures = 4;
+        s.client_ip.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    };
+    let first = spawn_app_with(db, settings).await;
+    let second = spawn_peer(&first, settings).await;
+    create_user(&first, "gus").await;
+    for app in [&first, &second, &first, &second] {
+        let wrong = app
+            .browser_from("203.0.113.67")
+            .call("/api/login", &[("username", "gus"), ("password", "guess guess")])
+            .await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    for app in [&first, &second] {
+        let blocked = app
+            .browser_from("203.0.113.67")
+            .call("/api/login", &[("username", "gus"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+/// A successful login clears the count for its username and address.
+async fn a_successful_login_resets_the_failed_login_count(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.throttle.max_failures = 3;
+    })
+    .await;
+    create_user(&app, "hal").await;
+    let browser = app.browser();
+    let fail = || browser.call("/api/login", &[("username", "hal"), ("password", "guess guess")]);
+    fail().await;
+    fail().await;
+    assert_redirect(&browser.log_in("hal").await, "/");
+    fail().await;
+    fail().await;
+    let again = browser
+        .call("/api/login", &[("username", "hal"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
 async fn refused_or_held_logins_are_not_failures(db: TestDb) {
     let app = spawn_app_with(db, |s| {
         s.policy.on_limit = OnLimit::DenyNew;
@@ -1683,7 +1729,7 @@ async fn a_kick_on_another_process_reaches_the_channel_at_once() {
         s.live_recheck_interval = Duration::from_secs(3600)
     })
     .await;
-    let second = spawn_peer(&first).await;
+    let second = spawn_peer(&first, |_| {}).await;
     create_user(&first, "pia").await;
     let a = first.browser();
     a.log_in("pia").await;
@@ -1703,7 +1749,7 @@ async fn on_sqlite_a_kick_on_another_process_arrives_at_the_next_re_read() {
         s.live_recheck_interval = Duration::from_millis(200)
     })
     .await;
-    let second = spawn_peer(&first).await;
+    let second = spawn_peer(&first, |_| {}).await;
     create_user(&first, "rita").await;
     let a = first.browser();
     a.log_in("rita").await;
@@ -1727,6 +1773,8 @@ on_both_backends!(
     a_confirmed_password_is_remembered_for_a_while_only,
     a_kicked_browser_can_log_in_again_from_an_open_form,
     too_many_failed_logins_are_throttled_per_username_and_ip,
+    failed_logins_count_across_processes,
+    a_successful_login_resets_the_failed_login_count,
     refused_or_held_logins_are_not_failures,
     the_purge_expires_idle_sessions_and_forgets_old_ones,
     the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one,

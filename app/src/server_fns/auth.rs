@@ -42,7 +42,12 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .map(|name| name.key().to_owned())
         .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
     let now = single_login::Millis::now();
-    if let Some(wait) = ctx.throttle.check(&key, ip, now) {
+    if let Some(wait) = ctx
+        .throttle
+        .check(&key, ip, now)
+        .await
+        .map_err(crate::ssr::internal)?
+    {
         tracing::warn!(
             event = "login_throttled",
             client_ip = ip,
@@ -58,6 +63,10 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
                 client_ip = client.ip.as_deref(),
                 "login"
             );
+            ctx.throttle
+                .record_success(&key, ip)
+                .await
+                .map_err(crate::ssr::internal)?;
             let next = next
                 .as_deref()
                 .filter(|n| self::ssr::is_safe_next(n))
@@ -65,7 +74,10 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
             self::ssr::start_session(user, &[], None, next).await
         }
         Err(AuthError::InvalidCredentials) => {
-            ctx.throttle.record_failure(&key, ip, now);
+            ctx.throttle
+                .record_failure(&key, ip, now)
+                .await
+                .map_err(crate::ssr::internal)?;
             tracing::info!(
                 event = "login_failed",
                 client_ip = client.ip.as_deref(),
