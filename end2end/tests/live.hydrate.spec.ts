@@ -48,3 +48,30 @@ test("the sessions page shows other sessions come and go without a reload", asyn
   await expect(live).toHaveCount(1);
   await close();
 });
+
+/** Tells the page that its tab was hidden or shown, as the browser would. */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}
+
+test("a hidden tab lets go of its channel and learns of the ending when shown again", async ({ browser }) => {
+  const name = uniqueName("hidden");
+  const { a, b, close } = await twoBrowsers(browser);
+  await signUp(a, name);
+  await listening(a);
+
+  await setHidden(a, true);
+  await expect(a.locator("body[data-live]")).toHaveCount(0);
+  await logIn(b, name);
+  // Nothing reaches a hidden tab.
+  await a.waitForTimeout(500);
+  await expect(a).toHaveURL(/\/$/);
+
+  await setHidden(a, false);
+  await expect(a).toHaveURL(/\/login$/);
+  await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
+  await close();
+});

@@ -9,9 +9,9 @@
 /// Where the live channel is served.
 pub const EVENTS_PATH: &str = "/api/session/events";
 
-/// While the calling component is mounted, keeps the live channel open and calls `refresh`
-/// whenever the page should re-read what it shows. Sets `data-live` on `<body>` while the
-/// channel is listening, a marker for tests.
+/// While the calling component is mounted (and the tab is visible), keeps the live channel
+/// open and calls `refresh` whenever the page should re-read what it shows. Sets `data-live`
+/// on `<body>` while the channel is listening, a marker for tests.
 pub fn watch_session(refresh: impl Fn() + 'static) {
     #[cfg(feature = "hydrate")]
     browser::watch(refresh);
@@ -21,6 +21,7 @@ pub fn watch_session(refresh: impl Fn() + 'static) {
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
     use leptos::prelude::*;
@@ -29,61 +30,122 @@ mod browser {
     use send_wrapper::SendWrapper;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    use web_sys::{EventSource, MessageEvent};
+    use web_sys::{Document, EventSource, MessageEvent};
 
     use super::EVENTS_PATH;
     use crate::components::toast::use_toasts;
     use crate::models::Toast;
+
+    /// The open source, if any, and whether the session has ended (then nothing reopens it).
+    #[derive(Default)]
+    struct Channel {
+        source: RefCell<Option<EventSource>>,
+        finished: Cell<bool>,
+    }
+
+    impl Channel {
+        fn close(&self) {
+            if let Some(source) = self.source.borrow_mut().take() {
+                source.close();
+            }
+            mark_live(false);
+        }
+    }
+
+    struct Listeners {
+        ready: Closure<dyn FnMut()>,
+        changed: Closure<dyn FnMut()>,
+        ended: Closure<dyn FnMut(MessageEvent)>,
+    }
+
+    fn open(channel: &Channel, listeners: &Listeners) {
+        if channel.finished.get() || channel.source.borrow().is_some() {
+            return;
+        }
+        let Ok(source) = EventSource::new(EVENTS_PATH) else {
+            return;
+        };
+        for (name, listener) in [
+            ("ready", listeners.ready.as_ref()),
+            ("changed", listeners.changed.as_ref()),
+            ("ended", listeners.ended.as_ref()),
+        ] {
+            let _ = source.add_event_listener_with_callback(name, listener.unchecked_ref());
+        }
+        *channel.source.borrow_mut() = Some(source);
+    }
 
     pub fn watch(refresh: impl Fn() + 'static) {
         let toasts = use_toasts();
         let navigate = use_navigate();
         let refresh = Rc::new(refresh);
         Effect::new(move |_| {
-            let Ok(source) = EventSource::new(EVENTS_PATH) else {
-                return;
-            };
-            let on_ready = Closure::<dyn FnMut()>::new(|| mark_live(true));
-            let on_changed = Closure::<dyn FnMut()>::new({
-                let refresh = refresh.clone();
-                move || refresh()
-            });
-            let on_ended = Closure::<dyn FnMut(MessageEvent)>::new({
-                let (refresh, source, navigate) = (refresh.clone(), source.clone(), navigate.clone());
-                move |event: MessageEvent| {
-                    // Otherwise the browser would reconnect by itself.
-                    source.close();
-                    mark_live(false);
-                    // A toast comes along only when the session had ended before the channel
-                    // opened: then no later request can tell why.
-                    let toast = event
-                        .data()
-                        .as_string()
-                        .and_then(|data| serde_json::from_str::<Option<Toast>>(&data).ok())
-                        .flatten();
-                    match toast {
-                        Some(toast) => {
-                            toasts.push(toast);
-                            navigate("/login", NavigateOptions::default());
+            let channel = Rc::new(Channel::default());
+            let listeners = Rc::new(Listeners {
+                ready: Closure::new(|| mark_live(true)),
+                changed: Closure::new({
+                    let refresh = refresh.clone();
+                    move || refresh()
+                }),
+                ended: Closure::new({
+                    let (channel, refresh, navigate) = (channel.clone(), refresh.clone(), navigate.clone());
+                    move |event: MessageEvent| {
+                        // Otherwise the browser would reconnect by itself.
+                        channel.finished.set(true);
+                        channel.close();
+                        // A toast comes along only when the session had ended before the
+                        // channel opened: then no later request can tell why.
+                        let toast = event
+                            .data()
+                            .as_string()
+                            .and_then(|data| serde_json::from_str::<Option<Toast>>(&data).ok())
+                            .flatten();
+                        match toast {
+                            Some(toast) => {
+                                toasts.push(toast);
+                                navigate("/login", NavigateOptions::default());
+                            }
+                            None => refresh(),
                         }
-                        None => refresh(),
+                    }
+                }),
+            });
+            open(&channel, &listeners);
+
+            // Browsers allow six connections per host over HTTP/1.1, shared by all tabs: a
+            // channel in every hidden tab would leave none for the visible one. Hidden tabs
+            // close theirs and reopen it when shown; an ending missed meanwhile arrives at once.
+            let document: Option<Document> = web_sys::window().and_then(|w| w.document());
+            let on_visibility = Closure::<dyn FnMut()>::new({
+                let (channel, listeners, document) = (channel.clone(), listeners.clone(), document.clone());
+                move || {
+                    if document.as_ref().is_some_and(Document::hidden) {
+                        channel.close();
+                    } else {
+                        open(&channel, &listeners);
                     }
                 }
             });
-            for (name, listener) in [
-                ("ready", on_ready.as_ref()),
-                ("changed", on_changed.as_ref()),
-                ("ended", on_ended.as_ref()),
-            ] {
-                let _ = source.add_event_listener_with_callback(name, listener.unchecked_ref());
+            if let Some(document) = &document {
+                let _ = document.add_event_listener_with_callback(
+                    "visibilitychange",
+                    on_visibility.as_ref().unchecked_ref(),
+                );
             }
-            // The closures must live as long as the source; both go when the page does.
-            let held = SendWrapper::new((source, on_ready, on_changed, on_ended));
+
+            // Everything lives as long as the page does.
+            let held = SendWrapper::new((channel, listeners, on_visibility, document));
             on_cleanup(move || {
                 if held.valid() {
-                    let (source, ..) = held.take();
-                    source.close();
-                    mark_live(false);
+                    let (channel, _listeners, on_visibility, document) = held.take();
+                    channel.finished.set(true);
+                    channel.close();
+                    if let Some(document) = document {
+                        let _ = document.remove_event_listener_with_callback(
+                            "visibilitychange",
+                            on_visibility.as_ref().unchecked_ref(),
+                        );
+                    }
                 }
             });
         });
