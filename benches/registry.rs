@@ -1,0 +1,182 @@
+//! Benchmarks of the session-seat registry, on SQLite and (when `TEST_POSTGRES_URL` names a
+//! server, as `scripts/bench` arranges) PostgreSQL:
+//!
+//! - the kick check's cost per request: one seat lookup by session hash, alone and from
+//!   eight tasks at once, with thousands of seats on record;
+//! - logins per second (the transaction that ends the older seat and opens the new one),
+//!   one user after another, and fifty logins of one user colliding.
+//!
+//! It prints a Markdown table; the README quotes it. Argon2 is left out: it costs the same
+//! whatever the registry does.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use single_login::{
+    Accounts, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User, Username,
+};
+
+const USERS: usize = 50;
+const SEATS_PER_USER: usize = 40;
+const LOOKUPS: usize = 20_000;
+const CONCURRENT_TASKS: usize = 8;
+const COLLIDING: usize = 50;
+const ROUNDS: usize = 20;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        println!("| backend | measurement | result |");
+        println!("|---|---|---|");
+        run("SQLite", common::sqlite().await).await;
+        if std::env::var_os("TEST_POSTGRES_URL").is_some() {
+            run("PostgreSQL", common::postgres().await).await;
+        } else {
+            eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL skipped (scripts/bench sets it)");
+        }
+    });
+}
+
+async fn run(backend: &str, db: TestDb) {
+    let accounts = Accounts::new(db.db.clone());
+    let seats = Seats::new(db.db.clone());
+    let users = sign_up(&accounts, USERS).await;
+    let context = LoginContext::new(
+        Some("203.0.113.7".into()),
+        Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"),
+    );
+
+    // Thousands of seats: every user opens SEATS_PER_USER, one after another; each ends the
+    // one before (kick_oldest, limit 1), so one per user is live and the rest are history.
+    let policy = Policy::default();
+    let started = Instant::now();
+    let mut hashes = Vec::new();
+    for round in 0..SEATS_PER_USER {
+        for (i, user) in users.iter().enumerate() {
+            let hash = SessionHash::of(&format!("{backend}-{round}-{i}"));
+            let outcome = seats.open(user.id, &hash, &context, &policy, &[]).await.unwrap();
+            assert!(matches!(outcome, OpenOutcome::Opened { .. }));
+            hashes.push(hash);
+        }
+    }
+    let logins = USERS * SEATS_PER_USER;
+    row(
+        backend,
+        &format!("logins, one at a time ({logins}, each ending the user's previous seat)"),
+        rate(logins, started.elapsed(), "logins/s"),
+    );
+
+    // The kick check: one lookup per request.
+    let mut times = Vec::with_capacity(LOOKUPS);
+    for i in 0..LOOKUPS {
+        let hash = &hashes[(i * 7919) % hashes.len()];
+        let started = Instant::now();
+        let status = seats.status(hash).await.unwrap();
+        times.push(started.elapsed());
+        assert!(status.is_some());
+    }
+    times.sort();
+    row(
+        backend,
+        &format!(
+            "seat lookup per request ({LOOKUPS}, {} seats on record)",
+            hashes.len()
+        ),
+        format!(
+            "median {} µs, p99 {} µs",
+            times[times.len() / 2].as_micros(),
+            times[times.len() * 99 / 100].as_micros()
+        ),
+    );
+
+    let hashes = Arc::new(hashes);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENT_TASKS)
+        .map(|task| {
+            let (seats, hashes) = (seats.clone(), hashes.clone());
+            tokio::spawn(async move {
+                for i in 0..LOOKUPS / CONCURRENT_TASKS {
+                    let hash = &hashes[(task * 104_729 + i * 7919) % hashes.len()];
+                    seats.status(hash).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    row(
+        backend,
+        &format!("seat lookups from {CONCURRENT_TASKS} tasks at once"),
+        rate(LOOKUPS, started.elapsed(), "lookups/s"),
+    );
+
+    // Fifty logins of one user at the same moment, ROUNDS times: they queue on the user's
+    // lock, and exactly one seat stays live.
+    let user = users[0].clone();
+    let mut rounds = Vec::new();
+    for round in 0..ROUNDS {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..COLLIDING)
+            .map(|i| {
+                let (seats, context, user) = (seats.clone(), context.clone(), user.clone());
+                tokio::spawn(async move {
+                    let hash = SessionHash::of(&format!("{}-collide-{round}-{i}", user.id.0));
+                    seats
+                        .open(user.id, &hash, &context, &Policy::default(), &[])
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        rounds.push(started.elapsed());
+        assert_eq!(
+            seats.live(user.id).await.unwrap().len(),
+            1,
+            "one live seat after the round"
+        );
+    }
+    rounds.sort();
+    row(
+        backend,
+        &format!("{COLLIDING} simultaneous logins of one user ({ROUNDS} rounds)"),
+        format!(
+            "median {} ms per round ({} logins/s)",
+            rounds[ROUNDS / 2].as_millis(),
+            (COLLIDING as f64 / rounds[ROUNDS / 2].as_secs_f64()).round()
+        ),
+    );
+}
+
+async fn sign_up(accounts: &Accounts, count: usize) -> Vec<User> {
+    let mut users = Vec::with_capacity(count);
+    for i in 0..count {
+        let name = Username::parse(&format!("bench{i}")).unwrap();
+        users.push(
+            accounts
+                .sign_up(&name, Password::parse("correct horse battery").unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+    users
+}
+
+fn rate(count: usize, elapsed: Duration, unit: &str) -> String {
+    format!("{} {unit}", (count as f64 / elapsed.as_secs_f64()).round())
+}
+
+fn row(backend: &str, measurement: &str, result: String) {
+    println!("| {backend} | {measurement} | {result} |");
+}
