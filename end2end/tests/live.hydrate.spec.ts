@@ -43,6 +43,12 @@ test("the sessions page shows other sessions come and go without a reload", asyn
 
   await logIn(b, name);
   await expect(live).toHaveCount(2);
+  // The user is told, and can look at the new login.
+  const alert = a.getByRole("status").filter({ hasText: "Your account just signed in from another browser." });
+  await expect(alert).toBeVisible();
+  await alert.getByRole("link", { name: "Not you? Review your sessions" }).click();
+  await expect(a).toHaveURL(/\/sessions\?review=\d+$/);
+  await expect(a.getByText("The new login")).toBeVisible();
 
   await b.getByRole("button", { name: "Log out" }).click();
   await expect(live).toHaveCount(1);

@@ -4,8 +4,9 @@
 //!
 //! Events (each with some data: browsers drop events whose data is empty): `ready` when the
 //! stream is listening; `changed` when another session of the same user began or ended (the
-//! sessions page re-reads its list); `ended` when this session ended, after which the stream
-//! closes. The page then makes one ordinary request, which the kick
+//! page re-reads what it shows), whose data is `null` or, for a login that began while this
+//! one stays, an alert toast as JSON (OWASP: tell the user about concurrent logins); `ended`
+//! when this session ended, after which the stream closes. The page then makes one ordinary request, which the kick
 //! check answers as it always does (signs the session out, explains why). When the session
 //! had already ended by the time the stream was opened, the check has used up that answer, so
 //! `ended` carries the toast itself as JSON.
@@ -16,7 +17,8 @@
 use std::convert::Infallible;
 
 use app::models::Toast;
-use app::ssr::{error_chain, RequestAuth};
+use app::ssr::messages::{self, Lang};
+use app::ssr::{error_chain, ClientInfo, RequestAuth};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +26,7 @@ use axum::Extension;
 use futures_util::stream::{self, Stream};
 use http::StatusCode;
 use single_login::changes::SeatChanges;
-use single_login::{SeatId, UserId};
+use single_login::{Millis, SeatId, UserId};
 use tokio::sync::watch;
 
 use crate::AppState;
@@ -53,13 +55,19 @@ impl Shutdown {
     }
 }
 
-pub async fn events(State(state): State<AppState>, auth: Option<Extension<RequestAuth>>) -> Response {
+pub async fn events(
+    State(state): State<AppState>,
+    auth: Option<Extension<RequestAuth>>,
+    client: Option<Extension<ClientInfo>>,
+) -> Response {
     match auth.map(|Extension(auth)| auth) {
         Some(RequestAuth::SignedIn { user, seat }) => {
             let watch = Watch {
                 changes: state.ctx.seats.subscribe(),
                 seat,
                 user: user.id,
+                others: None,
+                lang: client.map_or(Lang::En, |Extension(client)| client.lang),
                 state,
             };
             sse(watch.run()).into_response()
@@ -79,10 +87,18 @@ fn sse(
 }
 
 fn ended(toast: Option<&Toast>) -> Event {
-    let data = toast
+    Event::default().event("ended").data(toast_json(toast))
+}
+
+fn changed(alert: Option<&Toast>) -> Event {
+    Event::default().event("changed").data(toast_json(alert))
+}
+
+/// `null` when there is nothing to show: never empty, which browsers would not dispatch.
+fn toast_json(toast: Option<&Toast>) -> String {
+    toast
         .and_then(|toast| serde_json::to_string(toast).ok())
-        .unwrap_or_else(|| "null".to_owned());
-    Event::default().event("ended").data(data)
+        .unwrap_or_else(|| "null".to_owned())
 }
 
 struct Watch {
@@ -92,6 +108,10 @@ struct Watch {
     /// re-authenticates, the seat does not.
     seat: SeatId,
     user: UserId,
+    /// The user's other live seats when last read (`None`: not yet): a seat not among them
+    /// is a new login.
+    others: Option<Vec<SeatId>>,
+    lang: Lang,
 }
 
 enum Step {
@@ -117,10 +137,13 @@ impl Watch {
                 Step::Ready => match watch.look().await {
                     // Subscribed before this read, so nothing can slip between the two.
                     Seen::Ended => Some((ended(None), (watch, Step::Done))),
-                    Seen::Live | Seen::Unknown => Some((
-                        Event::default().event("ready").data("ready"),
-                        (watch, Step::Watching),
-                    )),
+                    Seen::Live | Seen::Unknown => {
+                        watch.new_logins().await;
+                        Some((
+                            Event::default().event("ready").data("ready"),
+                            (watch, Step::Watching),
+                        ))
+                    }
                 },
                 Step::Watching => loop {
                     let told = tokio::select! {
@@ -129,13 +152,13 @@ impl Watch {
                     };
                     match watch.look().await {
                         Seen::Ended => break Some((ended(None), (watch, Step::Done))),
-                        Seen::Live if told => {
-                            break Some((
-                                Event::default().event("changed").data("changed"),
-                                (watch, Step::Watching),
-                            ))
+                        Seen::Live => {
+                            let alert = watch.new_logins().await;
+                            if told || alert.is_some() {
+                                break Some((changed(alert.as_ref()), (watch, Step::Watching)));
+                            }
                         }
-                        Seen::Live | Seen::Unknown => {}
+                        Seen::Unknown => {}
                     }
                 },
                 Step::Done => None,
@@ -143,6 +166,29 @@ impl Watch {
         });
         use futures_util::StreamExt;
         events.take_until(Shutdown::wait(stop))
+    }
+
+    /// Reads the user's other live seats; if a login began since the last read, the alert
+    /// for the newest one (`None` on the first read, which only takes stock).
+    async fn new_logins(&mut self) -> Option<Toast> {
+        let live = match self.state.ctx.seats.live(self.user).await {
+            Ok(live) => live,
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "live channel: could not read the sessions");
+                return None;
+            }
+        };
+        let others: Vec<SeatId> = live
+            .iter()
+            .map(|seat| seat.id)
+            .filter(|id| *id != self.seat)
+            .collect();
+        let known = self.others.replace(others)?;
+        let newest = live
+            .iter()
+            .filter(|seat| seat.id != self.seat && !known.contains(&seat.id))
+            .max_by_key(|seat| seat.id)?;
+        Some(messages::new_login_elsewhere(self.lang, newest, Millis::now()))
     }
 
     async fn look(&self) -> Seen {

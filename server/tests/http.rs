@@ -1626,17 +1626,29 @@ async fn a_channel_hears_of_the_users_other_sessions(db: TestDb) {
     a.log_in("milo").await;
     let mut events = a.listen().await;
     b.log_in("milo").await;
-    assert_eq!(
-        events.next().await.map(|(name, _)| name).as_deref(),
-        Some("changed")
-    );
+    // A new login while this one stays: the alert says where, and leads to it.
+    let (name, data) = events.next().await.unwrap();
+    assert_eq!(name, "changed");
+    let alert: app::models::Toast = serde_json::from_str(&data).expect("an alert as JSON");
+    assert_eq!(alert.title, "Your account just signed in from another browser.");
+    let newest = app
+        .state
+        .ctx
+        .seats
+        .live(user_id(&app, "milo").await)
+        .await
+        .unwrap();
+    let b_seat = newest.iter().map(|s| s.id.0).max().unwrap();
+    assert_eq!(alert.link.unwrap().href, format!("/sessions?review={b_seat}"));
+    assert!(alert.detail.unwrap().contains("127.0.0.1"));
     // Re-authenticating gives this session a new id; the channel follows the seat.
     let confirmed = a.call("/api/sessions/confirm", &[("password", PASSWORD)]).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     b.submit("/api/logout", &[]).await;
+    // An ending elsewhere: re-read, nothing to alert.
     assert_eq!(
-        events.next().await.map(|(name, _)| name).as_deref(),
-        Some("changed")
+        events.next().await,
+        Some(("changed".to_owned(), "null".to_owned()))
     );
     // Still live: a logout elsewhere does not end this session.
     assert_eq!(a.get("/").await.status(), StatusCode::OK);

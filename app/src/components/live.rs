@@ -1,7 +1,7 @@
 //! The browser's end of the live channel (the server's `live` module has the protocol).
 //!
 //! A signed-in page opens one `EventSource`. When another session of the user changes, the
-//! page re-reads its data; when this session ends, it re-reads too, and that read answers
+//! page re-reads its data (and shows the alert that comes with a new login); when this session ends, it re-reads too, and that read answers
 //! `SessionEnded`, which the page already turns into the toast and the way to `/login`. So
 //! the kicked browser lands on the login page without anyone touching it. Without
 //! JavaScript none of this runs, and the next request does the same job.
@@ -54,7 +54,7 @@ mod browser {
 
     struct Listeners {
         ready: Closure<dyn FnMut()>,
-        changed: Closure<dyn FnMut()>,
+        changed: Closure<dyn FnMut(MessageEvent)>,
         ended: Closure<dyn FnMut(MessageEvent)>,
     }
 
@@ -85,7 +85,13 @@ mod browser {
                 ready: Closure::new(|| mark_live(true)),
                 changed: Closure::new({
                     let refresh = refresh.clone();
-                    move || refresh()
+                    move |event: MessageEvent| {
+                        // A login that began while this one stays comes with an alert.
+                        if let Some(alert) = toast_in(&event) {
+                            toasts.push(alert);
+                        }
+                        refresh()
+                    }
                 }),
                 ended: Closure::new({
                     let (channel, refresh, navigate) = (channel.clone(), refresh.clone(), navigate.clone());
@@ -95,12 +101,7 @@ mod browser {
                         channel.close();
                         // A toast comes along only when the session had ended before the
                         // channel opened: then no later request can tell why.
-                        let toast = event
-                            .data()
-                            .as_string()
-                            .and_then(|data| serde_json::from_str::<Option<Toast>>(&data).ok())
-                            .flatten();
-                        match toast {
+                        match toast_in(&event) {
                             Some(toast) => {
                                 toasts.push(toast);
                                 navigate("/login", NavigateOptions::default());
@@ -149,6 +150,14 @@ mod browser {
                 }
             });
         });
+    }
+
+    fn toast_in(event: &MessageEvent) -> Option<Toast> {
+        event
+            .data()
+            .as_string()
+            .and_then(|data| serde_json::from_str::<Option<Toast>>(&data).ok())
+            .flatten()
     }
 
     fn mark_live(live: bool) {

@@ -31,12 +31,17 @@ pub fn SessionsPage() -> impl IntoView {
         },
         |_| my_sessions(),
     );
-    let highlight = move || {
-        use_query_map()
-            .read()
-            .get("highlight")
-            .and_then(|id| id.parse::<i64>().ok())
+    let marked = |key: &'static str| {
+        move || {
+            use_query_map()
+                .read()
+                .get(key)
+                .and_then(|id| id.parse::<i64>().ok())
+        }
     };
+    // `highlight`: the login that signed this browser out; `review`: a new login the live
+    // channel announced while this one stayed.
+    let (highlight, review) = (marked("highlight"), marked("review"));
 
     let toasts = use_toasts();
     let announce = move |result: Option<Result<Toast, AppError>>| {
@@ -72,7 +77,7 @@ pub fn SessionsPage() -> impl IntoView {
                     .map(|result| match result {
                         Ok(data) => {
                             view! {
-                                <SessionList data=data.clone() highlight=highlight() end confirm end_others/>
+                                <SessionList data=data.clone() highlight=highlight() review=review() end confirm end_others/>
                                 <Show when=move || end_error().is_some()>
                                     <p class="form-error" role="alert">{end_error}</p>
                                 </Show>
@@ -84,7 +89,7 @@ pub fn SessionsPage() -> impl IntoView {
                     })
             }}
         </Suspense>
-        <PasswordChange change highlighted=highlight().is_some()/>
+        <PasswordChange change highlighted=highlight().or(review()).is_some()/>
     }
 }
 
@@ -92,6 +97,7 @@ pub fn SessionsPage() -> impl IntoView {
 fn SessionList(
     data: SessionsPage,
     highlight: Option<i64>,
+    review: Option<i64>,
     end: ServerAction<EndSession>,
     confirm: ServerAction<ConfirmPassword>,
     end_others: ServerAction<EndOtherSessions>,
@@ -105,12 +111,17 @@ fn SessionList(
         .map(|session| {
             let id = session.id;
             let current = session.current;
-            let class = if Some(id) == highlight { "session highlighted" } else { "session" };
+            let class = if Some(id) == highlight || Some(id) == review {
+                "session highlighted"
+            } else {
+                "session"
+            };
             view! {
                 <li class=class>
                     <SessionSummary session/>
                     {current.then(|| view! { <strong class="badge">" This browser"</strong> })}
                     {(Some(id) == highlight).then(|| view! { <strong class="badge warning">" The login that signed you out"</strong> })}
+                    {(Some(id) == review).then(|| view! { <strong class="badge warning">" The new login"</strong> })}
                     {(!current && confirmed)
                         .then(|| {
                             view! {

@@ -112,6 +112,29 @@ pub fn session_ended(lang: Lang, ended: &Ended, now: Millis) -> Option<Toast> {
     Some(toast)
 }
 
+pub const NEW_LOGIN_KO: &str = "다른 브라우저에서 이 계정으로 로그인했습니다.";
+pub const NEW_LOGIN_EN: &str = "Your account just signed in from another browser.";
+
+/// The alert for an open page of the user when another login of theirs begins and this one
+/// stays (a limit above one, or a shared IP): says where, and how to lock it out.
+pub fn new_login_elsewhere(lang: Lang, newer: &SeatInfo, now: Millis) -> Toast {
+    Toast::new(
+        ToastKind::Info,
+        match lang {
+            Lang::Ko => NEW_LOGIN_KO,
+            Lang::En => NEW_LOGIN_EN,
+        },
+    )
+    .with_detail(newer_login(lang, newer, now))
+    .with_link(
+        match lang {
+            Lang::Ko => "본인이 아닌가요? 세션 확인하기",
+            Lang::En => "Not you? Review your sessions",
+        },
+        format!("/sessions?review={}", newer.id.0),
+    )
+}
+
 /// "New login 2 minutes ago from 203.0.113.9, Chrome on Linux"
 fn newer_login(lang: Lang, seat: &SeatInfo, now: Millis) -> String {
     let when = relative_time(lang, seat.created_at, now);
