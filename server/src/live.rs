@@ -2,14 +2,15 @@
 //! [`EVENTS_PATH`], so that a browser whose session ends learns it at once instead of at its
 //! next click.
 //!
-//! Events (each with some data: browsers drop events whose data is empty): `ready` when the
-//! stream is listening; `changed` when another session of the same user began or ended (the
-//! page re-reads what it shows), whose data is `null` or, for a login that began while this
-//! one stays, an alert toast as JSON (OWASP: tell the user about concurrent logins); `ended`
-//! when this session ended, after which the stream closes. The page then makes one ordinary request, which the kick
-//! check answers as it always does (signs the session out, explains why). When the session
-//! had already ended by the time the stream was opened, the check has used up that answer, so
-//! `ended` carries the toast itself as JSON.
+//! Events (each with some data: browsers drop events whose data is empty):
+//! - `ready`: the stream listens;
+//! - `changed`: another session of the same user began or ended, and the page re-reads what
+//!   it shows. The data is `null`, or for a login that began while this one stays, an alert
+//!   toast as JSON (OWASP: tell the user about concurrent logins);
+//! - `ended`: this session ended, and the stream closes. The page then makes one ordinary
+//!   request, which the kick check answers as it always does (signs the session out, explains
+//!   why). When the session had already ended by the time the stream was opened, the check
+//!   has used up that answer, so `ended` carries the toast itself as JSON.
 //!
 //! Streams end when the server shuts down (axum waits for open connections, so streams that
 //! never end would hold the shutdown; axum#2673); browsers reconnect by themselves.
