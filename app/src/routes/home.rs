@@ -17,7 +17,13 @@ pub fn HomePage() -> impl IntoView {
     let toasts = use_toasts();
 
     on_session_ended(move || user.get().and_then(|r| r.err()));
-    watch_session(move || user.refetch());
+    // This page's own logout ends the seat too, and the channel says so before the action
+    // has answered: leave that one to the action, which shows "You have been signed out".
+    watch_session(move || {
+        if !logout.pending().get_untracked() {
+            user.refetch();
+        }
+    });
     on_session_ended(move || logout.value().get().and_then(|r| r.err()));
     Effect::new(move |_| {
         if let Some(Ok(toast)) = logout.value().get() {
