@@ -1,11 +1,12 @@
 //! Word that a user's seats changed, for the pages that keep a live channel open.
 //!
-//! Within one process the registry tells its listeners directly. Across processes that share
-//! a PostgreSQL database it also sends `NOTIFY` on [`NOTIFY_CHANNEL`], and each process relays
-//! what it hears ([`crate::Seats::relay_notifications`]). SQLite has no such channel: a change
-//! made by another process (the operator CLI, say) is seen at the listener's next periodic
-//! re-read. A notice only says "look again": the registry stays the one source of truth, so a
-//! lost, late or repeated notice costs a lookup, never a wrong answer.
+//! On SQLite the registry tells this process's listeners directly. On PostgreSQL it sends
+//! `NOTIFY` on [`NOTIFY_CHANNEL`] instead, and each process, the sender included, relays what
+//! it hears ([`crate::Seats::listen`]), so every listener hears each change once. SQLite has
+//! no channel between processes: a change made by another process (the operator CLI, say) is
+//! seen at the listener's next periodic re-read. A notice only says "look again": the
+//! registry stays the one source of truth, so a lost, late or repeated notice costs a
+//! lookup, never a wrong answer.
 
 use tokio::sync::broadcast;
 

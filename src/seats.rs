@@ -155,6 +155,30 @@ pub enum OpenOutcome {
     },
 }
 
+/// A listening PostgreSQL connection, from [`Seats::listen`].
+pub struct Relay {
+    listener: sqlx::postgres::PgListener,
+    notifier: Notifier,
+}
+
+impl Relay {
+    /// Passes every notice on until the connection fails for good (a lost connection is
+    /// re-established by itself, and then everyone re-reads).
+    pub async fn run(mut self) -> Result<(), sqlx::Error> {
+        loop {
+            match self.listener.try_recv().await? {
+                Some(notification) => {
+                    for user in changes::parse_payload(notification.payload()) {
+                        self.notifier.send(Notice::User(user));
+                    }
+                }
+                // Reconnected after a lost connection: what was said meanwhile is lost.
+                None => self.notifier.send(Notice::Everyone),
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Seats {
     db: Db,
@@ -343,53 +367,54 @@ impl Seats {
         self.notifier.subscribe()
     }
 
-    /// Tells this process's listeners, and on PostgreSQL every other process's, that seats
-    /// of `users` changed. A notice that cannot be sent is logged, not returned: the change
-    /// itself is committed, and listeners re-read periodically anyway.
+    /// Tells the listeners that seats of `users` changed: on SQLite this process's directly;
+    /// on PostgreSQL every process's through `NOTIFY`, which reaches this process too (its
+    /// relay), so each listener hears it once. Only a notice that cannot be sent there goes
+    /// to this process directly. Failures are logged, not returned: the change itself is
+    /// committed, and listeners re-read periodically anyway.
     async fn announce(&self, users: &[UserId]) {
-        for user in users {
-            self.notifier.send(Notice::User(*user));
-        }
-        if let (Db::Postgres(pool), false) = (&self.db, users.is_empty()) {
-            // Far below NOTIFY's 8000-byte payload limit per message.
-            for chunk in users.chunks(500) {
-                let payload = chunk
-                    .iter()
-                    .map(|u| u.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(NOTIFY_CHANNEL)
-                    .bind(payload)
-                    .execute(pool)
-                    .await;
-                if let Err(error) = sent {
-                    tracing::warn!(error = %error, "could not notify other processes of a seat change");
-                }
+        let tell_here = |users: &[UserId]| {
+            for user in users {
+                self.notifier.send(Notice::User(*user));
+            }
+        };
+        let Db::Postgres(pool) = &self.db else {
+            return tell_here(users);
+        };
+        // Far below NOTIFY's 8000-byte payload limit per message.
+        for chunk in users.chunks(500) {
+            let payload = chunk
+                .iter()
+                .map(|u| u.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTIFY_CHANNEL)
+                .bind(payload)
+                .execute(pool)
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(error = %error, "could not notify the processes of a seat change");
+                tell_here(chunk);
             }
         }
     }
 
-    /// On PostgreSQL: relays the seat changes announced by every process (this one
-    /// included) to this process's listeners, until the listening connection fails for
-    /// good. On SQLite there is nothing to relay and it returns at once.
-    pub async fn relay_notifications(&self) -> Result<(), sqlx::Error> {
+    /// On PostgreSQL: starts listening for the seat changes announced by every process
+    /// (this one included); [`Relay::run`] passes them to this process's listeners. `None` on
+    /// SQLite, which has nothing to relay. Listeners are told to re-read once it listens, for
+    /// what was said while it did not.
+    pub async fn listen(&self) -> Result<Option<Relay>, sqlx::Error> {
         let Db::Postgres(pool) = &self.db else {
-            return Ok(());
+            return Ok(None);
         };
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
-        loop {
-            match listener.try_recv().await? {
-                Some(notification) => {
-                    for user in changes::parse_payload(notification.payload()) {
-                        self.notifier.send(Notice::User(user));
-                    }
-                }
-                // Reconnected after a lost connection: what was said meanwhile is lost.
-                None => self.notifier.send(Notice::Everyone),
-            }
-        }
+        self.notifier.send(Notice::Everyone);
+        Ok(Some(Relay {
+            listener,
+            notifier: self.notifier.clone(),
+        }))
     }
 
     /// Records a login: under the user's lock, asks the policy which seats to end, ends them
@@ -474,18 +499,6 @@ impl Seats {
             last_seen_at: Millis(row.last_seen_at),
             ended: row.end.ended(),
         }))
-    }
-
-    /// Whether a seat is still live: one lookup by its id, which (unlike its session hash)
-    /// never changes.
-    pub async fn is_live(&self, seat: SeatId) -> Result<bool, sqlx::Error> {
-        let live = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM seats WHERE id = $1 AND ended_at IS NULL")
-                .bind(seat.0)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(live.is_some())
     }
 
     /// Moves a live seat to a new session id (its session was given a fresh id). The old

@@ -17,7 +17,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use single_login::db::Backend;
+use single_login::seats::Relay;
 use single_login::throttle::Throttle;
 use single_login::{Accounts, Db, Millis, Seats};
 use tower_sessions::cookie::SameSite;
@@ -49,11 +49,13 @@ pub enum StartError {
     Db(#[from] single_login::DbError),
     #[error("could not create the session table")]
     SessionStore(#[source] sqlx::Error),
+    #[error("could not listen for seat changes")]
+    Listen(#[source] sqlx::Error),
 }
 
 impl AppState {
     /// Connects to the database, runs the migrations and assembles the services. On
-    /// PostgreSQL it also starts relaying other processes' seat changes to this one's live
+    /// PostgreSQL it also starts relaying the processes' seat changes to this one's live
     /// channels.
     pub async fn start(config: &Config) -> Result<AppState, StartError> {
         let db = Db::connect(&config.database_url).await?;
@@ -61,8 +63,9 @@ impl AppState {
         let sessions = AnyStore::for_db(&db);
         sessions.migrate().await.map_err(StartError::SessionStore)?;
         let seats = Seats::new(db.clone());
-        if db.backend() == Backend::Postgres {
-            spawn_relay(seats.clone());
+        // Listening before the first request, so that no change can go unheard.
+        if let Some(relay) = seats.listen().await.map_err(StartError::Listen)? {
+            spawn_relay(seats.clone(), relay);
         }
         Ok(AppState {
             leptos_options: config.leptos.clone(),
@@ -119,15 +122,24 @@ impl AppState {
     }
 }
 
-/// Keeps [`Seats::relay_notifications`] running: after a failure it starts again a little
-/// later. The live channels' periodic re-read covers the gap.
-fn spawn_relay(seats: Seats) {
+/// Keeps the relay running: after a failure it listens again a little later. The live
+/// channels' periodic re-read covers the gap.
+fn spawn_relay(seats: Seats, relay: Relay) {
     tokio::spawn(async move {
+        let mut relay = Some(relay);
         loop {
-            if let Err(error) = seats.relay_notifications().await {
-                tracing::warn!(error = %app::ssr::error_chain(&error), "seat-change relay stopped; restarting");
+            if let Some(running) = relay.take() {
+                if let Err(error) = running.run().await {
+                    tracing::warn!(error = %app::ssr::error_chain(&error), "seat-change relay stopped; restarting");
+                }
             }
             tokio::time::sleep(Duration::from_secs(5)).await;
+            match seats.listen().await {
+                Ok(listening) => relay = listening,
+                Err(error) => {
+                    tracing::warn!(error = %app::ssr::error_chain(&error), "seat-change relay could not listen")
+                }
+            }
         }
     });
 }

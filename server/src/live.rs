@@ -123,7 +123,8 @@ enum Step {
 
 /// What the seat looks like now.
 enum Seen {
-    Live,
+    /// Live; with the alert for a login that began since the last read, if any.
+    Live(Option<Toast>),
     /// Ended; the kick check will explain why on the page's next request.
     Ended,
     /// The registry could not be read; try again at the next re-read.
@@ -138,13 +139,10 @@ impl Watch {
                 Step::Ready => match watch.look().await {
                     // Subscribed before this read, so nothing can slip between the two.
                     Seen::Ended => Some((ended(None), (watch, Step::Done))),
-                    Seen::Live | Seen::Unknown => {
-                        watch.new_logins().await;
-                        Some((
-                            Event::default().event("ready").data("ready"),
-                            (watch, Step::Watching),
-                        ))
-                    }
+                    Seen::Live(_) | Seen::Unknown => Some((
+                        Event::default().event("ready").data("ready"),
+                        (watch, Step::Watching),
+                    )),
                 },
                 Step::Watching => loop {
                     let told = tokio::select! {
@@ -153,13 +151,11 @@ impl Watch {
                     };
                     match watch.look().await {
                         Seen::Ended => break Some((ended(None), (watch, Step::Done))),
-                        Seen::Live => {
-                            let alert = watch.new_logins().await;
-                            if told || alert.is_some() {
-                                break Some((changed(alert.as_ref()), (watch, Step::Watching)));
-                            }
+                        Seen::Live(alert) if told || alert.is_some() => {
+                            break Some((changed(alert.as_ref()), (watch, Step::Watching)))
                         }
-                        Seen::Unknown => {}
+                        // Only the periodic re-read, and nothing new.
+                        Seen::Live(_) | Seen::Unknown => {}
                     }
                 },
                 Step::Done => None,
@@ -169,37 +165,31 @@ impl Watch {
         events.take_until(Shutdown::wait(stop))
     }
 
-    /// Reads the user's other live seats; if a login began since the last read, the alert
-    /// for the newest one (`None` on the first read, which only takes stock).
-    async fn new_logins(&mut self) -> Option<Toast> {
+    /// Reads the user's live seats, once: whether this seat is among them, and if a login
+    /// began since the last read, the alert for the newest one (none on the first read, which
+    /// only takes stock).
+    async fn look(&mut self) -> Seen {
         let live = match self.state.ctx.seats.live(self.user).await {
             Ok(live) => live,
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "live channel: could not read the sessions");
-                return None;
+                return Seen::Unknown;
             }
         };
+        if !live.iter().any(|seat| seat.id == self.seat) {
+            return Seen::Ended;
+        }
         let others: Vec<SeatId> = live
             .iter()
             .map(|seat| seat.id)
             .filter(|id| *id != self.seat)
             .collect();
-        let known = self.others.replace(others)?;
-        let newest = live
-            .iter()
-            .filter(|seat| seat.id != self.seat && !known.contains(&seat.id))
-            .max_by_key(|seat| seat.id)?;
-        Some(messages::new_login_elsewhere(self.lang, newest, Millis::now()))
-    }
-
-    async fn look(&self) -> Seen {
-        match self.state.ctx.seats.is_live(self.seat).await {
-            Ok(true) => Seen::Live,
-            Ok(false) => Seen::Ended,
-            Err(error) => {
-                tracing::warn!(error = %error_chain(&error), "live channel: could not read the seat");
-                Seen::Unknown
-            }
-        }
+        let alert = self.others.replace(others).and_then(|known| {
+            live.iter()
+                .filter(|seat| seat.id != self.seat && !known.contains(&seat.id))
+                .max_by_key(|seat| seat.id)
+                .map(|newest| messages::new_login_elsewhere(self.lang, newest, Millis::now()))
+        });
+        Seen::Live(alert)
     }
 }
