@@ -177,7 +177,7 @@ pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
 mod ssr {
     use serde::{Deserialize, Serialize};
     use single_login::seats::{OpenOutcome, SeatInfo};
-    use single_login::{EndReason, LoginContext, Millis, SeatId, SessionHash, User, UserId};
+    use single_login::{EndReason, LoginContext, Millis, SeatId, User, UserId};
 
     use crate::error::AppError;
     use crate::models::SessionView;
@@ -252,13 +252,7 @@ mod ssr {
                 .map_err(ssr::internal)?;
         }
         session.clear().await;
-        session.cycle_id().await.map_err(ssr::internal)?;
-        // Saving now gives the session its new id, so the seat can be keyed by it.
-        session.save().await.map_err(ssr::internal)?;
-        let id = session
-            .id()
-            .ok_or_else(|| ssr::internal("a saved session has no id"))?;
-        let hash = SessionHash::of(&id.to_string());
+        let hash = ssr::fresh_session_id(&session).await?;
         let login = LoginContext::new(client.ip.clone(), client.user_agent.as_deref());
         let outcome = ctx
             .seats

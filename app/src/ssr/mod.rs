@@ -151,17 +151,24 @@ pub async fn flash_in_new_session(session: &tower_sessions::Session, toast: Toas
     push_flash(session, toast).await
 }
 
-/// Gives the signed-in session a fresh id and moves its seat to it. The old id is deleted
-/// from the store and finds no seat any more.
-pub async fn renew_session_id(seat: single_login::SeatId) -> Result<(), AppError> {
-    let session = session().await?;
+/// Gives `session` a fresh id (the old one is deleted from the store) and returns the hash a
+/// seat is keyed by. Saved at once, so that the id is known now, not after the response.
+pub async fn fresh_session_id(
+    session: &tower_sessions::Session,
+) -> Result<single_login::SessionHash, AppError> {
     session.cycle_id().await.map_err(internal)?;
-    // Saving now gives the session its new id, so the seat can follow it.
     session.save().await.map_err(internal)?;
     let id = session
         .id()
         .ok_or_else(|| internal("a saved session has no id"))?;
-    let hash = single_login::SessionHash::of(&id.to_string());
+    Ok(single_login::SessionHash::of(&id.to_string()))
+}
+
+/// Gives the signed-in session a fresh id and moves its seat to it. The old id finds no
+/// seat any more.
+pub async fn renew_session_id(seat: single_login::SeatId) -> Result<(), AppError> {
+    let session = session().await?;
+    let hash = fresh_session_id(&session).await?;
     if context()?.seats.rekey(seat, &hash).await.map_err(internal)? {
         Ok(())
     } else {
