@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { logIn, logOut, PASSWORD, signUp, uniqueName } from "./helpers";
 
 test("sign up, see the home page, log out and log in again", async ({ page }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { uniqueName } from "./helpers";
 
 // Runs with JavaScript only: proves the page is hydrated, i.e. that a form is handled by the

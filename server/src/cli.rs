@@ -72,9 +72,18 @@ async fn serve(config: Config) -> Result<(), Error> {
     let shutdown = state.shutdown.clone();
     let addr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    if !config.settings.cookie_secure && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "the session cookie is not Secure on a non-loopback address: it travels in clear \
+             over plain http; set cookie_secure = true (SESSION_COOKIE_SECURE) behind TLS"
+        );
+    }
     tracing::info!(
         %addr,
         database = %redact_url(&config.database_url),
+        allowed_hosts = %config.settings.allowed_hosts.join(","),
+        cookie_secure = config.settings.cookie_secure,
         max_sessions = config.settings.policy.max_sessions,
         on_limit = ?config.settings.policy.on_limit,
         "listening on http://{addr}"

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use leptos::config::LeptosOptions;
+use leptos::config::{Env, LeptosOptions};
 use single_login::client_ip::{ClientIpConfig, IpNet};
 use single_login::throttle::ThrottleConfig;
 use single_login::{OnLimit, Policy};
@@ -23,8 +23,12 @@ pub struct Config {
 /// Behaviour of the session machinery.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `Secure` flag on the session cookie.
+    /// `Secure` flag on the session cookie (whose name then carries the `__Host-` prefix),
+    /// and `Strict-Transport-Security` on every answer.
     pub cookie_secure: bool,
+    /// The host names this server answers to (the `Host` header, port aside); any other gets
+    /// 400, which stops DNS rebinding against an instance on a private address.
+    pub allowed_hosts: Vec<String>,
     /// A session unused for this long ends (its seat with reason `expired`).
     pub session_idle_timeout: Duration,
     /// A session this old ends (`expired`) however active it is; the user logs in again.
@@ -51,11 +55,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Defaults for a server on `addr`: the cookie is `Secure` unless it serves plain-http
-    /// loopback (development, tests).
-    pub fn defaults_for(addr: SocketAddr) -> Self {
+    /// Defaults for a server on `addr`. The cookie is `Secure` unless this is a development
+    /// run (`LEPTOS_ENV` is not `PROD`) on plain-http loopback: a release served on loopback
+    /// is usually behind a TLS-terminating proxy on the same host, and browsers accept
+    /// `Secure` cookies from `http://localhost` and `http://127.0.0.1` anyway.
+    pub fn defaults_for(addr: SocketAddr, env: Env) -> Self {
         Settings {
-            cookie_secure: !addr.ip().is_loopback(),
+            cookie_secure: !(addr.ip().is_loopback() && env == Env::DEV),
+            allowed_hosts: default_allowed_hosts(addr),
             session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
             session_max_lifetime: Duration::from_secs(30 * 24 * 3600),
             touch_interval: Duration::from_secs(60),
@@ -69,6 +76,52 @@ impl Settings {
             throttle: ThrottleConfig::default(),
         }
     }
+}
+
+/// The listen address's host (unless it is a wildcard), `localhost` and the loopback
+/// addresses.
+pub fn default_allowed_hosts(addr: SocketAddr) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "[::1]".to_owned()];
+    let own = match addr.ip() {
+        ip if ip.is_unspecified() => None,
+        std::net::IpAddr::V4(ip) => Some(ip.to_string()),
+        std::net::IpAddr::V6(ip) => Some(format!("[{ip}]")),
+    };
+    if let Some(own) = own.filter(|own| !hosts.contains(own)) {
+        hosts.insert(0, own);
+    }
+    hosts
+}
+
+/// A host name as the `Host` header carries it, without the port, lower-cased and without a
+/// trailing dot; IPv6 addresses keep their brackets. `None` when it cannot be a host.
+pub fn normalize_host(text: &str) -> Option<String> {
+    let text = text.trim();
+    let host = if text.starts_with('[') {
+        let end = text.find(']')?;
+        let rest = &text[end + 1..];
+        if !(rest.is_empty()
+            || rest
+                .strip_prefix(':')
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
+        {
+            return None;
+        }
+        &text[..=end]
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            Some(_) => return None,
+            None => text,
+        }
+    };
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let valid = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:_".contains(&b));
+    valid.then_some(host)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +160,7 @@ pub enum ConfigError {
 pub const SETTINGS: &[(&str, &str)] = &[
     ("database_url", "DATABASE_URL"),
     ("cookie_secure", "SESSION_COOKIE_SECURE"),
+    ("allowed_hosts", "ALLOWED_HOSTS"),
     ("session_idle_timeout", "SESSION_IDLE_TIMEOUT"),
     ("session_max_lifetime", "SESSION_MAX_LIFETIME"),
     ("seat_touch_interval", "SEAT_TOUCH_INTERVAL"),
@@ -224,7 +278,8 @@ impl Config {
             leptos.output_name = "single-login".into();
         }
         let sources = Sources::gather(file, |name| std::env::var(name).ok())?;
-        let (database_url, settings) = resolve(&sources, Settings::defaults_for(leptos.site_addr))?;
+        let defaults = Settings::defaults_for(leptos.site_addr, leptos.env.clone());
+        let (database_url, settings) = resolve(&sources, defaults)?;
         Ok(Config {
             leptos,
             database_url,
@@ -248,6 +303,22 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
     if let Some(secure) = sources.parse("cookie_secure", parse_bool)? {
         settings.cookie_secure = secure;
+    }
+    if let Some(hosts) = sources.parse("allowed_hosts", |text| {
+        text.split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| normalize_host(h).ok_or_else(|| format!("{h:?} is not a host name")))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|hosts| {
+                if hosts.is_empty() {
+                    Err("expected at least one host name".to_owned())
+                } else {
+                    Ok(hosts)
+                }
+            })
+    })? {
+        settings.allowed_hosts = hosts;
     }
     let positive = |text: &str| {
         parse_duration(text).and_then(|d| {
@@ -391,7 +462,7 @@ mod tests {
         let sources = Sources::gather(file.map(|_| temp.path()), |name| env.get(name).cloned())?;
         resolve(
             &sources,
-            Settings::defaults_for("127.0.0.1:3000".parse().unwrap()),
+            Settings::defaults_for("127.0.0.1:3000".parse().unwrap(), Env::DEV),
         )
     }
 
@@ -402,6 +473,65 @@ mod tests {
         assert_eq!(s.policy, Policy::default());
         assert!(!s.cookie_secure);
         assert!(s.client_ip.trusted_proxies.is_empty());
+        assert_eq!(s.allowed_hosts, ["localhost", "127.0.0.1", "[::1]"]);
+    }
+
+    #[test]
+    fn the_cookie_is_secure_except_in_a_loopback_development_run() {
+        let secure = |addr: &str, env| Settings::defaults_for(addr.parse().unwrap(), env).cookie_secure;
+        assert!(!secure("127.0.0.1:3000", Env::DEV));
+        assert!(!secure("[::1]:3000", Env::DEV));
+        assert!(secure("127.0.0.1:3000", Env::PROD));
+        assert!(secure("0.0.0.0:3000", Env::DEV));
+        assert!(secure("192.0.2.7:3000", Env::DEV));
+        let (_, s) = settings(None, &[("SESSION_COOKIE_SECURE", "true")]).unwrap();
+        assert!(s.cookie_secure);
+    }
+
+    #[test]
+    fn allowed_hosts_default_to_the_listen_address_and_loopback() {
+        let hosts = default_allowed_hosts("192.0.2.7:80".parse().unwrap());
+        assert_eq!(hosts, ["192.0.2.7", "localhost", "127.0.0.1", "[::1]"]);
+        let hosts = default_allowed_hosts("0.0.0.0:80".parse().unwrap());
+        assert_eq!(hosts, ["localhost", "127.0.0.1", "[::1]"]);
+        let hosts = default_allowed_hosts("[2001:db8::1]:80".parse().unwrap());
+        assert_eq!(hosts[0], "[2001:db8::1]");
+        let (_, s) = settings(
+            Some("allowed_hosts = [\"App.Example.com.\", \"[::1]:3000\"]"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.allowed_hosts, ["app.example.com", "[::1]"]);
+        let err = settings(None, &[("ALLOWED_HOSTS", "app.example.com, a b")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("allowed_hosts (ALLOWED_HOSTS)") && err.contains("\"a b\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn host_headers_are_compared_without_port_case_or_trailing_dot() {
+        assert_eq!(
+            normalize_host("Example.COM.:8080").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(normalize_host("127.0.0.1:3000").as_deref(), Some("127.0.0.1"));
+        assert_eq!(normalize_host("[::1]:3000").as_deref(), Some("[::1]"));
+        assert_eq!(normalize_host("[::1]").as_deref(), Some("[::1]"));
+        for bad in [
+            "",
+            ":80",
+            "evil.example:x",
+            "[::1]x",
+            "a/b",
+            "a b",
+            "ex\u{e4}mple.com",
+            "[::1",
+        ] {
+            assert_eq!(normalize_host(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

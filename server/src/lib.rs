@@ -27,8 +27,22 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::{Config, Settings};
 use crate::store::AnyStore;
 
-/// Name of the session cookie (not the library default `id`, which says nothing).
+/// Name of the session cookie (not the library default `id`, which says nothing) where it is
+/// not `Secure`: a development run on plain-http loopback.
 pub const SESSION_COOKIE: &str = "single_login_session";
+/// Name of the `Secure` session cookie. Browsers accept a `__Host-` cookie only with
+/// `Secure`, `Path=/` and no `Domain`, so no other host of the domain can set or shadow it
+/// (ASVS 3.3.3).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-single_login_session";
+
+/// The session cookie's name under these settings.
+pub fn session_cookie_name(settings: &Settings) -> &'static str {
+    if settings.cookie_secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// Largest request body accepted; forms here are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -158,17 +172,24 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = route_list();
     let ctx = state.ctx.clone();
+    let context = move || {
+        provide_context(ctx.clone());
+        layers::security::provide_nonce();
+    };
     let pages: Router = Router::new()
         .route(live::EVENTS_PATH, axum::routing::get(live::events))
-        .leptos_routes_with_context(&state, routes, move || provide_context(ctx.clone()), {
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
         .with_state(state.clone());
+    let security = Arc::new(layers::security::Policy::new(&state.settings, &leptos_options));
 
     let session_layer = SessionManagerLayer::new(state.sessions.clone())
-        .with_name(SESSION_COOKIE)
+        .with_name(session_cookie_name(&state.settings))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.cookie_secure)
@@ -194,6 +215,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(layers::cache::no_store))
+        .layer(axum::middleware::from_fn(layers::errors::drop_forged_results))
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            layers::security::headers,
+        ))
         .layer(layers::trace())
 }
 

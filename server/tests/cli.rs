@@ -17,7 +17,7 @@ fn config(db: &TestDb) -> Config {
             .site_addr(addr)
             .build(),
         database_url: db.url.clone(),
-        settings: Settings::defaults_for(addr),
+        settings: Settings::defaults_for(addr, leptos::config::Env::DEV),
     }
 }
 

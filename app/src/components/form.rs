@@ -1,19 +1,45 @@
-//! Form helpers: field messages and the reaction to a session that has ended.
+//! Form helpers: field messages, the reaction to a session that has ended, and the logout
+//! control of every signed-in page.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
 use crate::components::toast::use_toasts;
 use crate::error::{AppError, Field};
+use crate::server_fns::Logout;
 
 /// The message under one field, from the last result of an action.
 pub fn field_error<T>(result: Option<Result<T, AppError>>, field: Field) -> Option<String> {
     result.and_then(|r| r.err()).and_then(|e| e.for_field(field))
 }
 
+/// The error of the last call `action` made from this page, and nothing else. Leptos also
+/// seeds an action with a result read from the page's address (`__err`), which anyone can
+/// write: the server never serves such an address, and this keeps a page from acting on one
+/// should it meet one anyway. (A plain form post's error, rendered by the server, is shown
+/// through the action's value and never acted on.)
+pub fn dispatched_error<S>(
+    action: ServerAction<S>,
+) -> impl Fn() -> Option<AppError> + Send + Sync + Copy + 'static
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || {
+        if action.version().get() == 0 {
+            return None;
+        }
+        action.value().get().and_then(|r| r.err())
+    }
+}
+
 /// When a server call reports that this browser's session ended, shows why and goes to the
-/// login page. Runs in the browser only (effects do not run on the server).
+/// login page. Runs in the browser only (effects do not run on the server). `result` is a
+/// resource this page loaded or [`dispatched_error`] of an action: only the server's answer
+/// to this page's own call, never a value from the address.
 pub fn on_session_ended(result: impl Fn() -> Option<AppError> + Send + Sync + 'static) {
     let toasts = use_toasts();
     let navigate = use_navigate();
@@ -31,5 +57,31 @@ pub fn FieldError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoVie
         <Show when=move || message.get().is_some()>
             <p class="field-error" role="alert">{move || message.get()}</p>
         </Show>
+    }
+}
+
+/// The logout action of a signed-in page: its answer's toast is shown, and a session that
+/// had already ended leads to the login page like any other call.
+pub fn use_logout() -> ServerAction<Logout> {
+    let logout = ServerAction::<Logout>::new();
+    let toasts = use_toasts();
+    on_session_ended(dispatched_error(logout));
+    Effect::new(move |_| {
+        if logout.version().get() > 0 {
+            if let Some(Ok(toast)) = logout.value().get() {
+                toasts.push(toast);
+            }
+        }
+    });
+    logout
+}
+
+/// "Log out", on every signed-in page (ASVS 7.4.4).
+#[component]
+pub fn LogoutForm(logout: ServerAction<Logout>) -> impl IntoView {
+    view! {
+        <ActionForm action=logout attr:class="logout">
+            <button type="submit" class="secondary" disabled=move || logout.pending().get()>"Log out"</button>
+        </ActionForm>
     }
 }

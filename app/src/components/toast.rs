@@ -84,7 +84,7 @@ fn ToastView(id: String, toast: Toast) -> impl IntoView {
             <div class="toast-body">
                 <p class="toast-title">{toast.title}</p>
                 {toast.detail.map(|detail| view! { <p class="toast-detail">{detail}</p> })}
-                {toast.link.map(|link| view! { <p class="toast-link"><a href=link.href>{link.label}</a></p> })}
+                {toast.link.map(|link| view! { <p class="toast-link"><a href=link.href.to_string()>{link.label}</a></p> })}
             </div>
             <label
                 for=id

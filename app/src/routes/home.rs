@@ -1,20 +1,17 @@
 //! `/`: who is signed in, and the way out. The host redirects anonymous page requests to
 //! `/login` before this renders; the redirect here covers client-side navigation.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::components::form::on_session_ended;
+use crate::components::form::{on_session_ended, use_logout, LogoutForm};
 use crate::components::live::watch_session;
-use crate::components::toast::use_toasts;
-use crate::server_fns::{current_user, Logout};
+use crate::server_fns::current_user;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
-    let logout = ServerAction::<Logout>::new();
-    let toasts = use_toasts();
+    let logout = use_logout();
 
     on_session_ended(move || user.get().and_then(|r| r.err()));
     // This page's own logout ends the seat too, and the channel says so before the action
@@ -22,12 +19,6 @@ pub fn HomePage() -> impl IntoView {
     watch_session(move || {
         if !logout.pending().get_untracked() {
             user.refetch();
-        }
-    });
-    on_session_ended(move || logout.value().get().and_then(|r| r.err()));
-    Effect::new(move |_| {
-        if let Some(Ok(toast)) = logout.value().get() {
-            toasts.push(toast);
         }
     });
 
@@ -41,9 +32,7 @@ pub fn HomePage() -> impl IntoView {
                                 <h1>"Welcome"</h1>
                                 <p class="signed-in">"Signed in as " <strong>{user.username}</strong></p>
                                 <p><a href="/sessions">"Your sessions"</a></p>
-                                <ActionForm action=logout>
-                                    <button type="submit">"Log out"</button>
-                                </ActionForm>
+                                <LogoutForm logout/>
                             }
                                 .into_any()
                         }

@@ -6,7 +6,9 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::form::{field_error, on_session_ended, FieldError};
+use crate::components::form::{
+    dispatched_error, field_error, on_session_ended, use_logout, FieldError, LogoutForm,
+};
 use crate::components::live::watch_session;
 use crate::components::toast::use_toasts;
 use crate::error::{AppError, Field};
@@ -20,6 +22,7 @@ pub fn SessionsPage() -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
     let change = ServerAction::<ChangePassword>::new();
+    let logout = use_logout();
     let page = Resource::new(
         move || {
             (
@@ -53,9 +56,14 @@ pub fn SessionsPage() -> impl IntoView {
     Effect::new(move |_| announce(end_others.value().get()));
     Effect::new(move |_| announce(change.value().get()));
     on_session_ended(move || page.get().and_then(|r| r.err()));
-    watch_session(move || page.refetch());
-    on_session_ended(move || end.value().get().and_then(|r| r.err()));
-    on_session_ended(move || end_others.value().get().and_then(|r| r.err()));
+    // This page's own logout ends the seat too: leave that one to the logout's answer.
+    watch_session(move || {
+        if !logout.pending().get_untracked() {
+            page.refetch();
+        }
+    });
+    on_session_ended(dispatched_error(end));
+    on_session_ended(dispatched_error(end_others));
 
     let end_error = move || {
         [
@@ -70,7 +78,10 @@ pub fn SessionsPage() -> impl IntoView {
 
     view! {
         <h1>"Your sessions"</h1>
-        <p><a href="/">"← Home"</a></p>
+        <nav class="page-actions">
+            <a href="/">"← Home"</a>
+            <LogoutForm logout/>
+        </nav>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 page.get()

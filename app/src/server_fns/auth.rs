@@ -151,6 +151,12 @@ pub async fn logout() -> Result<Toast, AppError> {
         // flash. The hydrated app shows the returned toast itself.
         ssr::flash_in_new_session(&session, toast.clone()).await?;
     }
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::HeaderName::from_static("clear-site-data"),
+            http::HeaderValue::from_static(ssr::CLEAR_SITE_DATA),
+        );
+    }
     leptos_axum::redirect("/login");
     Ok(toast)
 }

@@ -3,7 +3,7 @@
 use single_login::seats::{EndReason, Ended, EndedSeat, SeatInfo};
 use single_login::Millis;
 
-use crate::models::{HistoryView, SessionView, Toast, ToastKind};
+use crate::models::{HistoryView, LocalPath, SessionMark, SessionView, Toast, ToastKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -74,15 +74,15 @@ pub fn session_ended(lang: Lang, ended: &Ended, now: Millis) -> Option<Toast> {
             };
             // After logging in again, /sessions shows the newer login and how to lock it out.
             let next = match &ended.replaced_by {
-                Some(newer) => format!("%2Fsessions%3Fhighlight%3D{}", newer.id.0),
-                None => "%2Fsessions".to_owned(),
+                Some(newer) => LocalPath::sessions_marked(SessionMark::Highlight, newer.id.0),
+                None => LocalPath::sessions(),
             };
             toast.with_link(
                 match lang {
                     Lang::Ko => "본인이 아닌가요? 계정 보호하기",
                     Lang::En => "Not you? Secure your account",
                 },
-                format!("/login?next={next}"),
+                LocalPath::login_then(&next),
             )
         }
         EndReason::Revoked if ended.ended_by.is_none() => Toast::new(
@@ -131,7 +131,7 @@ pub fn new_login_elsewhere(lang: Lang, newer: &SeatInfo, now: Millis) -> Toast {
             Lang::Ko => "본인이 아닌가요? 세션 확인하기",
             Lang::En => "Not you? Review your sessions",
         },
-        format!("/sessions?review={}", newer.id.0),
+        LocalPath::sessions_marked(SessionMark::Review, newer.id.0),
     )
 }
 

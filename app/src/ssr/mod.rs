@@ -26,6 +26,11 @@ pub const PENDING_KEY: &str = "pending_login";
 /// `AppContext::password_confirmation_timeout`).
 pub const CONFIRMED_KEY: &str = "password_confirmed";
 
+/// `Clear-Site-Data` for a browser whose session ends (logout, kick): its caches and storage
+/// go (ASVS 14.3.1). Not "cookies": the answer sets the cookie of the next anonymous session,
+/// which carries the message why.
+pub const CLEAR_SITE_DATA: &str = r#""cache", "storage""#;
+
 /// Services and settings the server functions need; provided by the host.
 #[derive(Clone)]
 pub struct AppContext {

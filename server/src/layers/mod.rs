@@ -1,11 +1,13 @@
-//! The layers every request passes through, outermost first: tracing, `Cache-Control`, the
-//! body limit, the client's address and language, the cross-origin refusal, the session, the
-//! session check (the kick), and the mapping of errors to statuses.
+//! The layers every request passes through, outermost first: tracing, the host allow-list
+//! and the security headers, the removal of forged form results from the address,
+//! `Cache-Control`, the body limit, the client's address and language, the cross-origin
+//! refusal, the session, the session check (the kick), and the mapping of errors to statuses.
 
 pub mod cache;
 pub mod client;
 pub mod errors;
 pub mod origin;
+pub mod security;
 pub mod session_check;
 
 use axum::extract::{MatchedPath, Request};

@@ -53,7 +53,14 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
         RequestAuth::Ended(toast) if page && !SIGN_IN_ENDPOINTS.contains(&path.as_str()) => {
             // Logged inside; the redirect is still the right answer.
             let _ = app::ssr::flash_in_new_session(&session, toast.clone()).await;
-            return Redirect::to("/login").into_response();
+            return (
+                [(
+                    http::header::HeaderName::from_static("clear-site-data"),
+                    app::ssr::CLEAR_SITE_DATA,
+                )],
+                Redirect::to("/login"),
+            )
+                .into_response();
         }
         // Whatever it accepts: a protected page is never rendered for nobody.
         RequestAuth::Anonymous

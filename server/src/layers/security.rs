@@ -1,0 +1,179 @@
+//! The headers with which every response asks the browser to contain mistakes, set in this
+//! one place for pages, API answers, static files and errors alike; and the allow-list of
+//! host names.
+//!
+//! Each request gets a fresh CSP nonce here. Leptos writes it on the inline scripts it renders
+//! (hydration, resolved resources) once [`provide_nonce`] has put it into the render's
+//! context, so the header and the page agree.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderName, HeaderValue, StatusCode};
+use leptos::nonce::Nonce;
+use leptos::prelude::{provide_context, use_context};
+
+use crate::config::{normalize_host, Settings};
+
+/// What the headers depend on, worked out once at start.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// `Strict-Transport-Security`: only where the cookie is `Secure`, i.e. where the site is
+    /// served over TLS (a browser ignores the header over plain http anyway).
+    hsts: bool,
+    /// Extra `connect-src` sources: the reload socket of `cargo leptos watch`, in development
+    /// only.
+    dev_connect: String,
+    /// In development the hot-reload script may patch styles in place.
+    dev_styles: bool,
+    allowed_hosts: Arc<[String]>,
+}
+
+impl Policy {
+    pub fn new(settings: &Settings, leptos: &leptos::config::LeptosOptions) -> Self {
+        // `AutoReload` renders its script when this variable is set (by `cargo leptos watch`);
+        // the script opens a WebSocket to the reload port on the page's host.
+        let watching = std::env::var_os("LEPTOS_WATCH").is_some();
+        let dev_connect = if watching {
+            let port = leptos.reload_external_port.unwrap_or(leptos.reload_port);
+            let mut hosts = settings.allowed_hosts.clone();
+            hosts.push(leptos.site_addr.ip().to_string());
+            hosts
+                .iter()
+                .map(|host| format!(" ws://{host}:{port} wss://{host}:{port}"))
+                .collect()
+        } else {
+            String::new()
+        };
+        Policy {
+            hsts: settings.cookie_secure,
+            dev_connect,
+            dev_styles: watching,
+            allowed_hosts: settings.allowed_hosts.clone().into(),
+        }
+    }
+
+    /// The Content-Security-Policy for one response.
+    fn csp(&self, nonce: &str) -> String {
+        let styles = if self.dev_styles {
+            "'self' 'unsafe-inline'"
+        } else {
+            "'self'"
+        };
+        [
+            // Nothing loads from elsewhere unless a directive below says so.
+            "default-src 'self'".to_owned(),
+            // Only scripts carrying this response's nonce run (Leptos's hydration and
+            // resource scripts), and what they load ('strict-dynamic'), so an injected
+            // <script> or a javascript: link does nothing; 'wasm-unsafe-eval' lets the
+            // hydration script compile the app's WebAssembly, and nothing else.
+            format!("script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'"),
+            // Our one stylesheet; no inline styles.
+            format!("style-src {styles}"),
+            "img-src 'self' data:".to_owned(),
+            // Server functions, the wasm fetch and the live channel's EventSource are all
+            // same-origin.
+            format!("connect-src 'self'{}", self.dev_connect),
+            // No plugins, no <base> that would redirect relative URLs.
+            "object-src 'none'".to_owned(),
+            "base-uri 'none'".to_owned(),
+            // No other page may frame ours (clickjacking "Sign out all other sessions").
+            "frame-ancestors 'none'".to_owned(),
+            // Forms post only here.
+            "form-action 'self'".to_owned(),
+        ]
+        .join("; ")
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        self.allowed_hosts.iter().any(|allowed| allowed == host)
+    }
+}
+
+/// Refuses a request for a host name this server does not serve (400), then sets the
+/// headers below on whatever answers it.
+pub async fn headers(State(policy): State<Arc<Policy>>, mut request: Request, next: Next) -> Response {
+    let nonce = Nonce::new();
+    let mut response = match requested_host(&request) {
+        Some(host) if policy.host_allowed(&host) => {
+            request.extensions_mut().insert(nonce.clone());
+            next.run(request).await
+        }
+        host => {
+            // DNS rebinding: a page on evil.example, its name now resolving to this server,
+            // would be same-origin with itself and pass the origin check.
+            tracing::warn!(
+                event = "unknown_host_refused",
+                host = ?host.as_deref().map(|h| h.chars().take(64).collect::<String>()),
+                "refused a request for a host name not in allowed_hosts"
+            );
+            (StatusCode::BAD_REQUEST, "Unknown host.").into_response()
+        }
+    };
+    set_headers(&policy, &nonce, &mut response);
+    response
+}
+
+/// The host the client asked for: the request target's authority (absolute-form, HTTP/2)
+/// or else the `Host` header, normalized.
+fn requested_host(request: &Request) -> Option<String> {
+    match request.uri().authority() {
+        Some(authority) => normalize_host(authority.as_str()),
+        None => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(normalize_host),
+    }
+}
+
+fn set_headers(policy: &Policy, nonce: &Nonce, response: &mut Response) {
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set(header::CONTENT_SECURITY_POLICY, &policy.csp(nonce));
+    // Files are what their Content-Type says: a user-controlled answer is never run as a
+    // script or stylesheet.
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // Other sites learn nothing of our addresses (`/sessions?highlight=…`, `/login?next=…`);
+    // same-origin requests keep the Referer, which the no-JS form errors use.
+    set(header::REFERRER_POLICY, "same-origin");
+    // A window this site opens, or that opens it, gets no handle on the other.
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    // Other sites may not embed our answers (the wasm, the API) in theirs.
+    set(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    // The same as frame-ancestors, for browsers older than CSP 2.
+    set(header::X_FRAME_OPTIONS, "DENY");
+    // Powerful features the app never uses, off for it and anything it might embed.
+    set(
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), \
+         bluetooth=(), midi=(), display-capture=(), screen-wake-lock=(), accelerometer=(), \
+         gyroscope=(), magnetometer=()",
+    );
+    if policy.hsts {
+        // Two years; not includeSubDomains: other hosts of the domain are not ours to decide.
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=63072000");
+    }
+}
+
+/// Puts this request's nonce into the render's context, where Leptos's scripts read it (the
+/// integration provides a random one of its own first, which this replaces).
+pub fn provide_nonce() {
+    let nonce =
+        use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Nonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(nonce);
+    }
+}
