@@ -29,10 +29,14 @@ async function watch(context: BrowserContext, problems: string[]): Promise<void>
 
 /** Playwright's `test`, with every browser context a test opens watched for CSP violations,
  *  uncaught errors and console errors: any one fails the test. */
-export const test = base.extend<{ pageGuard: void }>({
+export const test = base.extend<{ pageProblems: string[]; pageGuard: void }>({
+  // What the guard has seen so far: a test that provokes a violation on purpose reads and
+  // empties it.
+  pageProblems: async ({}, use) => {
+    await use([]);
+  },
   pageGuard: [
-    async ({ browser, context }, use) => {
-      const problems: string[] = [];
+    async ({ browser, context, pageProblems: problems }, use) => {
       await watch(context, problems);
       const newContext = browser.newContext.bind(browser);
       browser.newContext = async (options) => {

@@ -104,6 +104,31 @@ test("the sessions page has its own Log out", async ({ page }) => {
   await expect(page).toHaveURL("/login");
 });
 
+// Markup that slipped into a page (an inline handler, as in `<img onerror>`) and a
+// `javascript:` link do not run; 'strict-dynamic' trusts only what nonced scripts load.
+test("the policy stops injected handlers and javascript: links, and the guard sees it", async ({ page, pageProblems }) => {
+  test.skip(!javaScript(), "needs JavaScript");
+  await page.goto("/login");
+  await ready(page);
+  await page.evaluate(() => {
+    const injected = document.createElement("div");
+    injected.innerHTML = '<img src="data:," onerror="window.__injected = true">';
+    document.body.append(injected);
+    const link = document.createElement("a");
+    link.href = "javascript:window.__clicked = true";
+    link.textContent = "click me";
+    link.id = "injected-link";
+    document.body.append(link);
+  });
+  await page.locator("#injected-link").click();
+  await expect.poll(() => pageProblems.length).toBeGreaterThanOrEqual(2);
+  expect(await page.evaluate(() => (window as unknown as Record<string, unknown>).__injected)).toBeUndefined();
+  expect(await page.evaluate(() => (window as unknown as Record<string, unknown>).__clicked)).toBeUndefined();
+  expect(pageProblems.every((problem) => problem.includes("script-src") || problem.includes("Content Security Policy"))).toBe(true);
+  // Seen, and expected here: nothing else may have gone wrong.
+  pageProblems.length = 0;
+});
+
 function javaScript(): boolean {
   return test.info().project.use.javaScriptEnabled !== false;
 }
