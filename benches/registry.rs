@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 use single_login::{
-    Accounts, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User, Username,
+    Accounts, CredentialEpoch, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User,
+    Username,
 };
 
 const USERS: usize = 50;
@@ -62,7 +63,10 @@ async fn run(backend: &str, db: TestDb) {
     for round in 0..SEATS_PER_USER {
         for (i, user) in users.iter().enumerate() {
             let hash = SessionHash::of(&format!("{backend}-{round}-{i}"));
-            let outcome = seats.open(user.id, &hash, &context, &policy, &[]).await.unwrap();
+            let outcome = seats
+                .open(user.id, CredentialEpoch::INITIAL, &hash, &context, &policy, &[])
+                .await
+                .unwrap();
             assert!(matches!(outcome, OpenOutcome::Opened { .. }));
             hashes.push(hash);
         }
@@ -131,7 +135,14 @@ async fn run(backend: &str, db: TestDb) {
                 tokio::spawn(async move {
                     let hash = SessionHash::of(&format!("{}-collide-{round}-{i}", user.id.0));
                     seats
-                        .open(user.id, &hash, &context, &Policy::default(), &[])
+                        .open(
+                            user.id,
+                            CredentialEpoch::INITIAL,
+                            &hash,
+                            &context,
+                            &Policy::default(),
+                            &[],
+                        )
                         .await
                         .unwrap()
                 })

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
-use crate::password::{self, HashError, Password, StoredHash};
+use crate::password::{HashError, Hashing, Password, StoredHash};
+use crate::seats::{CredentialChange, SeatId, Seats};
 use crate::username::Username;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +17,25 @@ pub struct UserId(pub i64);
 pub struct User {
     pub id: UserId,
     pub username: String,
+}
+
+/// Which version of an account's credentials a password check saw. It changes at every
+/// password change and every disable or enable, in the transaction that ends the sessions;
+/// a login carries the epoch it verified, and the seat registry refuses to open a seat when
+/// the account's epoch has moved on meanwhile (a login racing the change loses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialEpoch(pub i64);
+
+impl CredentialEpoch {
+    /// The epoch of a new account.
+    pub const INITIAL: CredentialEpoch = CredentialEpoch(0);
+}
+
+/// A user whose password was just checked, and the credentials it was checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub user: User,
+    pub epoch: CredentialEpoch,
 }
 
 /// A user as an operator sees it.
@@ -65,21 +85,28 @@ struct Credentials {
     user: User,
     hash: StoredHash,
     disabled: bool,
+    epoch: CredentialEpoch,
 }
 
 #[derive(Debug, Clone)]
 pub struct Accounts {
     db: Db,
+    hashing: Hashing,
 }
 
 impl Accounts {
+    /// Accounts with the default bound on password hashing.
     pub fn new(db: Db) -> Self {
-        Accounts { db }
+        Accounts::with_hashing(db, Hashing::default())
+    }
+
+    pub fn with_hashing(db: Db, hashing: Hashing) -> Self {
+        Accounts { db, hashing }
     }
 
     #[tracing::instrument(skip_all, fields(username = %username))]
     pub async fn sign_up(&self, username: &Username, password: Password) -> Result<User, SignupError> {
-        let hash = password::hash(password).await?;
+        let hash = self.hashing.hash(password).await?;
         let inserted = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (username, username_key, password_hash, created_at) \
@@ -111,51 +138,76 @@ impl Accounts {
     /// a password set under older, looser rules still works; an unparseable username costs a
     /// dummy verification like an unknown one.
     #[tracing::instrument(skip_all)]
-    pub async fn authenticate(&self, username: &str, password: String) -> Result<User, AuthError> {
+    pub async fn authenticate(&self, username: &str, password: String) -> Result<Verified, AuthError> {
         let found = match Username::parse(username) {
             Ok(name) => self.find_credentials(&name).await?,
             Err(_) => None,
         };
-        let (user, stored, disabled) = match found {
-            Some(Credentials { user, hash, disabled }) => (Some(user), Some(hash), disabled),
-            None => (None, None, false),
+        let (user, stored, disabled, epoch) = match found {
+            Some(Credentials {
+                user,
+                hash,
+                disabled,
+                epoch,
+            }) => (Some(user), Some(hash), disabled, epoch),
+            None => (None, None, false, CredentialEpoch::INITIAL),
         };
         // A disabled account is verified like any other, so that its answer (and its time)
         // says nothing about it.
-        let ok = password::verify(password, stored).await?;
+        let ok = self.hashing.verify(password, stored).await?;
         match user {
-            Some(user) if ok && !disabled => Ok(user),
+            Some(user) if ok && !disabled => Ok(Verified { user, epoch }),
             _ => Err(AuthError::InvalidCredentials),
         }
     }
 
-    /// Replaces a user's password after checking the current one.
+    /// The user's id if the name belongs to an account (for logs: which account a failed
+    /// login targeted).
+    pub async fn id_of(&self, username: &str) -> Result<Option<UserId>, sqlx::Error> {
+        let Ok(name) = Username::parse(username) else {
+            return Ok(None);
+        };
+        Ok(self.find_credentials(&name).await?.map(|c| c.user.id))
+    }
+
+    /// Replaces a user's password after checking the current one, and ends every other
+    /// session of the user but `keep`: the new hash, the new credential epoch and the ended
+    /// sessions commit together (see [`Seats::change_credentials`]). Returns how many
+    /// sessions ended. A change that raced another (the epoch moved between the check and
+    /// the write) is refused as a wrong password: the password it checked is no longer the
+    /// current one.
     #[tracing::instrument(skip_all, fields(user = user.0))]
     pub async fn change_password(
         &self,
+        seats: &Seats,
         user: UserId,
         current: String,
         new: Password,
-    ) -> Result<(), ChangePasswordError> {
+        keep: SeatId,
+    ) -> Result<u64, ChangePasswordError> {
         let stored = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE id = $1")
+            sqlx::query_as::<_, (String, i64)>("SELECT password_hash, credential_epoch FROM users WHERE id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await?
         });
-        if !password::verify(current, stored.map(StoredHash)).await? {
+        let epoch = stored.as_ref().map(|(_, epoch)| CredentialEpoch(*epoch));
+        if !self
+            .hashing
+            .verify(current, stored.map(|(hash, _)| StoredHash(hash)))
+            .await?
+        {
             return Err(ChangePasswordError::WrongPassword);
         }
-        let hash = password::hash(new).await?;
-        on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(&hash.0)
-                .bind(user.0)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(())
+        let hash = self.hashing.hash(new).await?;
+        let change = CredentialChange::Password {
+            hash: &hash,
+            verified: epoch.ok_or(ChangePasswordError::WrongPassword)?,
+        };
+        seats
+            .change_credentials(user, change, Some(keep))
+            .await?
+            .ok_or(ChangePasswordError::WrongPassword)
     }
 
     /// Checks a user's password (to confirm a sensitive action).
@@ -166,39 +218,26 @@ impl Accounts {
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(password::verify(password, stored.map(StoredHash)).await?)
-    }
-
-    /// Disables or enables an account. Returns false for an unknown user.
-    pub async fn set_disabled(&self, name: &Username, disabled: bool) -> Result<bool, sqlx::Error> {
-        let at = disabled.then(|| Millis::now().0);
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE users SET disabled_at = $1 WHERE username_key = $2")
-                .bind(at)
-                .bind(name.key())
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done > 0)
+        Ok(self.hashing.verify(password, stored.map(StoredHash)).await?)
     }
 
     async fn find_credentials(&self, name: &Username) -> Result<Option<Credentials>, sqlx::Error> {
         let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i64, String, String, Option<i64>)>(
-                "SELECT id, username, password_hash, disabled_at FROM users WHERE username_key = $1",
+            sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
+                "SELECT id, username, password_hash, disabled_at, credential_epoch FROM users WHERE username_key = $1",
             )
             .bind(name.key())
             .fetch_optional(pool)
             .await
         })?;
-        Ok(row.map(|(id, username, hash, disabled_at)| Credentials {
+        Ok(row.map(|(id, username, hash, disabled_at, epoch)| Credentials {
             user: User {
                 id: UserId(id),
                 username,
             },
             hash: StoredHash(hash),
             disabled: disabled_at.is_some(),
+            epoch: CredentialEpoch(epoch),
         }))
     }
 

@@ -6,7 +6,11 @@
 //! address it received the request from, so the right-most entries are the ones our own
 //! proxies wrote, and the first address that is not a trusted proxy is the client. Entries to
 //! its left were written by the client itself and prove nothing. A header from an untrusted
-//! peer is ignored; a malformed header is ignored (the peer is used) and reported.
+//! peer is ignored. Entries are read one at a time from the right, and the walk stops at the
+//! client: what the client wrote further left is never parsed, so a malformed entry there
+//! cannot make the whole header ignored (and the client hide behind our proxy's address). A
+//! malformed entry reached before the client stops the walk at the last address that could
+//! be checked, and is reported.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -128,33 +132,39 @@ impl ClientIpConfig {
         if !self.trusted(peer) || headers.is_empty() {
             return plain;
         }
-        let hops = match self.header {
-            ForwardedHeader::XForwardedFor => parse_x_forwarded_for(headers),
-            ForwardedHeader::Forwarded => parse_forwarded(headers),
-        };
-        let hops = match hops {
-            Ok(hops) => hops,
-            Err(malformed) => {
-                return ClientIp {
-                    ip: peer,
-                    malformed: Some(malformed),
-                }
+        let entries: Vec<String> = match self.header {
+            ForwardedHeader::XForwardedFor => {
+                values_right_to_left(headers, |v| v.rsplit(',').map(|e| e.trim().to_owned()).collect())
             }
+            ForwardedHeader::Forwarded => values_right_to_left(headers, |v| {
+                let mut elements = split_outside_quotes(v, ',');
+                elements.reverse();
+                elements
+            }),
         };
         // Right to left: skip our own proxies; the first other hop is the client. A hop
-        // whose address is hidden (`unknown`, `_obfuscated`) cannot be checked: the client
-        // is then the last address we could verify.
+        // whose address is hidden (`unknown`, `_obfuscated`) cannot be checked, nor can a
+        // malformed one: the client is then the last address we could verify.
         let mut last_verified = peer;
-        for hop in hops.iter().rev() {
+        for (read, entry) in entries.iter().enumerate() {
+            let hop = if read == MAX_HOPS {
+                Err(malformed(self.header.name(), "too many entries"))
+            } else {
+                match self.header {
+                    ForwardedHeader::XForwardedFor => parse_x_forwarded_for(entry),
+                    ForwardedHeader::Forwarded => parse_forwarded(entry),
+                }
+            };
             match hop {
-                Hop::Ip(ip) if self.trusted(*ip) => last_verified = *ip,
-                Hop::Ip(ip) => {
+                Ok(Hop::Ip(ip)) if self.trusted(ip) => last_verified = ip,
+                Ok(Hop::Ip(ip)) => return ClientIp { ip, malformed: None },
+                Ok(Hop::Hidden) => break,
+                Err(malformed) => {
                     return ClientIp {
-                        ip: *ip,
-                        malformed: None,
+                        ip: last_verified,
+                        malformed: Some(malformed),
                     }
                 }
-                Hop::Hidden => break,
             }
         }
         ClientIp {
@@ -162,6 +172,26 @@ impl ClientIpConfig {
             malformed: None,
         }
     }
+}
+
+impl ForwardedHeader {
+    fn name(self) -> &'static str {
+        match self {
+            ForwardedHeader::XForwardedFor => "X-Forwarded-For",
+            ForwardedHeader::Forwarded => "Forwarded",
+        }
+    }
+}
+
+/// The entries of every header line, right-most first (a proxy may add a line instead of
+/// appending to the last one). Stops collecting one past [`MAX_HOPS`].
+fn values_right_to_left(headers: &[&str], split: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+    headers
+        .iter()
+        .rev()
+        .flat_map(|v| split(v))
+        .take(MAX_HOPS + 1)
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,59 +210,39 @@ fn malformed(header: &'static str, reason: impl Into<String>) -> MalformedHeader
 /// Longest list of hops read; real chains have a handful.
 const MAX_HOPS: usize = 64;
 
-fn parse_x_forwarded_for(values: &[&str]) -> Result<Vec<Hop>, MalformedHeader> {
-    let mut hops = Vec::new();
-    for entry in values.iter().flat_map(|v| v.split(',')) {
-        let entry = entry.trim();
-        if hops.len() == MAX_HOPS {
-            return Err(malformed("X-Forwarded-For", "too many entries"));
-        }
-        let ip = parse_node(entry).ok_or_else(|| {
-            malformed(
-                "X-Forwarded-For",
-                format!("{:?} is not an IP address", truncate(entry)),
-            )
-        })?;
-        hops.push(Hop::Ip(ip));
-    }
-    Ok(hops)
+fn parse_x_forwarded_for(entry: &str) -> Result<Hop, MalformedHeader> {
+    parse_node(entry).map(Hop::Ip).ok_or_else(|| {
+        malformed(
+            "X-Forwarded-For",
+            format!("{:?} is not an IP address", truncate(entry)),
+        )
+    })
 }
 
-fn parse_forwarded(values: &[&str]) -> Result<Vec<Hop>, MalformedHeader> {
-    let mut hops = Vec::new();
-    for element in values.iter().flat_map(|v| split_outside_quotes(v, ',')) {
-        if hops.len() == MAX_HOPS {
-            return Err(malformed("Forwarded", "too many elements"));
+fn parse_forwarded(element: &str) -> Result<Hop, MalformedHeader> {
+    let mut node = None;
+    for pair in split_outside_quotes(element, ';') {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            continue;
         }
-        let mut node = None;
-        for pair in split_outside_quotes(&element, ';') {
-            let pair = pair.trim();
-            if pair.is_empty() {
-                continue;
-            }
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or_else(|| malformed("Forwarded", format!("{:?} is not key=value", truncate(pair))))?;
-            if key.trim().eq_ignore_ascii_case("for") {
-                node =
-                    Some(unquote(value.trim()).ok_or_else(|| malformed("Forwarded", "unbalanced quotes"))?);
-            }
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| malformed("Forwarded", format!("{:?} is not key=value", truncate(pair))))?;
+        if key.trim().eq_ignore_ascii_case("for") {
+            node = Some(unquote(value.trim()).ok_or_else(|| malformed("Forwarded", "unbalanced quotes"))?);
         }
-        // An element without `for` says nothing about this hop's sender.
-        let Some(node) = node else {
-            return Err(malformed("Forwarded", "an element has no for= parameter"));
-        };
-        let hop = if node.eq_ignore_ascii_case("unknown") || node.starts_with('_') {
-            Hop::Hidden
-        } else {
-            Hop::Ip(
-                parse_node(&node)
-                    .ok_or_else(|| malformed("Forwarded", format!("{:?} is not a node", truncate(&node))))?,
-            )
-        };
-        hops.push(hop);
     }
-    Ok(hops)
+    // An element without `for` says nothing about this hop's sender.
+    let Some(node) = node else {
+        return Err(malformed("Forwarded", "an element has no for= parameter"));
+    };
+    if node.eq_ignore_ascii_case("unknown") || node.starts_with('_') {
+        return Ok(Hop::Hidden);
+    }
+    parse_node(&node)
+        .map(Hop::Ip)
+        .ok_or_else(|| malformed("Forwarded", format!("{:?} is not a node", truncate(&node))))
 }
 
 /// An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`,
@@ -425,7 +435,6 @@ mod tests {
         for garbage in [
             "",
             "not an ip",
-            "203.0.113.9, , 10.0.0.2",
             "1.2.3.4.5",
             "[::1",
             "\u{0}\u{202e}",
@@ -435,8 +444,59 @@ mod tests {
             assert_eq!(got.ip, ip("10.0.0.1"), "{garbage:?}");
             assert!(got.malformed.is_some(), "{garbage:?}");
         }
+        // Garbage between our proxies: the walk stops at the last proxy it could check.
+        let got = config.resolve(ip("10.0.0.1"), &["203.0.113.9, , 10.0.0.2"]);
+        assert_eq!(got.ip, ip("10.0.0.2"));
+        assert!(got.malformed.is_some());
+        // A long chain is read only as far as the client.
         let many = vec!["1.1.1.1"; 100].join(",");
-        assert!(config.resolve(ip("10.0.0.1"), &[&many]).malformed.is_some());
+        assert_eq!(
+            config.resolve(ip("10.0.0.1"), &[&many]),
+            ClientIp {
+                ip: ip("1.1.1.1"),
+                malformed: None
+            }
+        );
+        // More of our own proxies than anyone runs: the walk gives up at the limit.
+        let proxies = vec!["10.0.0.9"; 100].join(",");
+        let got = config.resolve(ip("10.0.0.1"), &[&proxies]);
+        assert_eq!(got.ip, ip("10.0.0.9"));
+        assert!(got.malformed.is_some());
+    }
+
+    #[test]
+    fn what_the_client_wrote_left_of_its_address_is_never_read() {
+        // nginx's `$proxy_add_x_forwarded_for` appends the peer to whatever the client sent.
+        let config = xff(&["10.0.0.0/8"]);
+        for sent in ["x", "not an ip, at all", "\u{202e}", "1.2.3.4.5", "[::1"] {
+            let header = format!("{sent}, 203.0.113.9");
+            let got = config.resolve(ip("10.0.0.1"), &[&header]);
+            assert_eq!(
+                got,
+                ClientIp {
+                    ip: ip("203.0.113.9"),
+                    malformed: None
+                },
+                "{header:?}"
+            );
+            // Also as a separate header line, and behind a second proxy of ours.
+            let got = config.resolve(ip("10.0.0.1"), &[sent, "203.0.113.9, 10.0.0.7"]);
+            assert_eq!(
+                got,
+                ClientIp {
+                    ip: ip("203.0.113.9"),
+                    malformed: None
+                },
+                "{sent:?}"
+            );
+        }
+        let config = behind(&["10.0.0.0/8"], ForwardedHeader::Forwarded);
+        // (An unbalanced quote swallows the commas after it: that header stays unreadable.)
+        for sent in ["for", "garbage;;", "for=[::1", "for=\"_x\";by"] {
+            let header = format!("{sent}, for=203.0.113.9");
+            let got = config.resolve(ip("10.0.0.1"), &[&header]);
+            assert_eq!(got.ip, ip("203.0.113.9"), "{header:?}");
+        }
     }
 
     #[test]

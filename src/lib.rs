@@ -1,13 +1,16 @@
 //! Core of single-login: the rules, with no web framework in sight.
 //!
 //! - [`Username`] and [`Password`] parse untrusted input into valid values;
-//! - [`password`] hashes and verifies with argon2id off the async runtime;
+//! - [`password`] hashes and verifies with argon2id off the async runtime, a bounded number
+//!   at a time ([`Hashing`]);
 //! - [`Db`] connects to SQLite or PostgreSQL and runs the migrations;
 //! - [`Accounts`] stores users;
 //! - [`Seats`] is the session-seat registry: one row per login, opened under the user's lock
 //!   so that simultaneous logins cannot outnumber the policy;
 //! - [`changes`] tells live pages, in this process and others, that a user's seats changed;
-//! - [`policy`] decides, as a pure function, which seats a new login ends.
+//! - [`policy`] decides, as a pure function, which seats a new login ends;
+//! - [`throttle`] counts password checks per client network, account and user, before the
+//!   password is verified.
 
 pub mod accounts;
 pub mod changes;
@@ -20,10 +23,15 @@ pub mod seats;
 pub mod throttle;
 pub mod username;
 
-pub use accounts::{Accounts, AuthError, ChangePasswordError, SignupError, User, UserId, UserSummary};
+pub use accounts::{
+    Accounts, AuthError, ChangePasswordError, CredentialEpoch, SignupError, User, UserId, UserSummary,
+    Verified,
+};
 pub use clock::Millis;
 pub use db::{Db, DbError};
-pub use password::{Password, PasswordError};
+pub use password::{HashError, Hashing, Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
-pub use seats::{EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, SeatStatus, Seats, SessionHash};
+pub use seats::{
+    CredentialChange, EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, SeatStatus, Seats, SessionHash,
+};
 pub use username::{Username, UsernameError};

@@ -1,7 +1,11 @@
-//! Passwords: parsing, and argon2id hashing that never runs on the async runtime.
+//! Passwords: parsing, and argon2id hashing that never runs on the async runtime and never
+//! runs more often at once than [`Hashing`] allows.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -65,46 +69,114 @@ pub enum HashError {
     Argon2(argon2::password_hash::Error),
     #[error("the password hashing task did not finish")]
     Join(#[from] tokio::task::JoinError),
+    /// Every hashing slot stayed taken for the whole wait: the caller should answer "busy,
+    /// try again after `retry_after`".
+    #[error("all password hashing slots are busy")]
+    Busy { retry_after: Duration },
 }
+
+/// Memory one argon2 hash takes (the `m` parameter).
+pub const HASH_MEMORY_BYTES: usize = 19 * 1024 * 1024;
 
 /// OWASP's argon2id baseline: 19 MiB, two passes, one lane.
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
+    let params = Params::new(
+        u32::try_from(HASH_MEMORY_BYTES / 1024).expect("19 MiB in KiB fits"),
+        2,
+        1,
+        None,
+    )
+    .expect("constant argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes on a blocking thread, carrying the caller's tracing span along.
-pub async fn hash(password: Password) -> Result<StoredHash, HashError> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        span.in_scope(|| {
-            let salt = SaltString::generate(&mut OsRng);
-            hasher()
-                .hash_password(password.expose(), &salt)
-                .map(|hash| StoredHash(hash.to_string()))
-                .map_err(HashError::Argon2)
-        })
-    })
-    .await?
+/// The password hashing of one process, bounded. Each hash holds 19 MiB and a core for tens of
+/// milliseconds: without a bound, a flood of logins with random names (each verifies against
+/// a dummy hash) once ran hundreds at a time, gigabytes of memory and every core, and signed-in
+/// users' pages waited behind them. A hash or verification first takes a slot; a caller
+/// that gets none within `wait` is told [`HashError::Busy`]. The slot is held until the
+/// argon2 work itself ends, even if the request that asked for it has gone.
+#[derive(Debug, Clone)]
+pub struct Hashing {
+    slots: Arc<Semaphore>,
+    wait: Duration,
 }
 
-/// Verifies on a blocking thread. With `None` for the stored hash it verifies against a
-/// dummy hash and answers `false`, so that an unknown user costs as much time as a known one.
-pub async fn verify(password: String, stored: Option<StoredHash>) -> Result<bool, HashError> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        span.in_scope(|| {
-            let known = stored.is_some();
-            let phc = match &stored {
-                Some(stored) => stored.0.as_str(),
-                None => dummy_hash(),
-            };
-            let parsed = PasswordHash::new(phc).map_err(HashError::Argon2)?;
-            let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
-            Ok(known && matches)
+impl Default for Hashing {
+    fn default() -> Self {
+        Hashing::new(
+            Hashing::default_concurrency(64 * 1024 * 1024),
+            Duration::from_secs(2),
+        )
+    }
+}
+
+impl Hashing {
+    /// At most `concurrency` (at least one) hashes at a time; a caller waits at most `wait`.
+    pub fn new(concurrency: usize, wait: Duration) -> Self {
+        Hashing {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait,
+        }
+    }
+
+    /// One slot fewer than the cores (a core stays free for everything else), and no more
+    /// than `memory_budget` bytes of argon2 memory; at least one.
+    pub fn default_concurrency(memory_budget: usize) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (cores.saturating_sub(1))
+            .min(memory_budget / HASH_MEMORY_BYTES)
+            .max(1)
+    }
+
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, HashError> {
+        let busy = HashError::Busy {
+            retry_after: self.wait.max(Duration::from_secs(1)),
+        };
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(busy),
+        }
+    }
+
+    /// Hashes on a blocking thread, carrying the caller's tracing span along.
+    pub async fn hash(&self, password: Password) -> Result<StoredHash, HashError> {
+        let slot = self.slot().await?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            span.in_scope(|| {
+                let salt = SaltString::generate(&mut OsRng);
+                hasher()
+                    .hash_password(password.expose(), &salt)
+                    .map(|hash| StoredHash(hash.to_string()))
+                    .map_err(HashError::Argon2)
+            })
         })
-    })
-    .await?
+        .await?
+    }
+
+    /// Verifies on a blocking thread. With `None` for the stored hash it verifies against a
+    /// dummy hash and answers `false`, so that an unknown user costs as much time (and as
+    /// much of a slot) as a known one.
+    pub async fn verify(&self, password: String, stored: Option<StoredHash>) -> Result<bool, HashError> {
+        let slot = self.slot().await?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            span.in_scope(|| {
+                let known = stored.is_some();
+                let phc = match &stored {
+                    Some(stored) => stored.0.as_str(),
+                    None => dummy_hash(),
+                };
+                let parsed = PasswordHash::new(phc).map_err(HashError::Argon2)?;
+                let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+                Ok(known && matches)
+            })
+        })
+        .await?
+    }
 }
 
 fn dummy_hash() -> &'static str {
@@ -144,17 +216,66 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hash = hash(Password::parse("correct horse").unwrap()).await.unwrap();
+        let hashing = Hashing::default();
+        let hash = hashing
+            .hash(Password::parse("correct horse").unwrap())
+            .await
+            .unwrap();
         assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse".into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify("correct horsf".into(), Some(hash)).await.unwrap());
+        assert!(hashing
+            .verify("correct horse".into(), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!hashing.verify("correct horsf".into(), Some(hash)).await.unwrap());
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        assert!(!verify("a password that nobody has chosen".into(), None)
+        assert!(!Hashing::default()
+            .verify("a password that nobody has chosen".into(), None)
             .await
             .unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_the_slots_and_the_rest_are_told_busy() {
+        let hashing = Hashing::new(2, Duration::from_millis(50));
+        // Hold both slots, as two long hashes would.
+        let held = [hashing.slot().await.unwrap(), hashing.slot().await.unwrap()];
+        let started = std::time::Instant::now();
+        let refused = hashing.verify("x".into(), None).await;
+        assert!(matches!(refused, Err(HashError::Busy { .. })), "{refused:?}");
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        drop(held);
+        // Twenty at once through two slots: all done, never more than two at a time.
+        let waiting = Hashing::new(2, Duration::from_secs(60));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let hashing = waiting.clone();
+                tokio::spawn(async move { hashing.verify("x".into(), None).await })
+            })
+            .collect();
+        let mut most = 0;
+        while tasks.iter().any(|t| !t.is_finished()) {
+            most = most.max(2 - waiting.slots.available_permits());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!((1..=2).contains(&most), "{most}");
+        for task in tasks {
+            assert!(!task.await.unwrap().unwrap());
+        }
+        assert_eq!(waiting.slots.available_permits(), 2);
+    }
+
+    #[test]
+    fn the_default_leaves_a_core_free_within_the_memory_budget() {
+        assert_eq!(Hashing::default_concurrency(HASH_MEMORY_BYTES), 1);
+        assert_eq!(Hashing::default_concurrency(0), 1);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(
+            Hashing::default_concurrency(usize::MAX),
+            cores.saturating_sub(1).max(1)
+        );
     }
 
     proptest! {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::accounts::{User, UserId};
+use crate::accounts::{CredentialEpoch, User, UserId};
 use crate::changes::{self, Notice, Notifier, SeatChanges, NOTIFY_CHANNEL};
 use crate::clock::Millis;
 use crate::db::Db;
@@ -153,6 +153,23 @@ pub enum OpenOutcome {
     Ask {
         candidates: Vec<SeatInfo>,
     },
+    /// The account was disabled, or its password changed, after this login checked it:
+    /// nothing was opened.
+    CredentialsChanged,
+}
+
+/// A change to an account's credentials, made with [`Seats::change_credentials`].
+#[derive(Debug, Clone, Copy)]
+pub enum CredentialChange<'a> {
+    /// A new password hash, replacing the one checked at `verified`.
+    Password {
+        hash: &'a crate::password::StoredHash,
+        verified: CredentialEpoch,
+    },
+    /// The account can no longer log in.
+    Disable,
+    /// The account can log in again.
+    Enable,
 }
 
 /// A listening PostgreSQL connection, from [`Seats::listen`].
@@ -279,12 +296,18 @@ const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_a
 
 /// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
 macro_rules! open_in_tx {
-    ($tx:ident, $lock_sql:expr, $user:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
-        let override_max = sqlx::query_scalar::<_, Option<i64>>($lock_sql)
-            .bind($user.0)
-            .fetch_optional(&mut *$tx)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
+    ($tx:ident, $lock_sql:expr, $user:expr, $epoch:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
+        let (override_max, current_epoch, disabled_at) =
+            sqlx::query_as::<_, (Option<i64>, i64, Option<i64>)>($lock_sql)
+                .bind($user.0)
+                .fetch_optional(&mut *$tx)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+        // Checked under the lock that a password change or a disable also takes: whichever
+        // commits first, the other sees it.
+        if disabled_at.is_some() || CredentialEpoch(current_epoch) != $epoch {
+            return Ok(OpenOutcome::CredentialsChanged);
+        }
         let mut policy: Policy = $policy.clone();
         if let Some(max) = override_max {
             policy.max_sessions = u32::try_from(max).unwrap_or(u32::MAX).max(1);
@@ -348,6 +371,58 @@ macro_rules! open_in_tx {
                 $tx.commit().await?;
                 OpenOutcome::Opened { seat: SeatId(seat), ended: end }
             }
+        }
+    }};
+}
+
+/// The body of [`Seats::change_credentials`], expanded once per backend after its BEGIN.
+macro_rules! change_in_tx {
+    ($tx:ident, $lock_sql:expr, $user:expr, $change:expr, $keep:expr, $now:expr) => {{
+        let epoch = sqlx::query_scalar::<_, i64>($lock_sql)
+            .bind($user.0)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let stale = matches!($change, CredentialChange::Password { verified, .. } if verified != CredentialEpoch(epoch));
+        if stale {
+            None
+        } else {
+            let (hash, disabled) = match $change {
+                CredentialChange::Password { hash, .. } => (Some(hash.0.as_str()), None),
+                CredentialChange::Disable => (None, Some(Some($now.0))),
+                CredentialChange::Enable => (None, Some(None)),
+            };
+            sqlx::query(
+                "UPDATE users SET credential_epoch = credential_epoch + 1, \
+                   password_hash = COALESCE($1, password_hash), \
+                   disabled_at = CASE WHEN $2 THEN $3 ELSE disabled_at END \
+                 WHERE id = $4",
+            )
+            .bind(hash)
+            .bind(disabled.is_some())
+            .bind(disabled.flatten())
+            .bind($user.0)
+            .execute(&mut *$tx)
+            .await?;
+            // Enabling an account ends nothing (it has no live sessions).
+            let ended = if matches!($change, CredentialChange::Enable) {
+                0
+            } else {
+                sqlx::query(
+                    "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+                     WHERE user_id = $4 AND ended_at IS NULL AND id <> $5",
+                )
+                .bind($now.0)
+                .bind(EndReason::Revoked.as_str())
+                .bind($keep.map(|s: SeatId| s.0))
+                .bind($user.0)
+                .bind($keep.map_or(-1, |s: SeatId| s.0))
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected()
+            };
+            $tx.commit().await?;
+            Some(ended)
         }
     }};
 }
@@ -424,10 +499,15 @@ impl Seats {
     /// `chosen` are seats the user picked to end (answering `OpenOutcome::Ask`); they end
     /// only if the login then gets in. The user's own `max_sessions`, where an operator set
     /// one, replaces the policy's.
+    ///
+    /// `epoch` is the credential epoch the login's password check saw: when the account was
+    /// disabled or its password changed since, nothing opens
+    /// ([`OpenOutcome::CredentialsChanged`]).
     #[tracing::instrument(skip_all, fields(user = user.0, seat_hash = hash.short()))]
     pub async fn open(
         &self,
         user: UserId,
+        epoch: CredentialEpoch,
         hash: &SessionHash,
         ctx: &LoginContext,
         policy: &Policy,
@@ -442,8 +522,9 @@ impl Seats {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 open_in_tx!(
                     tx,
-                    "SELECT max_sessions FROM users WHERE id = $1",
+                    "SELECT max_sessions, credential_epoch, disabled_at FROM users WHERE id = $1",
                     user,
+                    epoch,
                     hash,
                     ctx,
                     policy,
@@ -455,8 +536,9 @@ impl Seats {
                 let mut tx = pool.begin().await?;
                 open_in_tx!(
                     tx,
-                    "SELECT max_sessions FROM users WHERE id = $1 FOR UPDATE",
+                    "SELECT max_sessions, credential_epoch, disabled_at FROM users WHERE id = $1 FOR UPDATE",
                     user,
+                    epoch,
                     hash,
                     ctx,
                     policy,
@@ -557,6 +639,70 @@ impl Seats {
 
     /// Ends every live seat of a user but `except`; returns how many. `by` is the user's
     /// session that did it (`None`: an operator).
+    /// Changes an account's credentials and ends its sessions (all, or all but `keep`) in one
+    /// transaction, under the lock a login takes to open a seat: a login that checked the
+    /// old credentials cannot open a seat afterwards, and no session of the old credentials
+    /// survives. The credential epoch moves on. A password change whose `verified` epoch is
+    /// no longer the account's (another change came first) changes nothing: `None`.
+    /// Otherwise returns how many sessions ended (reason `revoked`, by `keep` when given).
+    #[tracing::instrument(skip_all, fields(user = user.0))]
+    pub async fn change_credentials(
+        &self,
+        user: UserId,
+        change: CredentialChange<'_>,
+        keep: Option<SeatId>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let now = Millis::now();
+        let ended = match &self.db {
+            Db::Sqlite(pool) => {
+                let _queued = self.sqlite_gate.lock().await;
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                change_in_tx!(
+                    tx,
+                    "SELECT credential_epoch FROM users WHERE id = $1",
+                    user,
+                    change,
+                    keep,
+                    now
+                )
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                change_in_tx!(
+                    tx,
+                    "SELECT credential_epoch FROM users WHERE id = $1 FOR UPDATE",
+                    user,
+                    change,
+                    keep,
+                    now
+                )
+            }
+        };
+        if ended.is_some_and(|n| n > 0) {
+            self.announce(&[user]).await;
+        }
+        Ok(ended)
+    }
+
+    /// Ends every live seat of every user (an operator's `sign-out --all`). Returns how many.
+    pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, sqlx::Error> {
+        let users: Vec<i64> = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id",
+            )
+            .bind(Millis::now().0)
+            .bind(reason.as_str())
+            .fetch_all(pool)
+            .await?
+        });
+        let ended = users.len() as u64;
+        let mut users: Vec<UserId> = users.into_iter().map(UserId).collect();
+        users.sort_by_key(|u| u.0);
+        users.dedup();
+        self.announce(&users).await;
+        Ok(ended)
+    }
+
     pub async fn end_all(
         &self,
         user: UserId,

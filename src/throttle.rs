@@ -1,25 +1,53 @@
-//! Login throttling: after too many failed logins for one username from one client IP, further
-//! attempts are refused for a while.
+//! Limits on password checks, counted in the database so that every server process sharing it
+//! enforces one limit (with counts in memory, each of N processes would allow its own share).
 //!
-//! Only failed logins count: a login refused or held by the session policy (`deny_new`,
-//! `ask`) had the right password and is not a failure. The counts live in the database, so
-//! every server process sharing it enforces one limit (with counts in memory, each of N
-//! processes would allow its own share). A count is keyed by the SHA-256 of the client IP and
-//! the username key: the table names nobody.
+//! A check is counted **before** the password is verified: [`Throttle::reserve`] adds one to
+//! each bucket the attempt falls in, in one statement per bucket, and refuses when a bucket
+//! is over its limit. Guesses sent in parallel therefore each see the others' counts, and
+//! cannot exceed the limit however many arrive at once; a success gives back what it took
+//! ([`Throttle::succeeded`]).
+//!
+//! The buckets:
+//! - failed logins of one username from one client network (the owner logging in from
+//!   elsewhere is not affected; a success clears it);
+//! - failed logins of one account from every address, with a higher limit (ASVS 6.3.1 asks
+//!   for at most 100 an hour): spreading guesses over many addresses gains nothing. Over it,
+//!   logins to the account wait until the window passes; sessions already signed in are never
+//!   touched, and their password confirmations count in their own bucket, so guessing cannot
+//!   lock the owner out of a trusted session (OWASP: no account-lockout denial of service);
+//! - password checks from one client network, whatever the name (login, signup, password
+//!   confirmation and change): random usernames or new accounts do not escape;
+//! - failed password confirmations and changes of one signed-in user.
+//!
+//! A client network is the client's address, or for IPv6 its /64 (configurable), which one
+//! client usually holds whole. Keys are SHA-256 hashes: the table names nobody.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::accounts::UserId;
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
-    /// Failed logins allowed within `window` before the key is refused.
+    /// Failed logins allowed per username and client network within `window`.
     pub max_failures: u32,
     pub window: Duration,
+    /// Failed logins allowed per account, from every address, within `account_window`.
+    pub account_max_failures: u32,
+    pub account_window: Duration,
+    /// Password checks (login, signup, confirmation, change) allowed per client network
+    /// within `address_window`.
+    pub address_max_attempts: u32,
+    pub address_window: Duration,
+    /// Failed password confirmations and changes allowed per signed-in user within `window`.
+    pub reauth_max_failures: u32,
+    /// IPv6 clients are grouped by this prefix length.
+    pub ipv6_prefix: u8,
 }
 
 impl Default for ThrottleConfig {
@@ -27,8 +55,54 @@ impl Default for ThrottleConfig {
         ThrottleConfig {
             max_failures: 10,
             window: Duration::from_secs(15 * 60),
+            account_max_failures: 100,
+            account_window: Duration::from_secs(3600),
+            address_max_attempts: 100,
+            address_window: Duration::from_secs(60),
+            reauth_max_failures: 5,
+            ipv6_prefix: 64,
         }
     }
+}
+
+/// What an attempt is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket<'a> {
+    /// Failed logins of this username (its key) from this client.
+    NameFromAddress {
+        name_key: &'a str,
+        client: Option<IpAddr>,
+    },
+    /// Failed logins of this username from anywhere.
+    Account { name_key: &'a str },
+    /// Every password check from this client.
+    Address { client: Option<IpAddr> },
+    /// Failed confirmations and changes of this signed-in user's password.
+    Reauth { user: UserId },
+}
+
+/// What a success gives back to a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnSuccess {
+    /// Forget the count (the owner got in: their earlier typos are forgiven).
+    Clear,
+    /// Give back this attempt only.
+    Refund,
+    /// Keep it: the bucket counts attempts, not failures.
+    Keep,
+}
+
+/// The attempt was counted; pass this to [`Throttle::succeeded`] if the password was right.
+#[derive(Debug)]
+#[must_use = "a success must give the reservation back"]
+pub struct Reservation {
+    taken: Vec<(String, OnSuccess)>,
+}
+
+/// A bucket is full: try again after `wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub wait: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -42,71 +116,145 @@ impl Throttle {
         Throttle { db, config }
     }
 
-    fn key(username_key: &str, client_ip: Option<&str>) -> String {
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.config
+    }
+
+    /// The network a client is counted by: its address, or its IPv6 prefix.
+    fn network(&self, client: Option<IpAddr>) -> String {
+        match client.map(|ip| ip.to_canonical()) {
+            None => "-".to_owned(),
+            Some(IpAddr::V4(ip)) => ip.to_string(),
+            Some(IpAddr::V6(ip)) => {
+                let prefix = u32::from(self.config.ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                let net = std::net::Ipv6Addr::from(u128::from(ip) & mask);
+                format!("{net}/{prefix}")
+            }
+        }
+    }
+
+    fn key(parts: &[&str]) -> String {
         let mut hasher = Sha256::new();
-        hasher.update(client_ip.unwrap_or("-").as_bytes());
-        hasher.update([0]);
-        hasher.update(username_key.as_bytes());
+        for part in parts {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
         hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// `Some(wait)` while the key is refused.
-    pub async fn check(
-        &self,
-        username_key: &str,
-        client_ip: Option<&str>,
-        now: Millis,
-    ) -> Result<Option<Duration>, sqlx::Error> {
-        let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i64, i64)>("SELECT window_start, failures FROM login_failures WHERE key = $1")
-                .bind(Self::key(username_key, client_ip))
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some((since, count)) = row else {
-            return Ok(None);
-        };
-        let until = Millis(since).plus(self.config.window);
-        Ok((count >= i64::from(self.config.max_failures) && now < until)
-            .then(|| Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0))))
+    /// The key, limit, window and success rule of a bucket.
+    fn rule(&self, bucket: &Bucket) -> (String, u32, Duration, OnSuccess) {
+        let c = &self.config;
+        match *bucket {
+            Bucket::NameFromAddress { name_key, client } => (
+                Self::key(&["login", &self.network(client), name_key]),
+                c.max_failures,
+                c.window,
+                OnSuccess::Clear,
+            ),
+            Bucket::Account { name_key } => (
+                Self::key(&["account", name_key]),
+                c.account_max_failures,
+                c.account_window,
+                OnSuccess::Refund,
+            ),
+            Bucket::Address { client } => (
+                Self::key(&["address", &self.network(client)]),
+                c.address_max_attempts,
+                c.address_window,
+                OnSuccess::Keep,
+            ),
+            Bucket::Reauth { user } => (
+                Self::key(&["reauth", &user.0.to_string()]),
+                c.reauth_max_failures,
+                c.window,
+                OnSuccess::Clear,
+            ),
+        }
     }
 
-    /// Counts one failed login; a window that has passed starts again. One statement, so
-    /// failures arriving at once in several processes all count.
-    pub async fn record_failure(
+    /// Counts one attempt in each bucket, before the password is checked. When a bucket is
+    /// already full, the attempt is not counted anywhere and is refused with the longest
+    /// wait. One statement per bucket adds and reads, so attempts in parallel, in any
+    /// number of processes, never pass the limit.
+    pub async fn reserve(
         &self,
-        username_key: &str,
-        client_ip: Option<&str>,
+        buckets: &[Bucket<'_>],
         now: Millis,
-    ) -> Result<(), sqlx::Error> {
-        on_pool!(&self.db, pool => {
-            sqlx::query(
-                "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                   failures = CASE WHEN login_failures.window_start < $3 THEN 1 \
-                                   ELSE login_failures.failures + 1 END, \
-                   window_start = CASE WHEN login_failures.window_start < $3 THEN $2 \
-                                       ELSE login_failures.window_start END",
-            )
-            .bind(Self::key(username_key, client_ip))
-            .bind(now.0)
-            .bind(now.minus(self.config.window).0)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
+    ) -> Result<Result<Reservation, Refused>, sqlx::Error> {
+        let mut taken = Vec::with_capacity(buckets.len());
+        let mut wait = None;
+        for bucket in buckets {
+            let (key, limit, window, on_success) = self.rule(bucket);
+            let (count, since) = on_pool!(&self.db, pool => {
+                sqlx::query_as::<_, (i64, i64)>(
+                    "INSERT INTO attempts (key, window_start, count, expires_at) VALUES ($1, $2, 1, $4) \
+                     ON CONFLICT (key) DO UPDATE SET \
+                       count = CASE WHEN attempts.window_start <= $3 THEN 1 ELSE attempts.count + 1 END, \
+                       window_start = CASE WHEN attempts.window_start <= $3 THEN $2 ELSE attempts.window_start END, \
+                       expires_at = CASE WHEN attempts.window_start <= $3 THEN $4 ELSE attempts.expires_at END \
+                     RETURNING count, window_start",
+                )
+                .bind(&key)
+                .bind(now.0)
+                .bind(now.minus(window).0)
+                .bind(now.plus(window).0)
+                .fetch_one(pool)
+                .await?
+            });
+            taken.push((key, on_success));
+            if count > i64::from(limit) {
+                let until = Millis(since).plus(window);
+                let left = Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0))
+                    .max(Duration::from_secs(1));
+                wait = Some(wait.map_or(left, |w: Duration| w.max(left)));
+            }
+        }
+        if let Some(wait) = wait {
+            // Not counted: a refused attempt checks no password.
+            for (key, _) in &taken {
+                self.give_back(key).await?;
+            }
+            return Ok(Err(Refused { wait }));
+        }
+        Ok(Ok(Reservation { taken }))
+    }
+
+    /// The password was right: failure counts give back this attempt (the username's count
+    /// from this client, and the user's re-authentication count, are forgotten).
+    pub async fn succeeded(&self, reservation: Reservation) -> Result<(), sqlx::Error> {
+        for (key, on_success) in reservation.taken {
+            match on_success {
+                OnSuccess::Clear => {
+                    on_pool!(&self.db, pool => {
+                        sqlx::query("DELETE FROM attempts WHERE key = $1")
+                            .bind(&key)
+                            .execute(pool)
+                            .await?
+                            .rows_affected()
+                    });
+                }
+                OnSuccess::Refund => self.give_back(&key).await?,
+                OnSuccess::Keep => {}
+            }
+        }
         Ok(())
     }
 
-    /// A successful login forgets the failures.
-    pub async fn record_success(
-        &self,
-        username_key: &str,
-        client_ip: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
+    /// No password was checked after all (the hashing was busy): every count gives back
+    /// this attempt.
+    pub async fn release(&self, reservation: Reservation) -> Result<(), sqlx::Error> {
+        for (key, _) in reservation.taken {
+            self.give_back(&key).await?;
+        }
+        Ok(())
+    }
+
+    async fn give_back(&self, key: &str) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM login_failures WHERE key = $1")
-                .bind(Self::key(username_key, client_ip))
+            sqlx::query("UPDATE attempts SET count = count - 1 WHERE key = $1 AND count > 0")
+                .bind(key)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -114,11 +262,24 @@ impl Throttle {
         Ok(())
     }
 
+    /// The current count of a bucket (for tests and operators).
+    pub async fn count(&self, bucket: &Bucket<'_>, now: Millis) -> Result<u32, sqlx::Error> {
+        let (key, _, window, _) = self.rule(bucket);
+        let count = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT count FROM attempts WHERE key = $1 AND window_start > $2")
+                .bind(&key)
+                .bind(now.minus(window).0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(count.and_then(|c| u32::try_from(c).ok()).unwrap_or(0))
+    }
+
     /// Deletes counts whose window has passed; returns how many.
     pub async fn purge(&self, now: Millis) -> Result<u64, sqlx::Error> {
         Ok(on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM login_failures WHERE window_start < $1")
-                .bind(now.minus(self.config.window).0)
+            sqlx::query("DELETE FROM attempts WHERE expires_at < $1")
+                .bind(now.0)
                 .execute(pool)
                 .await?
                 .rows_affected()

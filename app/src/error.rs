@@ -41,9 +41,13 @@ pub enum AppError {
     /// The choice was not made in time (`ask_choice_timeout`), or there is none to continue.
     #[error("That login has expired. Please log in again.")]
     LoginExpired,
-    /// Too many failed logins for this username from this address.
-    #[error("Too many failed logins. Try again in {0} minute(s).")]
+    /// Too many password checks or failed logins (from this address, for this account, or
+    /// of this user); the minutes to wait.
+    #[error("Too many attempts. Try again in {0} minute(s).")]
     TooManyAttempts(u64),
+    /// Every password-hashing slot stayed busy; the seconds after which to try again.
+    #[error("The server is busy. Please try again in a few seconds.")]
+    Busy(u64),
     /// Ending sessions needs the password confirmed first (it is remembered for a while:
     /// `password_confirmation_timeout`).
     #[error("Confirm your password first.")]
@@ -74,8 +78,18 @@ impl AppError {
             AppError::LoginDenied(_) | AppError::ChooseSessions(_) => 409,
             AppError::PasswordRequired => 403,
             AppError::TooManyAttempts(_) => 429,
+            AppError::Busy(_) => 503,
             AppError::BadRequest(_) => 400,
             AppError::Internal => 500,
+        }
+    }
+
+    /// Seconds after which a retry may succeed (`Retry-After`), for 429 and 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts(minutes) => Some(minutes * 60),
+            AppError::Busy(seconds) => Some(*seconds),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use single_login::{Accounts, Db, EndReason, Millis, Password, Seats, Username};
+use single_login::{Accounts, CredentialChange, Db, EndReason, Millis, Password, Seats, Username};
 
 use crate::config::{redact_url, Config};
 use crate::{router, shutdown_signal, AppState};
@@ -40,8 +40,14 @@ pub enum UserCommand {
     SetMaxSessions { name: String, limit: String },
     /// Show a user's live sessions.
     Sessions { name: String },
-    /// End every session of a user (reason `revoked`).
-    SignOut { name: String },
+    /// End every session of a user (reason `revoked`), or with `--all` of every user.
+    SignOut {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Every session of every user (after a breach, say).
+        #[arg(long)]
+        all: bool,
+    },
     /// Disable an account: its sessions end now and it cannot log in.
     Disable { name: String },
     /// Enable a disabled account again.
@@ -193,7 +199,18 @@ pub async fn user(
                 )?;
             }
         }
-        UserCommand::SignOut { name } => {
+        UserCommand::SignOut { name: None, .. } => {
+            let ended = seats.end_every_session(EndReason::Revoked).await?;
+            tracing::warn!(
+                event = "session_ended",
+                reason = "revoked",
+                count = ended,
+                scope = "all_users",
+                "operator signed every user out"
+            );
+            writeln!(out, "ended {ended} session(s) of every user")?;
+        }
+        UserCommand::SignOut { name: Some(name), .. } => {
             let user = find(&name).await?;
             let ended = seats.end_all(user.id, EndReason::Revoked, None, None).await?;
             tracing::info!(
@@ -207,10 +224,12 @@ pub async fn user(
         }
         UserCommand::Disable { name } => {
             let user = find(&name).await?;
-            accounts
-                .set_disabled(&Username::parse(&user.username)?, true)
-                .await?;
-            let ended = seats.end_all(user.id, EndReason::Revoked, None, None).await?;
+            // Disabled, the credential epoch moved on and every session ended, in one
+            // transaction: a login under way cannot slip in after it.
+            let ended = seats
+                .change_credentials(user.id, CredentialChange::Disable, None)
+                .await?
+                .unwrap_or(0);
             tracing::info!(
                 event = "account_disabled",
                 user = user.id.0,
@@ -221,8 +240,8 @@ pub async fn user(
         }
         UserCommand::Enable { name } => {
             let user = find(&name).await?;
-            accounts
-                .set_disabled(&Username::parse(&user.username)?, false)
+            seats
+                .change_credentials(user.id, CredentialChange::Enable, None)
                 .await?;
             tracing::info!(
                 event = "account_enabled",

@@ -13,11 +13,22 @@ use single_login::{OnLimit, Policy};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/single-login.db";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub leptos: LeptosOptions,
     pub database_url: String,
     pub settings: Settings,
+}
+
+/// By hand: the database URL may hold a password.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("leptos", &self.leptos)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("settings", &self.settings)
+            .finish()
+    }
 }
 
 /// Behaviour of the session machinery.
@@ -50,8 +61,12 @@ pub struct Settings {
     pub policy: Policy,
     /// Where the client's address comes from behind proxies.
     pub client_ip: ClientIpConfig,
-    /// Failed logins allowed per username and client IP.
+    /// Limits on password checks per client network, account and user.
     pub throttle: ThrottleConfig,
+    /// Password hashes and verifications running at once (each holds 19 MiB and a core).
+    pub hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before it is answered 503.
+    pub hash_queue_timeout: Duration,
 }
 
 impl Settings {
@@ -74,6 +89,8 @@ impl Settings {
             policy: Policy::default(),
             client_ip: ClientIpConfig::default(),
             throttle: ThrottleConfig::default(),
+            hash_concurrency: single_login::Hashing::default_concurrency(64 * 1024 * 1024),
+            hash_queue_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -177,6 +194,14 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("forwarded_header", "FORWARDED_HEADER"),
     ("login_max_failures", "LOGIN_MAX_FAILURES"),
     ("login_failure_window", "LOGIN_FAILURE_WINDOW"),
+    ("account_max_failures", "ACCOUNT_MAX_FAILURES"),
+    ("account_failure_window", "ACCOUNT_FAILURE_WINDOW"),
+    ("address_max_attempts", "ADDRESS_MAX_ATTEMPTS"),
+    ("address_window", "ADDRESS_WINDOW"),
+    ("reauth_max_failures", "REAUTH_MAX_FAILURES"),
+    ("ipv6_prefix", "IPV6_PREFIX"),
+    ("hash_concurrency", "HASH_CONCURRENCY"),
+    ("hash_queue_timeout", "HASH_QUEUE_TIMEOUT"),
 ];
 
 /// A raw value and where it came from.
@@ -393,6 +418,41 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
     if let Some(window) = sources.parse("login_failure_window", positive)? {
         settings.throttle.window = window;
     }
+    let at_least_one = |text: &str| {
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| "expected a whole number of at least 1".to_owned())
+    };
+    if let Some(max) = sources.parse("account_max_failures", at_least_one)? {
+        settings.throttle.account_max_failures = max;
+    }
+    if let Some(window) = sources.parse("account_failure_window", positive)? {
+        settings.throttle.account_window = window;
+    }
+    if let Some(max) = sources.parse("address_max_attempts", at_least_one)? {
+        settings.throttle.address_max_attempts = max;
+    }
+    if let Some(window) = sources.parse("address_window", positive)? {
+        settings.throttle.address_window = window;
+    }
+    if let Some(max) = sources.parse("reauth_max_failures", at_least_one)? {
+        settings.throttle.reauth_max_failures = max;
+    }
+    if let Some(prefix) = sources.parse("ipv6_prefix", |text| {
+        text.parse::<u8>()
+            .ok()
+            .filter(|p| (1..=128).contains(p))
+            .ok_or_else(|| "expected a prefix length from 1 to 128".to_owned())
+    })? {
+        settings.throttle.ipv6_prefix = prefix;
+    }
+    if let Some(n) = sources.parse("hash_concurrency", at_least_one)? {
+        settings.hash_concurrency = n as usize;
+    }
+    if let Some(wait) = sources.parse("hash_queue_timeout", positive)? {
+        settings.hash_queue_timeout = wait;
+    }
     Ok((database_url, settings))
 }
 
@@ -433,16 +493,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| "too long".to_owned())
 }
 
-/// A database URL fit for logs: the password replaced.
+/// A database URL fit for logs: the password replaced, whether in the user part
+/// (`user:secret@`) or in a query parameter (`?password=secret`, as sqlx and libpq accept).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
+            let userinfo = &base[scheme + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+            format!("{}://{}:***@{}", &base[..scheme], user, &base[at + 1..])
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("pass") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -601,5 +678,13 @@ mod tests {
             "postgres://app:***@db:5432/x"
         );
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            redact_url("postgres://db/x?user=app&password=s3cret&sslmode=require"),
+            "postgres://db/x?user=app&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://app:pw@db/x?PassWord=s3cret"),
+            "postgres://app:***@db/x?PassWord=***"
+        );
     }
 }

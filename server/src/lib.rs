@@ -19,7 +19,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use single_login::seats::Relay;
 use single_login::throttle::Throttle;
-use single_login::{Accounts, Db, Millis, Seats};
+use single_login::{Accounts, Db, Hashing, Millis, Seats};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -84,7 +84,13 @@ impl AppState {
         Ok(AppState {
             leptos_options: config.leptos.clone(),
             ctx: AppContext {
-                accounts: Accounts::new(db.clone()),
+                accounts: Accounts::with_hashing(
+                    db.clone(),
+                    Hashing::new(
+                        config.settings.hash_concurrency,
+                        config.settings.hash_queue_timeout,
+                    ),
+                ),
                 seats,
                 policy: Arc::new(config.settings.policy.clone()),
                 throttle: Arc::new(Throttle::new(db, config.settings.throttle)),

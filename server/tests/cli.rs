@@ -39,7 +39,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
     .unwrap();
     assert!(out.contains("created user Zoe"), "{out}");
     let accounts = Accounts::new(db.db.clone());
-    let zoe = accounts
+    let single_login::Verified { user: zoe, epoch } = accounts
         .authenticate("zoe", "correct horse battery".into())
         .await
         .unwrap();
@@ -98,7 +98,14 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
             Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/120.0"),
         );
         seats
-            .open(zoe.id, &SessionHash::of(session), &ctx, &Policy::default(), &[])
+            .open(
+                zoe.id,
+                epoch,
+                &SessionHash::of(session),
+                &ctx,
+                &Policy::default(),
+                &[],
+            )
             .await
             .unwrap();
     }
@@ -118,9 +125,16 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
         "{out}"
     );
 
-    let out = run(&db, UserCommand::SignOut { name: "zoe".into() }, "")
-        .await
-        .unwrap();
+    let out = run(
+        &db,
+        UserCommand::SignOut {
+            name: Some("zoe".into()),
+            all: false,
+        },
+        "",
+    )
+    .await
+    .unwrap();
     assert!(out.contains("ended 2 session(s)"), "{out}");
     assert!(seats.live(zoe.id).await.unwrap().is_empty());
     let ended = seats
@@ -152,4 +166,110 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
         .is_some());
 }
 
-on_both_backends!(operators_manage_users_and_their_sessions);
+/// `sign-out --all` ends every live session of every user (ASVS 7.4.5); `disable` also
+/// voids a login that checked the password before it.
+async fn operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way(db: TestDb) {
+    let accounts = Accounts::new(db.db.clone());
+    let seats = Seats::new(db.db.clone());
+    let ctx = LoginContext::new(Some("203.0.113.1".into()), None);
+    let mut users = Vec::new();
+    for name in ["ann", "ben", "cyd"] {
+        run(
+            &db,
+            UserCommand::Add { name: name.into() },
+            "correct horse battery\n",
+        )
+        .await
+        .unwrap();
+        let verified = accounts
+            .authenticate(name, "correct horse battery".into())
+            .await
+            .unwrap();
+        let two = Policy {
+            max_sessions: 2,
+            ..Policy::default()
+        };
+        for n in 0..2 {
+            let hash = SessionHash::of(&format!("{name}-{n}"));
+            seats
+                .open(verified.user.id, verified.epoch, &hash, &ctx, &two, &[])
+                .await
+                .unwrap();
+        }
+        users.push(verified);
+    }
+    let out = run(
+        &db,
+        UserCommand::SignOut {
+            name: None,
+            all: true,
+        },
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("ended 6 session(s) of every user"), "{out}");
+    for verified in &users {
+        assert!(seats.live(verified.user.id).await.unwrap().is_empty());
+    }
+
+    // A login that checked ann's password, then the operator disables her: the login loses.
+    let ann = &users[0];
+    run(&db, UserCommand::Disable { name: "ann".into() }, "")
+        .await
+        .unwrap();
+    let outcome = seats
+        .open(
+            ann.user.id,
+            ann.epoch,
+            &SessionHash::of("late"),
+            &ctx,
+            &Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, single_login::OpenOutcome::CredentialsChanged);
+    assert!(seats.live(ann.user.id).await.unwrap().is_empty());
+    // Enabled again, the old check is still void: she must log in again.
+    run(&db, UserCommand::Enable { name: "ann".into() }, "")
+        .await
+        .unwrap();
+    let outcome = seats
+        .open(
+            ann.user.id,
+            ann.epoch,
+            &SessionHash::of("later"),
+            &ctx,
+            &Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, single_login::OpenOutcome::CredentialsChanged);
+    let fresh = accounts
+        .authenticate("ann", "correct horse battery".into())
+        .await
+        .unwrap();
+    assert_ne!(fresh.epoch, ann.epoch);
+    let outcome = seats
+        .open(
+            ann.user.id,
+            fresh.epoch,
+            &SessionHash::of("fresh"),
+            &ctx,
+            &Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, single_login::OpenOutcome::Opened { .. }),
+        "{outcome:?}"
+    );
+}
+
+on_both_backends!(
+    operators_manage_users_and_their_sessions,
+    operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way,
+);

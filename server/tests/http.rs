@@ -54,6 +54,10 @@ async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestAp
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = Settings::defaults_for(addr, leptos::config::Env::DEV);
+    // Every test browser comes from 127.0.0.1, and tests run at once on a busy machine: the
+    // per-address limit and the hashing queue are tested where they are set low on purpose.
+    settings.throttle.address_max_attempts = 10_000;
+    settings.hash_queue_timeout = Duration::from_secs(120);
     adjust(&mut settings);
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("pkg")).unwrap();
@@ -1111,7 +1115,13 @@ async fn the_client_ip_comes_from_trusted_proxies_only(db: TestDb) {
 }
 
 async fn simultaneous_logins_with_a_limit_of_three_leave_three_live_sessions(db: TestDb) {
-    let app = spawn_app_with(db, |s| s.policy.max_sessions = 3).await;
+    // Twelve checks of one name from one address at once would pass the throttle's limit of
+    // checks in flight (they are counted before they are verified): raised here.
+    let app = spawn_app_with(db, |s| {
+        s.policy.max_sessions = 3;
+        s.throttle.max_failures = 100;
+    })
+    .await;
     create_user(&app, "vera").await;
     let browsers: Vec<Arc<Browser>> = (0..12).map(|_| Arc::new(app.browser())).collect();
     let logins: Vec<_> = browsers
@@ -1516,7 +1526,7 @@ async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
     ));
     let page = attacker.log_in("fay").await;
     assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(page.text().await.unwrap().contains("Too many failed logins"));
+    assert!(page.text().await.unwrap().contains("Too many attempts"));
 
     // The owner, from elsewhere, is not locked out.
     assert_redirect(&app.browser_from("198.51.100.1").log_in("fay").await, "/");
@@ -1774,6 +1784,317 @@ async fn on_postgres_a_kick_on_another_process_reaches_the_channel_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_sqlite_a_kick_on_another_process_arrives_at_the_next_re_read() {
     kick_across_processes(common::sqlite().await, Duration::from_millis(200)).await;
+}
+
+// --- Abuse resistance -------------------------------------------------------------------
+
+/// A hundred wrong passwords at once for one name from one address: no more are checked
+/// than the limit, the rest are refused before any hash.
+async fn parallel_wrong_passwords_never_pass_the_limit(db: TestDb) {
+    let app = Arc::new(spawn_app_with(db, |s| s.throttle.max_failures = 10).await);
+    create_user(&app, "wanda").await;
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.browser()
+                    .call(
+                        "/api/login",
+                        &[("username", "wanda"), ("password", "wrong password!")],
+                    )
+                    .await
+                    .status()
+            })
+        })
+        .collect();
+    let (mut checked, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((checked, refused), (10, 90));
+    // The right password from that address waits too; from elsewhere (a new browser behind a
+    // trusted proxy would be elsewhere) the owner is not locked out: see the next test.
+    let owner = app
+        .browser()
+        .call("/api/login", &[("username", "wanda"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(owner.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(owner.headers().contains_key(header::RETRY_AFTER));
+}
+
+async fn the_per_address_limit_holds_across_names_signups_and_ipv6_neighbours(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.throttle.address_max_attempts = 4;
+        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    create_user(&app, "xena").await;
+    let from = |ip: &str| app.browser_from(ip);
+    // Four checks from one address, each with another name (one a signup): then 429.
+    for name in ["nobody1", "nobody2", "nobody3"] {
+        let response = from("198.51.100.7").log_in(name).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+    }
+    assert_redirect(&from("198.51.100.7").sign_up("newbie").await, "/");
+    let refused = from("198.51.100.7").log_in("xena").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let refused = from("198.51.100.7").sign_up("newbie2").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.unwrap().contains("Too many attempts"));
+    // Another address is another client: the owner gets in.
+    assert_redirect(&from("198.51.100.8").log_in("xena").await, "/");
+    // An IPv6 client holds its whole /64.
+    for n in 1..=4 {
+        let response = from(&format!("2001:db8:7:7::{n}")).log_in("nobody").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let neighbour = from("2001:db8:7:7:abcd::1").log_in("xena").await;
+    assert_eq!(neighbour.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_redirect(&from("2001:db8:7:8::1").log_in("xena").await, "/");
+}
+
+async fn re_authentication_is_limited_per_user(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("yuri").await;
+    let yuri = app.browser();
+    yuri.log_in("yuri").await;
+    for _ in 0..5 {
+        let wrong = yuri
+            .call("/api/sessions/confirm", &[("password", "not it at all")])
+            .await;
+        assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // The sixth guess is refused before any check, the right password too, and so is a
+    // password change (same bucket: the user's re-authentications).
+    let refused = yuri
+        .call("/api/sessions/confirm", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let change = yuri
+        .call(
+            "/api/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "a new password"),
+                ("password_confirm", "a new password"),
+            ],
+        )
+        .await;
+    assert_eq!(change.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The session itself is untouched: no lockout of a trusted session.
+    assert_eq!(yuri.get("/").await.status(), StatusCode::OK);
+}
+
+/// A login whose password was checked before a password change or a disable, held by the
+/// `ask` policy, cannot be completed afterwards.
+async fn a_held_login_loses_to_a_password_change_or_a_disable(db: TestDb) {
+    let app = spawn_app_with(db, |s| s.policy.on_limit = OnLimit::Ask).await;
+    create_user(&app, "zack").await;
+    let owner = app.browser();
+    owner.log_in("zack").await;
+    let attacker = app.browser();
+    let held = attacker
+        .call("/api/login", &[("username", "zack"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(held.status(), StatusCode::CONFLICT);
+    // "Not you?": the owner changes the password.
+    let changed = owner
+        .call(
+            "/api/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "a brand new one"),
+                ("password_confirm", "a brand new one"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK, "{:?}", changed.text().await);
+    let first = app
+        .state
+        .ctx
+        .seats
+        .live(user_id(&app, "zack").await)
+        .await
+        .unwrap()[0]
+        .id
+        .0;
+    let continued = attacker
+        .call("/api/login/continue", &[(&format!("end[{first}]"), "on")])
+        .await;
+    assert_eq!(continued.status(), StatusCode::UNAUTHORIZED);
+    assert!(matches!(
+        continued.json::<AppError>().await.unwrap(),
+        AppError::LoginExpired
+    ));
+    assert_eq!(
+        owner.get("/").await.status(),
+        StatusCode::OK,
+        "the owner stays signed in"
+    );
+    assert_eq!(
+        app.state
+            .ctx
+            .seats
+            .live(user_id(&app, "zack").await)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The same with an operator's disable.
+    let again = app.browser();
+    let held = again
+        .call(
+            "/api/login",
+            &[("username", "zack"), ("password", "a brand new one")],
+        )
+        .await;
+    assert_eq!(held.status(), StatusCode::CONFLICT);
+    let zack = user_id(&app, "zack").await;
+    app.state
+        .ctx
+        .seats
+        .change_credentials(zack, single_login::CredentialChange::Disable, None)
+        .await
+        .unwrap();
+    let continued = again.call("/api/login/continue", &[]).await;
+    assert_eq!(continued.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.state.ctx.seats.live(zack).await.unwrap().is_empty());
+    assert_redirect(&owner.get("/").await, "/login");
+}
+
+/// A login that checked the password, then lost the race to a password change: no seat.
+async fn a_login_racing_a_password_change_loses(db: TestDb) {
+    let app = spawn_app(db).await;
+    create_user(&app, "quinn").await;
+    let accounts = &app.state.ctx.accounts;
+    let seats = &app.state.ctx.seats;
+    let checked = accounts.authenticate("quinn", PASSWORD.into()).await.unwrap();
+    // The owner, signed in, changes the password meanwhile.
+    let owner = app.browser();
+    owner.log_in("quinn").await;
+    let changed = owner
+        .call(
+            "/api/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "another secret"),
+                ("password_confirm", "another secret"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let ctx = single_login::LoginContext::new(Some("203.0.113.4".into()), None);
+    let outcome = seats
+        .open(
+            checked.user.id,
+            checked.epoch,
+            &single_login::SessionHash::of("racing"),
+            &ctx,
+            &single_login::Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, single_login::OpenOutcome::CredentialsChanged);
+    assert_eq!(
+        seats.live(checked.user.id).await.unwrap().len(),
+        1,
+        "only the owner's"
+    );
+    // Two changes racing from the same checked epoch: only one wins.
+    let second = accounts
+        .change_password(
+            seats,
+            checked.user.id,
+            PASSWORD.into(),
+            single_login::Password::parse("third secret").unwrap(),
+            single_login::SeatId(-1),
+        )
+        .await;
+    assert!(matches!(
+        second,
+        Err(single_login::ChangePasswordError::WrongPassword)
+    ));
+}
+
+/// With every hashing slot taken, a login waits at most the queue timeout and is told to
+/// come back (503, Retry-After), alike for known and unknown names; pages do not wait.
+async fn when_hashing_is_saturated_logins_get_503_and_pages_still_answer(db: TestDb) {
+    let app = Arc::new(
+        spawn_app_with(db, |s| {
+            s.hash_concurrency = 1;
+            s.hash_queue_timeout = Duration::from_millis(1);
+            s.throttle.max_failures = 1000;
+            s.throttle.account_max_failures = 1000;
+        })
+        .await,
+    );
+    create_user(&app, "olga").await;
+    let signed_in = app.browser();
+    signed_in.log_in("olga").await;
+    let tasks: Vec<_> = (0..24)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let name = if n % 2 == 0 { "olga" } else { "nobody_at_all" };
+                let response = app
+                    .browser()
+                    .call(
+                        "/api/login",
+                        &[("username", name), ("password", "wrong password!")],
+                    )
+                    .await;
+                let retry = response.headers().get(header::RETRY_AFTER).cloned();
+                (response.status(), retry, response.text().await.unwrap())
+            })
+        })
+        .collect();
+    let page = signed_in.get("/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let mut busy = Vec::new();
+    for task in tasks {
+        let (status, retry, body) = task.await.unwrap();
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry.is_some(), "Retry-After on a 503");
+                busy.push(body);
+            }
+            StatusCode::UNAUTHORIZED => {}
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        !busy.is_empty(),
+        "24 hashes through one slot with no queue: some are refused"
+    );
+    busy.dedup();
+    assert_eq!(busy.len(), 1, "one answer for everyone: {busy:?}");
+    // Refused checks were not counted as failures.
+    let ok = app
+        .browser()
+        .call("/api/login", &[("username", "olga"), ("password", PASSWORD)])
+        .await;
+    assert!(matches!(
+        ok.status(),
+        StatusCode::OK | StatusCode::SERVICE_UNAVAILABLE
+    ));
+}
+
+async fn a_malformed_forwarding_entry_left_of_the_client_is_never_read(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+    create_user(&app, "pia").await;
+    // nginx appends the address it saw to whatever the client sent.
+    app.browser_from("garbage, 203.0.113.77").log_in("pia").await;
+    assert_eq!(live_ips(&app, "pia").await, ["203.0.113.77"]);
 }
 
 // --- Security: headers, cookies, hosts, forged results ---------------------------------
@@ -2141,6 +2462,13 @@ async fn forged_results_in_the_address_are_never_shown() {
 }
 
 on_both_backends!(
+    parallel_wrong_passwords_never_pass_the_limit,
+    the_per_address_limit_holds_across_names_signups_and_ipv6_neighbours,
+    re_authentication_is_limited_per_user,
+    a_held_login_loses_to_a_password_change_or_a_disable,
+    a_login_racing_a_password_change_loses,
+    when_hashing_is_saturated_logins_get_503_and_pages_still_answer,
+    a_malformed_forwarding_entry_left_of_the_client_is_never_read,
     an_open_page_hears_at_once_that_its_session_ended,
     a_channel_hears_of_the_users_other_sessions,
     a_channel_opened_after_the_kick_carries_the_message,

@@ -16,6 +16,15 @@ pub fn field_error<T>(result: Option<Result<T, AppError>>, field: Field) -> Opti
     result.and_then(|r| r.err()).and_then(|e| e.for_field(field))
 }
 
+/// The message of an error that is about no field (too many attempts, busy, a malformed
+/// request): shown above the form's button. A session that ended is handled elsewhere.
+pub fn form_error<T>(result: Option<Result<T, AppError>>) -> Option<String> {
+    match result? {
+        Err(AppError::Invalid { .. } | AppError::SessionEnded(_)) | Ok(_) => None,
+        Err(error) => Some(error.to_string()),
+    }
+}
+
 /// The error of the last call `action` made from this page, and nothing else. Leptos also
 /// seeds an action with a result read from the page's address (`__err`), which anyone can
 /// write: the server never serves such an address, and this keeps a page from acting on one
@@ -49,6 +58,16 @@ pub fn on_session_ended(result: impl Fn() -> Option<AppError> + Send + Sync + 's
             navigate("/login", NavigateOptions::default());
         }
     });
+}
+
+/// A form's error that belongs to no field.
+#[component]
+pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <p class="form-error" role="alert">{move || message.get()}</p>
+        </Show>
+    }
 }
 
 #[component]

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::form::{
-    dispatched_error, field_error, on_session_ended, use_logout, FieldError, LogoutForm,
+    dispatched_error, field_error, form_error, on_session_ended, use_logout, FieldError, FormError,
+    LogoutForm,
 };
 use crate::components::live::watch_session;
 use crate::components::toast::use_toasts;
@@ -170,6 +171,7 @@ fn SessionList(
                         <label for="confirm-password">"Your password"</label>
                         <input id="confirm-password" type="password" name="password" autocomplete="current-password" required maxlength="512"/>
                         <FieldError message=Signal::derive(confirm_error)/>
+                        <FormError message=Signal::derive(move || form_error(confirm.value().get()))/>
                         <button type="submit">"Confirm password"</button>
                     </ActionForm>
                 }
@@ -230,6 +232,7 @@ fn PasswordChange(change: ServerAction<ChangePassword>, highlighted: bool) -> im
                 <label for="new-password-confirm">"Confirm new password"</label>
                 <input id="new-password-confirm" type="password" name="password_confirm" autocomplete="new-password" required maxlength="512"/>
                 <FieldError message=message(Field::PasswordConfirm)/>
+                <FormError message=Signal::derive(move || form_error(change.value().get()))/>
                 <button type="submit" disabled=move || change.pending().get()>
                     {if highlighted { "Change password and sign out everywhere else" } else { "Change password" }}
                 </button>

@@ -4,18 +4,14 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::components::form::{field_error, FieldError};
-use crate::error::{AppError, Field};
+use crate::components::form::{field_error, form_error, FieldError, FormError};
+use crate::error::Field;
 use crate::server_fns::Signup;
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
     let message = move |field| Signal::derive(move || field_error(signup.value().get(), field));
-    let other = move || match signup.value().get() {
-        Some(Err(e @ (AppError::BadRequest(_) | AppError::Internal))) => Some(e.to_string()),
-        _ => None,
-    };
 
     view! {
         <h1>"Sign up"</h1>
@@ -31,9 +27,7 @@ pub fn SignupPage() -> impl IntoView {
             <label for="signup-password-confirm">"Confirm password"</label>
             <input id="signup-password-confirm" type="password" name="password_confirm" autocomplete="new-password" required maxlength="512"/>
             <FieldError message=message(Field::PasswordConfirm)/>
-            <Show when=move || other().is_some()>
-                <p class="form-error" role="alert">{other}</p>
-            </Show>
+            <FormError message=Signal::derive(move || form_error(signup.value().get()))/>
             <button type="submit" disabled=move || signup.pending().get()>"Create account"</button>
         </ActionForm>
         <p>"Already have an account? " <A href="/login">"Log in"</A></p>

@@ -11,7 +11,8 @@ use crate::models::{Toast, UserView};
 
 #[server(prefix = "/api", endpoint = "signup")]
 pub async fn signup(username: String, password: String, password_confirm: String) -> Result<(), AppError> {
-    use single_login::{Password, SignupError, Username};
+    use single_login::throttle::Bucket;
+    use single_login::{CredentialEpoch, HashError, Password, SignupError, Username};
 
     let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
     let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
@@ -22,41 +23,64 @@ pub async fn signup(username: String, password: String, password_confirm: String
         ));
     }
     let ctx = crate::ssr::context()?;
-    let user = ctx.accounts.sign_up(&name, parsed).await.map_err(|e| match e {
-        SignupError::UsernameTaken => AppError::invalid(Field::Username, "That username is taken"),
-        other => crate::ssr::internal(other),
-    })?;
-    tracing::info!(event = "signup", user = user.id.0, "account created");
-    self::ssr::start_session(user, &[], None, "/").await
+    let client = crate::ssr::client();
+    // Every new account costs a hash: counted per client network like any password check.
+    let reservation = crate::ssr::reserve(
+        &[Bucket::Address {
+            client: client.addr(),
+        }],
+        "signup",
+        crate::ssr::Target::default(),
+    )
+    .await?;
+    let user = match ctx.accounts.sign_up(&name, parsed).await {
+        Ok(user) => user,
+        Err(SignupError::UsernameTaken) => {
+            return Err(AppError::invalid(Field::Username, "That username is taken"))
+        }
+        Err(SignupError::Hash(HashError::Busy { retry_after })) => {
+            return Err(crate::ssr::busy(reservation, retry_after).await)
+        }
+        Err(other) => return Err(crate::ssr::internal(other)),
+    };
+    tracing::info!(
+        event = "signup",
+        user = user.id.0,
+        client_ip = client.ip.as_deref(),
+        "account created"
+    );
+    self::ssr::start_session(user, CredentialEpoch::INITIAL, &[], None, "/").await
 }
 
 /// `next`: where to go after logging in, for the "Not you?" link (only `/sessions…`).
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use single_login::AuthError;
+    use single_login::throttle::Bucket;
+    use single_login::{AuthError, HashError, Verified};
 
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
-    let ip = client.ip.as_deref();
+    let addr = client.addr();
     let key = single_login::Username::parse(&username)
         .map(|name| name.key().to_owned())
         .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
-    let now = single_login::Millis::now();
-    if let Some(wait) = ctx
-        .throttle
-        .check(&key, ip, now)
-        .await
-        .map_err(crate::ssr::internal)?
-    {
-        tracing::warn!(
-            event = "login_throttled",
-            client_ip = ip,
-            "too many failed logins"
-        );
-        return Err(AppError::TooManyAttempts(wait.as_secs().div_ceil(60).max(1)));
-    }
+    let target = crate::ssr::Target {
+        user: None,
+        name_key: Some(&key),
+    };
+    // Counted before the password is checked, so that guesses sent at once cannot pass the
+    // limits; a success gives the failure counts back.
+    let buckets = [
+        Bucket::Address { client: addr },
+        Bucket::NameFromAddress {
+            name_key: &key,
+            client: addr,
+        },
+        Bucket::Account { name_key: &key },
+    ];
+    let reservation = crate::ssr::reserve(&buckets, "login", target).await?;
     match ctx.accounts.authenticate(&username, password).await {
-        Ok(user) => {
+        Ok(Verified { user, epoch }) => {
             tracing::info!(
                 event = "login_succeeded",
                 user = user.id.0,
@@ -64,26 +88,28 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
                 "login"
             );
             ctx.throttle
-                .record_success(&key, ip)
+                .succeeded(reservation)
                 .await
                 .map_err(crate::ssr::internal)?;
             let next = next
                 .as_deref()
                 .filter(|n| self::ssr::is_safe_next(n))
                 .unwrap_or("/");
-            self::ssr::start_session(user, &[], None, next).await
+            self::ssr::start_session(user, epoch, &[], None, next).await
         }
         Err(AuthError::InvalidCredentials) => {
-            ctx.throttle
-                .record_failure(&key, ip, now)
-                .await
-                .map_err(crate::ssr::internal)?;
+            let target_user = ctx.accounts.id_of(&username).await.ok().flatten();
             tracing::info!(
                 event = "login_failed",
+                target_user = target_user.map(|u| u.0),
+                target_name = target.name_hash().as_deref(),
                 client_ip = client.ip.as_deref(),
                 "login failed"
             );
             Err(AppError::InvalidCredentials)
+        }
+        Err(AuthError::Hash(HashError::Busy { retry_after })) => {
+            Err(crate::ssr::busy(reservation, retry_after).await)
         }
         Err(other) => Err(crate::ssr::internal(other)),
     }
@@ -95,13 +121,13 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), AppError> {
     use single_login::SeatId;
 
-    let (user, held_since) = self::ssr::take_pending().await?;
+    let (user, epoch, held_since) = self::ssr::take_pending().await?;
     let chosen: Vec<SeatId> = end
         .unwrap_or_default()
         .keys()
         .filter_map(|id| id.parse().ok().map(SeatId))
         .collect();
-    self::ssr::start_session(user, &chosen, Some(held_since), "/").await
+    self::ssr::start_session(user, epoch, &chosen, Some(held_since), "/").await
 }
 
 /// Gives up a login that the `ask` policy held.
@@ -183,7 +209,7 @@ pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
 mod ssr {
     use serde::{Deserialize, Serialize};
     use single_login::seats::{OpenOutcome, SeatInfo};
-    use single_login::{EndReason, LoginContext, Millis, SeatId, User, UserId};
+    use single_login::{CredentialEpoch, EndReason, LoginContext, Millis, SeatId, User, UserId};
 
     use crate::error::AppError;
     use crate::models::SessionView;
@@ -200,16 +226,20 @@ mod ssr {
         }
     }
 
-    /// A login whose password was right, waiting for the user to choose.
+    /// A login whose password was right, waiting for the user to choose; `epoch` is the
+    /// credential epoch its password was checked under, so that a password change or a
+    /// disable meanwhile makes it void.
     #[derive(Serialize, Deserialize)]
     struct Pending {
         user: i64,
         username: String,
         at: i64,
+        #[serde(default)]
+        epoch: i64,
     }
 
-    /// The held login and when it was held.
-    pub async fn take_pending() -> Result<(User, Millis), AppError> {
+    /// The held login, the credentials it checked and when it was held.
+    pub async fn take_pending() -> Result<(User, CredentialEpoch, Millis), AppError> {
         let session = ssr::session().await?;
         let pending: Option<Pending> = session.get(PENDING_KEY).await.map_err(ssr::internal)?;
         match pending {
@@ -218,6 +248,7 @@ mod ssr {
                     id: UserId(p.user),
                     username: p.username,
                 },
+                CredentialEpoch(p.epoch),
                 Millis(p.at),
             )),
             Some(_) => {
@@ -244,6 +275,7 @@ mod ssr {
     /// the browser goes to `next`.
     pub async fn start_session(
         user: User,
+        epoch: CredentialEpoch,
         chosen: &[SeatId],
         held_since: Option<Millis>,
         next: &str,
@@ -262,7 +294,7 @@ mod ssr {
         let login = LoginContext::new(client.ip.clone(), client.user_agent.as_deref());
         let outcome = ctx
             .seats
-            .open(user.id, &hash, &login, &ctx.policy, chosen)
+            .open(user.id, epoch, &hash, &login, &ctx.policy, chosen)
             .await
             .map_err(ssr::internal)?;
         match outcome {
@@ -306,6 +338,7 @@ mod ssr {
                     user: user.id.0,
                     username: user.username.clone(),
                     at: held_since.unwrap_or_else(Millis::now).0,
+                    epoch: epoch.0,
                 };
                 session
                     .insert(PENDING_KEY, pending)
@@ -318,6 +351,21 @@ mod ssr {
                     "login waits for the user's choice of sessions to end"
                 );
                 Err(AppError::ChooseSessions(views(&candidates)))
+            }
+            // The password was changed or the account disabled after this login checked it.
+            OpenOutcome::CredentialsChanged => {
+                session.flush().await.map_err(ssr::internal)?;
+                tracing::info!(
+                    event = "login_refused_stale_credentials",
+                    user = user.id.0,
+                    client_ip = client.ip.as_deref(),
+                    "credentials changed while the login was under way"
+                );
+                Err(if held_since.is_some() {
+                    AppError::LoginExpired
+                } else {
+                    AppError::InvalidCredentials
+                })
             }
         }
     }

@@ -48,27 +48,44 @@ pub async fn my_sessions() -> Result<SessionsPage, AppError> {
 /// `password_confirmation_timeout` (5 minutes).
 #[server(prefix = "/api", endpoint = "sessions/confirm")]
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
-    use crate::ssr::{self, CONFIRMED_KEY};
-    use single_login::Millis;
+    use crate::ssr::{self, Target, CONFIRMED_KEY};
+    use single_login::throttle::Bucket;
+    use single_login::{AuthError, HashError, Millis};
 
     let (user, seat) = ssr::require_user()?;
     let ctx = ssr::context()?;
-    if !ctx
-        .accounts
-        .verify_password(user.id, password)
-        .await
-        .map_err(ssr::internal)?
-    {
-        tracing::info!(
-            event = "password_confirmation_failed",
-            user = user.id.0,
-            seat = seat.0,
-            "wrong password"
-        );
-        return Err(AppError::invalid(
-            Field::CurrentPassword,
-            "That password is not right",
-        ));
+    let client = ssr::client();
+    let target = Target {
+        user: Some(user.id.0),
+        name_key: None,
+    };
+    // A stolen cookie must not make the password cheap to guess.
+    let buckets = [
+        Bucket::Address {
+            client: client.addr(),
+        },
+        Bucket::Reauth { user: user.id },
+    ];
+    let reservation = ssr::reserve(&buckets, "password_confirmation", target).await?;
+    match ctx.accounts.verify_password(user.id, password).await {
+        Ok(true) => ctx.throttle.succeeded(reservation).await.map_err(ssr::internal)?,
+        Ok(false) => {
+            tracing::info!(
+                event = "password_confirmation_failed",
+                user = user.id.0,
+                seat = seat.0,
+                client_ip = client.ip.as_deref(),
+                "wrong password"
+            );
+            return Err(AppError::invalid(
+                Field::CurrentPassword,
+                "That password is not right",
+            ));
+        }
+        Err(AuthError::Hash(HashError::Busy { retry_after })) => {
+            return Err(ssr::busy(reservation, retry_after).await)
+        }
+        Err(other) => return Err(ssr::internal(other)),
     }
     let session = ssr::session().await?;
     session
@@ -147,8 +164,9 @@ pub async fn change_password(
     password: String,
     password_confirm: String,
 ) -> Result<Toast, AppError> {
-    use crate::ssr::{self, messages};
-    use single_login::{ChangePasswordError, EndReason, Password};
+    use crate::ssr::{self, messages, Target};
+    use single_login::throttle::Bucket;
+    use single_login::{ChangePasswordError, HashError, Password};
 
     let (user, seat) = ssr::require_user()?;
     let new = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
@@ -159,20 +177,47 @@ pub async fn change_password(
         ));
     }
     let ctx = ssr::context()?;
-    ctx.accounts
-        .change_password(user.id, current, new)
+    let client = ssr::client();
+    let target = Target {
+        user: Some(user.id.0),
+        name_key: None,
+    };
+    let buckets = [
+        Bucket::Address {
+            client: client.addr(),
+        },
+        Bucket::Reauth { user: user.id },
+    ];
+    let reservation = ssr::reserve(&buckets, "password_change", target).await?;
+    // The new hash, the new credential epoch and the end of every other session commit
+    // together: a login that checked the old password cannot open a seat afterwards.
+    let others = match ctx
+        .accounts
+        .change_password(&ctx.seats, user.id, current, new, seat)
         .await
-        .map_err(|e| match e {
-            ChangePasswordError::WrongPassword => {
-                AppError::invalid(Field::CurrentPassword, "That password is not right")
-            }
-            other => ssr::internal(other),
-        })?;
-    let others = ctx
-        .seats
-        .end_all(user.id, EndReason::Revoked, Some(seat), Some(seat))
-        .await
-        .map_err(ssr::internal)?;
+    {
+        Ok(others) => {
+            ctx.throttle.succeeded(reservation).await.map_err(ssr::internal)?;
+            others
+        }
+        Err(ChangePasswordError::WrongPassword) => {
+            tracing::info!(
+                event = "password_change_failed",
+                user = user.id.0,
+                seat = seat.0,
+                client_ip = client.ip.as_deref(),
+                "wrong current password"
+            );
+            return Err(AppError::invalid(
+                Field::CurrentPassword,
+                "That password is not right",
+            ));
+        }
+        Err(ChangePasswordError::Hash(HashError::Busy { retry_after })) => {
+            return Err(ssr::busy(reservation, retry_after).await)
+        }
+        Err(other) => return Err(ssr::internal(other)),
+    };
     // A new session id as well (OWASP ASVS 5.0 7.2.4: a new token at every authentication,
     // re-authentication included): a copy of the old cookie is worth nothing, here either.
     ssr::renew_session_id(seat).await?;

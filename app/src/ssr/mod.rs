@@ -67,6 +67,81 @@ pub struct ClientInfo {
     pub wants_html: bool,
 }
 
+impl ClientInfo {
+    /// The client's address, for the throttle's buckets.
+    pub fn addr(&self) -> Option<std::net::IpAddr> {
+        self.ip.as_deref().and_then(|ip| ip.parse().ok())
+    }
+}
+
+/// Counts a password check in `buckets` before the password is verified; a full bucket is
+/// the 429 the user sees. `what` names the operation in the log.
+pub async fn reserve(
+    buckets: &[single_login::throttle::Bucket<'_>],
+    what: &'static str,
+    target: Target<'_>,
+) -> Result<single_login::throttle::Reservation, AppError> {
+    let ctx = context()?;
+    match ctx
+        .throttle
+        .reserve(buckets, single_login::Millis::now())
+        .await
+        .map_err(internal)?
+    {
+        Ok(reservation) => Ok(reservation),
+        Err(refused) => {
+            tracing::warn!(
+                event = "attempt_throttled",
+                operation = what,
+                user = target.user,
+                target_name = target.name_hash().as_deref(),
+                client_ip = client().ip.as_deref(),
+                wait_secs = refused.wait.as_secs(),
+                "too many attempts"
+            );
+            Err(AppError::TooManyAttempts(
+                refused.wait.as_secs().div_ceil(60).max(1),
+            ))
+        }
+    }
+}
+
+/// Whom an attempt was aimed at, for the logs: a user's id where known, otherwise a short
+/// hash of the submitted name (never the name itself, which may be a mistyped password).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target<'a> {
+    pub user: Option<i64>,
+    pub name_key: Option<&'a str>,
+}
+
+impl Target<'_> {
+    /// 12 hex digits of the SHA-256 of the name's key: enough to follow one target through
+    /// the logs.
+    pub fn name_hash(&self) -> Option<String> {
+        self.name_key
+            .map(|key| single_login::SessionHash::of(key).short().to_owned())
+    }
+}
+
+/// The answer to a password check that could not get a hashing slot: 503, try again soon.
+/// The attempt is given back to the throttle (no password was checked).
+pub async fn busy(
+    reservation: single_login::throttle::Reservation,
+    retry_after: std::time::Duration,
+) -> AppError {
+    if let Ok(ctx) = context() {
+        if let Err(error) = ctx.throttle.release(reservation).await {
+            tracing::error!(error = %error_chain(&error), "could not release a throttle reservation");
+        }
+    }
+    tracing::warn!(
+        event = "hashing_busy",
+        client_ip = client().ip.as_deref(),
+        "no password hashing slot in time"
+    );
+    AppError::Busy(retry_after.as_secs().max(1))
+}
+
 /// Toasts taken from the session for the page being rendered.
 #[derive(Debug, Clone, Default)]
 pub struct Flash(pub Vec<Toast>);

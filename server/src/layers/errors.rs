@@ -99,6 +99,10 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
     };
     let error: AppError = serde_json::from_slice(&bytes).unwrap_or(AppError::Internal);
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(seconds) = error.retry_after() {
+        head.headers
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
     // A browser told that its session ended drops what it may have kept of it.
     if matches!(error, AppError::SessionEnded(_)) {
         head.headers.insert(
@@ -144,8 +148,10 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
                 for cookie in head.headers.get_all(header::SET_COOKIE) {
                     rendered.headers_mut().append(header::SET_COOKIE, cookie.clone());
                 }
-                if let Some(clear) = head.headers.get("clear-site-data") {
-                    rendered.headers_mut().insert("clear-site-data", clear.clone());
+                for name in ["clear-site-data", "retry-after"] {
+                    if let Some(value) = head.headers.get(name) {
+                        rendered.headers_mut().insert(name, value.clone());
+                    }
                 }
                 return rendered;
             }
