@@ -54,15 +54,25 @@ pub struct SeatChanges {
     receiver: broadcast::Receiver<Notice>,
 }
 
+/// What woke a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// A change to this user's seats.
+    Mine,
+    /// Every listener should re-read (notices may have been missed): all of them wake at
+    /// once.
+    Everyone,
+}
+
 impl SeatChanges {
     /// Returns once the seats of `user` may have changed. Also returns when notices may have
     /// been missed, since re-reading is always safe.
-    pub async fn changed(&mut self, user: UserId) {
+    pub async fn changed(&mut self, user: UserId) -> Heard {
         loop {
             match self.receiver.recv().await {
-                Ok(Notice::User(id)) if id == user => return,
+                Ok(Notice::User(id)) if id == user => return Heard::Mine,
                 Ok(Notice::User(_)) => {}
-                Ok(Notice::Everyone) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Ok(Notice::Everyone) | Err(broadcast::error::RecvError::Lagged(_)) => return Heard::Everyone,
                 // The registry is gone; nothing will ever change again.
                 Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
             }

@@ -32,6 +32,21 @@ use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
 
+/// The network a client is counted by: its IPv4 address, or its IPv6 address's first
+/// `ipv6_prefix` bits (one client usually holds a whole /64).
+pub fn client_network(client: Option<IpAddr>, ipv6_prefix: u8) -> String {
+    match client.map(|ip| ip.to_canonical()) {
+        None => "-".to_owned(),
+        Some(IpAddr::V4(ip)) => ip.to_string(),
+        Some(IpAddr::V6(ip)) => {
+            let prefix = u32::from(ipv6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            let net = std::net::Ipv6Addr::from(u128::from(ip) & mask);
+            format!("{net}/{prefix}")
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
     /// Failed logins allowed per username and client network within `window`.
@@ -120,18 +135,8 @@ impl Throttle {
         &self.config
     }
 
-    /// The network a client is counted by: its address, or its IPv6 prefix.
     fn network(&self, client: Option<IpAddr>) -> String {
-        match client.map(|ip| ip.to_canonical()) {
-            None => "-".to_owned(),
-            Some(IpAddr::V4(ip)) => ip.to_string(),
-            Some(IpAddr::V6(ip)) => {
-                let prefix = u32::from(self.config.ipv6_prefix.min(128));
-                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-                let net = std::net::Ipv6Addr::from(u128::from(ip) & mask);
-                format!("{net}/{prefix}")
-            }
-        }
+        client_network(client, self.config.ipv6_prefix)
     }
 
     fn key(parts: &[&str]) -> String {
@@ -175,9 +180,10 @@ impl Throttle {
     }
 
     /// Counts one attempt in each bucket, before the password is checked. When a bucket is
-    /// already full, the attempt is not counted anywhere and is refused with the longest
-    /// wait. One statement per bucket adds and reads, so attempts in parallel, in any
-    /// number of processes, never pass the limit.
+    /// already full, the attempt is counted nowhere and refused with the longest wait. Each
+    /// bucket is one statement that adds only while under the limit and says whether it
+    /// added (`admitted`, computed from the row as it was), so attempts in parallel, in any
+    /// number of processes, never pass the limit, and refused ones never crowd out the rest.
     pub async fn reserve(
         &self,
         buckets: &[Bucket<'_>],
@@ -187,24 +193,29 @@ impl Throttle {
         let mut wait = None;
         for bucket in buckets {
             let (key, limit, window, on_success) = self.rule(bucket);
-            let (count, since) = on_pool!(&self.db, pool => {
+            let (admitted, since) = on_pool!(&self.db, pool => {
                 sqlx::query_as::<_, (i64, i64)>(
-                    "INSERT INTO attempts (key, window_start, count, expires_at) VALUES ($1, $2, 1, $4) \
+                    "INSERT INTO attempts (key, window_start, count, expires_at, admitted) VALUES ($1, $2, 1, $4, 1) \
                      ON CONFLICT (key) DO UPDATE SET \
-                       count = CASE WHEN attempts.window_start <= $3 THEN 1 ELSE attempts.count + 1 END, \
+                       count = CASE WHEN attempts.window_start <= $3 THEN 1 \
+                                    WHEN attempts.count < $5 THEN attempts.count + 1 \
+                                    ELSE attempts.count END, \
+                       admitted = CASE WHEN attempts.window_start <= $3 OR attempts.count < $5 THEN 1 ELSE 0 END, \
                        window_start = CASE WHEN attempts.window_start <= $3 THEN $2 ELSE attempts.window_start END, \
                        expires_at = CASE WHEN attempts.window_start <= $3 THEN $4 ELSE attempts.expires_at END \
-                     RETURNING count, window_start",
+                     RETURNING admitted, window_start",
                 )
                 .bind(&key)
                 .bind(now.0)
                 .bind(now.minus(window).0)
                 .bind(now.plus(window).0)
+                .bind(i64::from(limit))
                 .fetch_one(pool)
                 .await?
             });
-            taken.push((key, on_success));
-            if count > i64::from(limit) {
+            if admitted == 1 {
+                taken.push((key, on_success));
+            } else {
                 let until = Millis(since).plus(window);
                 let left = Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0))
                     .max(Duration::from_secs(1));

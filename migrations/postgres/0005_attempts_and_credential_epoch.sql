@@ -6,7 +6,10 @@ CREATE TABLE attempts (
     key TEXT PRIMARY KEY,
     window_start BIGINT NOT NULL,
     count BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
+    expires_at BIGINT NOT NULL,
+    -- Whether the last attempt was counted (1) or refused (0): set by the same statement
+    -- that counts, from the row as it was, so the caller learns it atomically.
+    admitted BIGINT NOT NULL DEFAULT 1
 );
 DROP TABLE login_failures;
 

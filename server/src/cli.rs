@@ -2,7 +2,6 @@
 //! user …` are operator commands on the same database.
 
 use std::io::BufRead;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -94,15 +93,18 @@ async fn serve(config: Config) -> Result<(), Error> {
         on_limit = ?config.settings.policy.on_limit,
         "listening on http://{addr}"
     );
-    axum::serve(
+    let header_read_timeout = config.settings.header_read_timeout;
+    crate::serve::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state),
+        header_read_timeout,
+        async move {
+            shutdown_signal().await;
+            shutdown.trigger();
+        },
+        crate::SHUTDOWN_GRACE,
     )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        shutdown.trigger();
-    })
-    .await?;
+    .await;
     purge.abort();
     Ok(())
 }

@@ -67,6 +67,11 @@ pub struct Settings {
     pub hash_concurrency: usize,
     /// How long a request waits for a hashing slot before it is answered 503.
     pub hash_queue_timeout: Duration,
+    /// How long a client may take to send a request's headers before the connection closes.
+    pub header_read_timeout: Duration,
+    /// Open live-channel streams allowed per session (beyond, the session's oldest closes),
+    /// per user, per client network and in all (beyond these, 429).
+    pub live_streams: crate::live::StreamLimits,
 }
 
 impl Settings {
@@ -91,6 +96,8 @@ impl Settings {
             throttle: ThrottleConfig::default(),
             hash_concurrency: single_login::Hashing::default_concurrency(64 * 1024 * 1024),
             hash_queue_timeout: Duration::from_secs(5),
+            header_read_timeout: Duration::from_secs(15),
+            live_streams: crate::live::StreamLimits::default(),
         }
     }
 }
@@ -202,6 +209,11 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("ipv6_prefix", "IPV6_PREFIX"),
     ("hash_concurrency", "HASH_CONCURRENCY"),
     ("hash_queue_timeout", "HASH_QUEUE_TIMEOUT"),
+    ("header_read_timeout", "HEADER_READ_TIMEOUT"),
+    ("live_streams_per_session", "LIVE_STREAMS_PER_SESSION"),
+    ("live_streams_per_user", "LIVE_STREAMS_PER_USER"),
+    ("live_streams_per_address", "LIVE_STREAMS_PER_ADDRESS"),
+    ("live_streams_total", "LIVE_STREAMS_TOTAL"),
 ];
 
 /// A raw value and where it came from.
@@ -452,6 +464,21 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
     }
     if let Some(wait) = sources.parse("hash_queue_timeout", positive)? {
         settings.hash_queue_timeout = wait;
+    }
+    if let Some(wait) = sources.parse("header_read_timeout", positive)? {
+        settings.header_read_timeout = wait;
+    }
+    if let Some(n) = sources.parse("live_streams_per_session", at_least_one)? {
+        settings.live_streams.per_session = n as usize;
+    }
+    if let Some(n) = sources.parse("live_streams_per_user", at_least_one)? {
+        settings.live_streams.per_user = n as usize;
+    }
+    if let Some(n) = sources.parse("live_streams_per_address", at_least_one)? {
+        settings.live_streams.per_address = n as usize;
+    }
+    if let Some(n) = sources.parse("live_streams_total", at_least_one)? {
+        settings.live_streams.total = n as usize;
     }
     Ok((database_url, settings))
 }

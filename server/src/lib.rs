@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod layers;
 pub mod live;
+pub mod serve;
 pub mod store;
 
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub sessions: AnyStore,
     /// Ends the live channels' streams when the server stops.
     pub shutdown: live::Shutdown,
+    /// The open live-channel streams, counted against their limits.
+    pub streams: live::Streams,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,7 @@ impl AppState {
             settings: Arc::new(config.settings.clone()),
             sessions,
             shutdown: live::Shutdown::default(),
+            streams: live::Streams::default(),
         })
     }
 

@@ -12,10 +12,21 @@
 //!   why). When the session had already ended by the time the stream was opened, the check
 //!   has used up that answer, so `ended` carries the toast itself as JSON.
 //!
+//! - `superseded`: this session opened more streams than it may hold (many tabs): its
+//!   oldest closes, and its page does not reconnect until it is shown again.
+//!
 //! Streams end when the server shuts down (axum waits for open connections, so streams that
 //! never end would hold the shutdown; axum#2673); browsers reconnect by themselves.
+//!
+//! Streams are capped ([`StreamLimits`]): per session (beyond it the session's oldest closes,
+//! so the newest tab keeps its channel), per user, per client network and in all (beyond
+//! these, 429). After a lost PostgreSQL connection every stream must re-read; each waits a
+//! random part of a second first, so that they do not all query the database at once.
 
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use app::models::Toast;
 use app::ssr::messages::{self, Lang};
@@ -26,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::stream::{self, Stream};
 use http::StatusCode;
-use single_login::changes::SeatChanges;
+use single_login::changes::{Heard, SeatChanges};
 use single_login::{Millis, SeatId, UserId};
 use tokio::sync::watch;
 
@@ -56,6 +67,150 @@ impl Shutdown {
     }
 }
 
+/// How many live-channel streams may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub per_session: usize,
+    pub per_user: usize,
+    pub per_address: usize,
+    pub total: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            per_session: 4,
+            per_user: 16,
+            per_address: 32,
+            total: 10_000,
+        }
+    }
+}
+
+/// The open streams, counted per seat, user, client network and in all.
+#[derive(Clone, Default)]
+pub struct Streams(Arc<Mutex<Open>>);
+
+#[derive(Default)]
+struct Open {
+    next_id: u64,
+    total: usize,
+    per_user: HashMap<UserId, usize>,
+    per_address: HashMap<String, usize>,
+    /// Each seat's streams, oldest first, with the means to close each.
+    per_seat: HashMap<SeatId, VecDeque<(u64, tokio::sync::oneshot::Sender<()>)>>,
+}
+
+/// Why a stream was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Full {
+    User,
+    Address,
+    Total,
+}
+
+/// One admitted stream; dropping it frees its place.
+struct Ticket {
+    streams: Streams,
+    id: u64,
+    seat: SeatId,
+    user: UserId,
+    address: String,
+}
+
+impl Streams {
+    fn admit(
+        &self,
+        limits: &StreamLimits,
+        seat: SeatId,
+        user: UserId,
+        address: String,
+    ) -> Result<(Ticket, tokio::sync::oneshot::Receiver<()>), Full> {
+        let mut open = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The session's own oldest stream gives way first (a tab opened long ago).
+        let oldest = match open.per_seat.get_mut(&seat) {
+            Some(streams) if streams.len() >= limits.per_session => streams.pop_front(),
+            _ => None,
+        };
+        if let Some((_, close)) = oldest {
+            let _ = close.send(());
+            open.total -= 1;
+            if let Some(n) = open.per_user.get_mut(&user) {
+                *n -= 1;
+            }
+            // Its address may be another one; its ticket, when dropped, finds itself gone
+            // from the seat's list and frees nothing more.
+            if let Some(n) = open.per_address.get_mut(&address) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        if open.total >= limits.total {
+            return Err(Full::Total);
+        }
+        if open.per_user.get(&user).copied().unwrap_or(0) >= limits.per_user {
+            return Err(Full::User);
+        }
+        if open.per_address.get(&address).copied().unwrap_or(0) >= limits.per_address {
+            return Err(Full::Address);
+        }
+        open.next_id += 1;
+        let id = open.next_id;
+        let (close, closed) = tokio::sync::oneshot::channel();
+        open.total += 1;
+        *open.per_user.entry(user).or_default() += 1;
+        *open.per_address.entry(address.clone()).or_default() += 1;
+        open.per_seat.entry(seat).or_default().push_back((id, close));
+        let ticket = Ticket {
+            streams: self.clone(),
+            id,
+            seat,
+            user,
+            address,
+        };
+        Ok((ticket, closed))
+    }
+
+    /// Open streams in all (for tests and the benchmark).
+    pub fn open_count(&self) -> usize {
+        self.0.lock().map_or(0, |open| open.total)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut open = self
+            .streams
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(streams) = open.per_seat.get_mut(&self.seat) else {
+            return;
+        };
+        let Some(at) = streams.iter().position(|(id, _)| *id == self.id) else {
+            return; // superseded: already counted out
+        };
+        streams.remove(at);
+        if streams.is_empty() {
+            open.per_seat.remove(&self.seat);
+        }
+        open.total -= 1;
+        let user_left = open.per_user.get_mut(&self.user).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if user_left == Some(0) {
+            open.per_user.remove(&self.user);
+        }
+        let address_left = open.per_address.get_mut(&self.address).map(|n| {
+            *n = n.saturating_sub(1);
+            *n
+        });
+        if address_left == Some(0) {
+            open.per_address.remove(&self.address);
+        }
+    }
+}
+
 pub async fn events(
     State(state): State<AppState>,
     auth: Option<Extension<RequestAuth>>,
@@ -63,15 +218,37 @@ pub async fn events(
 ) -> Response {
     match auth.map(|Extension(auth)| auth) {
         Some(RequestAuth::SignedIn { user, seat }) => {
+            let client = client.map(|Extension(client)| client);
+            let address = single_login::throttle::client_network(
+                client.as_ref().and_then(ClientInfo::addr),
+                state.settings.throttle.ipv6_prefix,
+            );
+            let (ticket, superseded) =
+                match state
+                    .streams
+                    .admit(&state.settings.live_streams, seat, user.id, address)
+                {
+                    Ok(admitted) => admitted,
+                    Err(full) => {
+                        tracing::warn!(
+                            event = "live_stream_refused",
+                            user = user.id.0,
+                            seat = seat.0,
+                            limit = ?full,
+                            "too many live-channel streams"
+                        );
+                        return (StatusCode::TOO_MANY_REQUESTS, "Too many open pages.").into_response();
+                    }
+                };
             let watch = Watch {
                 changes: state.ctx.seats.subscribe(),
                 seat,
                 user: user.id,
                 others: None,
-                lang: client.map_or(Lang::En, |Extension(client)| client.lang),
+                lang: client.map_or(Lang::En, |client| client.lang),
                 state,
             };
-            sse(watch.run()).into_response()
+            sse(watch.run(ticket, superseded)).into_response()
         }
         Some(RequestAuth::Ended(toast)) => {
             sse(stream::once(async move { ended(Some(&toast)) })).into_response()
@@ -100,6 +277,12 @@ fn toast_json(toast: Option<&Toast>) -> String {
     toast
         .and_then(|toast| serde_json::to_string(toast).ok())
         .unwrap_or_else(|| "null".to_owned())
+}
+
+/// A random pause under a second.
+fn jitter() -> Duration {
+    use rand::Rng;
+    Duration::from_millis(rand::thread_rng().gen_range(0..1000))
 }
 
 struct Watch {
@@ -132,7 +315,14 @@ enum Seen {
 }
 
 impl Watch {
-    fn run(self) -> impl Stream<Item = Event> + Send + 'static {
+    /// The stream's events; it holds `ticket` (its place among the open streams) until it
+    /// ends, and ends with `superseded` when a newer stream of the session takes its place.
+    fn run(
+        self,
+        ticket: Ticket,
+        superseded: tokio::sync::oneshot::Receiver<()>,
+    ) -> impl Stream<Item = Event> + Send + 'static {
+        use futures_util::StreamExt;
         let stop = self.state.shutdown.0.subscribe();
         let events = stream::unfold((self, Step::Ready), |(mut watch, step)| async move {
             match step {
@@ -145,10 +335,16 @@ impl Watch {
                     )),
                 },
                 Step::Watching => loop {
-                    let told = tokio::select! {
-                        () = watch.changes.changed(watch.user) => true,
-                        () = tokio::time::sleep(watch.state.settings.live_recheck_interval) => false,
+                    let heard = tokio::select! {
+                        heard = watch.changes.changed(watch.user) => Some(heard),
+                        () = tokio::time::sleep(watch.state.settings.live_recheck_interval) => None,
                     };
+                    let told = heard.is_some();
+                    if heard == Some(Heard::Everyone) {
+                        // Every stream heard this at once (a reconnected relay): spread the
+                        // re-reads over a second instead of querying all together.
+                        tokio::time::sleep(jitter()).await;
+                    }
                     match watch.look().await {
                         Seen::Ended => break Some((ended(None), (watch, Step::Done))),
                         Seen::Live(alert) if told || alert.is_some() => {
@@ -161,8 +357,31 @@ impl Watch {
                 Step::Done => None,
             }
         });
-        use futures_util::StreamExt;
-        events.take_until(Shutdown::wait(stop))
+        // Superseded: one last event, so that the page does not reconnect by itself (which
+        // would supersede the newer stream in turn).
+        let (told, heard) = tokio::sync::oneshot::channel::<()>();
+        let superseded = async move {
+            match superseded.await {
+                Ok(()) => {
+                    let _ = told.send(());
+                }
+                // The stream is ending anyway.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let ending = stream::once(heard).filter_map(|heard| async move {
+            heard
+                .ok()
+                .map(|()| Event::default().event("superseded").data("superseded"))
+        });
+        events
+            .take_until(superseded)
+            .chain(ending)
+            .take_until(Shutdown::wait(stop))
+            .map(move |event| {
+                let _held = &ticket;
+                event
+            })
     }
 
     /// Reads the user's live seats, once: whether this seat is among them, and if a login

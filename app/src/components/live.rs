@@ -56,6 +56,7 @@ mod browser {
         ready: Closure<dyn FnMut()>,
         changed: Closure<dyn FnMut(MessageEvent)>,
         ended: Closure<dyn FnMut(MessageEvent)>,
+        superseded: Closure<dyn FnMut()>,
     }
 
     fn open(channel: &Channel, listeners: &Listeners) {
@@ -69,6 +70,7 @@ mod browser {
             ("ready", listeners.ready.as_ref()),
             ("changed", listeners.changed.as_ref()),
             ("ended", listeners.ended.as_ref()),
+            ("superseded", listeners.superseded.as_ref()),
         ] {
             let _ = source.add_event_listener_with_callback(name, listener.unchecked_ref());
         }
@@ -83,6 +85,12 @@ mod browser {
             let channel = Rc::new(Channel::default());
             let listeners = Rc::new(Listeners {
                 ready: Closure::new(|| mark_live(true)),
+                // The session's newer pages hold the channels it may have: this one lets go
+                // (and takes one again when shown, see below) instead of reconnecting.
+                superseded: Closure::new({
+                    let channel = channel.clone();
+                    move || channel.close()
+                }),
                 changed: Closure::new({
                     let refresh = refresh.clone();
                     move |event: MessageEvent| {
