@@ -436,6 +436,11 @@ impl Seats {
         }
     }
 
+    /// The database the registry keeps its seats in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Listens for changes to seats (see [`crate::changes`]). Subscribe before reading the
     /// state, so that no change falls between the read and the wait.
     pub fn subscribe(&self) -> SeatChanges {

@@ -1,0 +1,254 @@
+//! The abuse benchmark (`scripts/bench abuse`): a release server in its own process, a
+//! signed-in browser fetching `/` in a loop, and a flood of logins with random usernames
+//! from 200 concurrent clients, each request from another address (behind a trusted proxy,
+//! so the per-address limit cannot help; only the bounded hashing and the per-account limits
+//! can). It prints a Markdown table: the server's peak resident memory, the answers to the
+//! flood by status, and the signed-in GETs' latency at rest and during the flood.
+//!
+//! Not a test: figures depend on the machine and on what else it is doing.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FLOOD_CLIENTS: usize = 200;
+const FLOOD_SECONDS: u64 = 15;
+const IDLE_GETS: usize = 300;
+const PASSWORD: &str = "correct horse battery";
+
+fn main() {
+    let binary = std::env::var("ABUSE_SERVER_BIN").unwrap_or_else(|_| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        root.join("target/release/single-login").display().to_string()
+    });
+    assert!(
+        std::path::Path::new(&binary).exists(),
+        "{binary} is missing: build it with `cargo build --release -p server` (scripts/bench abuse does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let env = |command: &mut Command| {
+        command
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/abuse.db", dir.path().display()),
+            )
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "single-login")
+            .env("TRUSTED_PROXIES", "127.0.0.1/32")
+            .env("RUST_LOG", "error");
+    };
+    let mut add = Command::new(&binary);
+    env(&mut add);
+    let mut add = add
+        .args(["user", "add", "owner"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let mut serve = Command::new(&binary);
+    env(&mut serve);
+    let server = Server(serve.stdout(Stdio::null()).spawn().unwrap());
+    let pid = server.0.id();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let base = format!("http://127.0.0.1:{port}");
+        wait_until_up(&base).await;
+        let owner = browser();
+        let login = owner
+            .post(format!("{base}/api/login"))
+            .header("sec-fetch-site", "same-origin")
+            .header("x-forwarded-for", "198.51.100.1")
+            .form(&[("username", "owner"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert!(login.status().is_success(), "{}", login.status());
+
+        let idle = signed_in_gets(&owner, &base, IDLE_GETS, None).await;
+        let rss_at_rest = rss_kib(pid, "VmRSS");
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let counts: Arc<[AtomicU64; 6]> = Arc::new(Default::default());
+        let flood: Vec<_> = (0..FLOOD_CLIENTS)
+            .map(|client| {
+                let (stop, counts, base) = (stop.clone(), counts.clone(), base.clone());
+                tokio::spawn(async move {
+                    let http = browser();
+                    let mut n: u64 = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        // Another address and another name every time.
+                        let ip = format!("10.{}.{}.{}", client % 250, (n / 250) % 250, n % 250 + 1);
+                        let name = format!("u{client}x{n}");
+                        let status = http
+                            .post(format!("{base}/api/login"))
+                            .header("sec-fetch-site", "same-origin")
+                            .header("x-forwarded-for", ip)
+                            .form(&[("username", name.as_str()), ("password", "a wrong password")])
+                            .send()
+                            .await
+                            .map(|r| r.status().as_u16())
+                            .unwrap_or(0);
+                        let slot = match status {
+                            401 => 0,
+                            429 => 1,
+                            503 => 2,
+                            0 => 3,
+                            s if s >= 500 => 4,
+                            _ => 5,
+                        };
+                        counts[slot].fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        let peak_sampler = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut peak = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    peak = peak.max(rss_kib(pid, "VmRSS"));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                peak
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let deadline = Instant::now() + Duration::from_secs(FLOOD_SECONDS - 2);
+        let during = signed_in_gets(&owner, &base, usize::MAX, Some(deadline)).await;
+        stop.store(true, Ordering::Relaxed);
+        for task in flood {
+            let _ = task.await;
+        }
+        let sampled_peak = peak_sampler.await.unwrap();
+        let peak = rss_kib(pid, "VmHWM").max(sampled_peak);
+        let count = |i: usize| counts[i].load(Ordering::Relaxed);
+
+        println!("| measurement | result | target |");
+        println!("|---|---|---|");
+        println!(
+            "| server peak resident memory during the flood | {:.1} MB (at rest {:.1} MB) | under 256 MB |",
+            peak as f64 / 1024.0,
+            rss_at_rest as f64 / 1024.0
+        );
+        println!(
+            "| flood answers in {FLOOD_SECONDS} s ({FLOOD_CLIENTS} clients, random names, a new address each) | {} 401, {} 429, {} 503, {} other 5xx, {} failed, {} other | no 5xx but 503 |",
+            count(0),
+            count(1),
+            count(2),
+            count(4),
+            count(3),
+            count(5)
+        );
+        println!(
+            "| signed-in `GET /` at rest ({} requests) | p50 {:.1} ms, p99 {:.1} ms | |",
+            idle.len(),
+            percentile(&idle, 50.0),
+            percentile(&idle, 99.0)
+        );
+        println!(
+            "| signed-in `GET /` during the flood ({} requests) | p50 {:.1} ms, p99 {:.1} ms | p99 at most 2 × rest + 10 ms = {:.1} ms |",
+            during.len(),
+            percentile(&during, 50.0),
+            percentile(&during, 99.0),
+            2.0 * percentile(&idle, 99.0) + 10.0
+        );
+    });
+    drop(server);
+}
+
+/// Kills the server when the benchmark ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until_up(base: &str) {
+    for _ in 0..600 {
+        if reqwest::get(format!("{base}/login")).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not start");
+}
+
+/// Milliseconds of each signed-in `GET /`, one after another, until `count` or `until`.
+async fn signed_in_gets(
+    http: &reqwest::Client,
+    base: &str,
+    count: usize,
+    until: Option<Instant>,
+) -> Vec<f64> {
+    let mut times = Vec::new();
+    while times.len() < count && until.is_none_or(|u| Instant::now() < u) {
+        let started = Instant::now();
+        let response = http
+            .get(format!("{base}/"))
+            .header("accept", "text/html")
+            .header("x-forwarded-for", "198.51.100.1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "the signed-in page");
+        let _ = response.bytes().await.unwrap();
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times
+}
+
+fn percentile(times: &[f64], p: f64) -> f64 {
+    if times.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}
+
+/// A field of /proc/PID/status in KiB (VmRSS now, VmHWM the peak).
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with(field))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
