@@ -42,7 +42,8 @@ const webServer = Object.entries(servers).map(([name, { port, env }]) => ({
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  // Generous: on a cold machine the first page of each worker compiles the debug wasm.
+  timeout: 60_000,
   expect: { timeout: 5_000 },
   fullyParallel: true,
   workers: 2,

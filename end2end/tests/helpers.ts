@@ -14,7 +14,8 @@ export function uniqueName(prefix: string): string {
  *  post) handles what the test does next. */
 export async function ready(page: Page): Promise<void> {
   if (javaScriptEnabled()) {
-    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+    // The first page of a worker compiles the wasm: on a cold machine that takes a while.
+    await page.locator("body[data-hydrated]").waitFor({ state: "attached", timeout: 45_000 });
   }
 }
 

@@ -139,6 +139,11 @@ pub async fn user(
             input.read_line(&mut line)?;
             let password = Password::parse(line.trim_end_matches(['\r', '\n']))?;
             let user = accounts.sign_up(&username, password).await?;
+            tracing::info!(
+                event = "operator_user_added",
+                user = user.id.0,
+                "operator created a user"
+            );
             writeln!(out, "created user {} (id {})", user.username, user.id.0)?;
         }
         UserCommand::List => {
@@ -175,6 +180,12 @@ pub async fn user(
             accounts
                 .set_max_sessions(&Username::parse(&user.username)?, limit)
                 .await?;
+            tracing::info!(
+                event = "operator_max_sessions_set",
+                user = user.id.0,
+                max_sessions = limit,
+                "operator set the user's session limit"
+            );
             match limit {
                 Some(n) => writeln!(out, "{} may hold {n} session(s)", user.username)?,
                 None => writeln!(
