@@ -12,7 +12,7 @@ pub mod server_fns;
 pub mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -28,6 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -46,7 +47,6 @@ pub fn App() -> impl IntoView {
     // Every page renders completely before it is sent: forms and toasts must work without
     // JavaScript, and out-of-order streaming needs it to put content in place.
     view! {
-        <Stylesheet id="leptos" href="/pkg/single-login.css"/>
         <Title text="single-login"/>
         <Router>
             <main class="page">

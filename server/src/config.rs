@@ -314,6 +314,15 @@ impl Config {
         if leptos.output_name.is_empty() {
             leptos.output_name = "single-login".into();
         }
+        // cargo-leptos (hash-files) names the assets by content and writes the hashes beside
+        // the binary; it tells the server so by LEPTOS_HASH_FILES when it starts it. Started
+        // any other way, the file beside the binary says the same.
+        if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+            let beside = std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|dir| dir.join(leptos.hash_file.as_ref())));
+            leptos.hash_files = beside.is_some_and(|path| path.is_file());
+        }
         let sources = Sources::gather(file, |name| std::env::var(name).ok())?;
         let defaults = Settings::defaults_for(leptos.site_addr, leptos.env.clone());
         let (database_url, settings) = resolve(&sources, defaults)?;

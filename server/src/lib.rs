@@ -1,6 +1,7 @@
 //! The axum host of single-login: configuration, state, the layers that check every request,
 //! the background purge, and the operator CLI.
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod layers;
@@ -207,7 +208,7 @@ pub fn router(state: AppState) -> Router {
             time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
         ));
 
-    pages
+    let app = pages
         .clone()
         .layer(axum::middleware::from_fn_with_state(
             pages,
@@ -222,7 +223,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),
             layers::client::client_info,
-        ))
+        ));
+    Router::new()
+        .merge(assets::router(&leptos_options))
+        .merge(app)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(layers::cache::no_store))
         .layer(axum::middleware::from_fn(layers::errors::drop_forged_results))

@@ -39,17 +39,24 @@ async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut app = serve(&db.url, adjust).await;
+    let mut app = serve(&db.url, adjust, false).await;
+    app._db = Some(db);
+    app
+}
+
+/// An app whose assets have content-hashed names, as cargo-leptos builds them.
+async fn spawn_app_with_hashed_assets(db: TestDb) -> TestApp {
+    let mut app = serve(&db.url, |_| {}, true).await;
     app._db = Some(db);
     app
 }
 
 /// A second server process on the same database.
 async fn spawn_peer(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    serve(&app.database_url, adjust).await
+    serve(&app.database_url, adjust, false).await
 }
 
-async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings), hashed: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = Settings::defaults_for(addr, leptos::config::Env::DEV);
@@ -64,6 +71,8 @@ async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestAp
         ("single-login.css", "body { margin: 0 }"),
         ("single-login.js", "export default function init() {}"),
         ("single-login.wasm", "\0asm"),
+        // A precompressed sibling, as `--precompress` writes it (content irrelevant here).
+        ("single-login.css.br", "brotli bytes"),
     ] {
         std::fs::write(site.path().join("pkg").join(file), text).unwrap();
     }
@@ -72,6 +81,7 @@ async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestAp
             .output_name("single-login")
             .site_addr(addr)
             .site_root(site.path().display().to_string())
+            .hash_files(hashed)
             .build(),
         database_url: database_url.to_owned(),
         settings,
@@ -2230,6 +2240,56 @@ async fn static_files_answer_at_once_over_a_kept_alive_connection(db: TestDb) {
     assert!(took < Duration::from_millis(1000), "100 requests took {took:?}");
 }
 
+/// Assets are served without the session layer or the kick check: a kicked browser's asset
+/// request is answered, and no cookie is read or set. Precompressed siblings go to browsers
+/// that accept them; content-hashed names are cached for good.
+async fn assets_skip_the_session_and_hashed_ones_are_cached_for_good(db: TestDb) {
+    let app = spawn_app(db).await;
+    create_user(&app, "asta").await;
+    let kicked = app.browser();
+    kicked.log_in("asta").await;
+    app.browser().log_in("asta").await;
+    let css = kicked.get("/pkg/single-login.css").await;
+    assert_eq!(css.status(), StatusCode::OK, "not redirected to /login");
+    assert!(
+        css.headers().get(header::SET_COOKIE).is_none(),
+        "{:?}",
+        css.headers()
+    );
+    assert_eq!(
+        header_text(&css, "cache-control"),
+        "no-cache",
+        "unhashed names are revalidated"
+    );
+    assert_eq!(css.text().await.unwrap(), "body { margin: 0 }");
+    // The kicked browser still learns why on its next page.
+    assert_redirect(&kicked.get("/").await, "/login");
+
+    let brotli = app
+        .browser()
+        .client
+        .get(format!("{}/pkg/single-login.css", app.base))
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header_text(&brotli, "content-encoding"), "br");
+    assert!(header_text(&brotli, "vary")
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    assert_eq!(brotli.bytes().await.unwrap().as_ref(), b"brotli bytes");
+    let missing = app.browser().get("/pkg/none.js").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let hashed = spawn_app_with_hashed_assets(common::sqlite().await).await;
+    let css = hashed.browser().get("/pkg/single-login.css").await;
+    assert_eq!(
+        header_text(&css, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_security_headers(&css, "a hashed asset");
+}
+
 // --- Security: headers, cookies, hosts, forged results ---------------------------------
 // None of this depends on the database: these run on SQLite only.
 
@@ -2595,6 +2655,7 @@ async fn forged_results_in_the_address_are_never_shown() {
 }
 
 on_both_backends!(
+    assets_skip_the_session_and_hashed_ones_are_cached_for_good,
     live_streams_are_capped,
     slow_headers_are_cut_off,
     static_files_answer_at_once_over_a_kept_alive_connection,
