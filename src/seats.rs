@@ -335,8 +335,10 @@ macro_rules! open_in_tx {
         };
         match policy::decide(&policy, &view, $ctx.client_ip.as_deref(), $now) {
             Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
-            Decision::Ask { .. } => OpenOutcome::Ask {
-                candidates: pick(view.iter().map(|s| s.id).chain(chosen.iter().copied()).collect()),
+            // The policy's own candidates (same-IP seats, which neither count nor end, are not
+            // among them), and the seats already chosen, which are still live.
+            Decision::Ask { candidates } => OpenOutcome::Ask {
+                candidates: pick(candidates.into_iter().chain(chosen.iter().copied()).collect()),
             },
             Decision::Admit { end } => {
                 let end: Vec<(SeatId, EndReason)> = chosen

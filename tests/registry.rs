@@ -168,11 +168,20 @@ async fn the_session_id_itself_is_not_stored(db: TestDb) {
         .await
         .unwrap()
         .is_some());
-    assert_ne!(
-        SessionHash::of("the-secret-session-id").as_str(),
-        "the-secret-session-id"
-    );
-    assert_eq!(SessionHash::of("x").as_str().len(), 64);
+    // What the table holds: the hash, and nowhere the id itself.
+    let rows: Vec<(String, Option<String>, Option<String>)> = single_login::on_pool!(&db.db, pool => {
+        sqlx::query_as("SELECT session_hash, client_ip, user_agent FROM seats")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(rows.len(), 1);
+    let (hash, ip, agent) = &rows[0];
+    assert_eq!(hash, SessionHash::of("the-secret-session-id").as_str());
+    assert_eq!(hash.len(), 64);
+    for column in [Some(hash), ip.as_ref(), agent.as_ref()].into_iter().flatten() {
+        assert!(!column.contains("the-secret-session-id"), "{column}");
+    }
 }
 
 async fn touch_moves_only_live_seats_forward(db: TestDb) {
@@ -634,7 +643,47 @@ async fn re_authentication_failures_are_limited_per_user(db: TestDb) {
     assert!(other.is_ok());
 }
 
+/// Under `ask` with same-IP sharing, the sessions offered are only those that count: one from
+/// the new login's own address neither counts nor would end.
+async fn ask_offers_only_the_sessions_that_count(db: TestDb) {
+    let seats = Seats::new(db.db.clone());
+    let alice = user(&db, "alice").await;
+    let two = Policy {
+        max_sessions: 2,
+        ..Policy::default()
+    };
+    let office = match open_with(&seats, &alice, "office", "10.0.0.1", &two, &[]).await {
+        OpenOutcome::Opened { seat, .. } => seat,
+        other => panic!("{other:?}"),
+    };
+    let home = match open_with(&seats, &alice, "home", "10.0.0.2", &two, &[]).await {
+        OpenOutcome::Opened { seat, .. } => seat,
+        other => panic!("{other:?}"),
+    };
+    let ask = Policy {
+        on_limit: OnLimit::Ask,
+        same_ip_shares_seat: true,
+        ..Policy::default()
+    };
+    // A second login at the office: the office seat shares; only home counts, and only home
+    // is offered.
+    match open_with(&seats, &alice, "office-2", "10.0.0.1", &ask, &[]).await {
+        OpenOutcome::Ask { candidates } => {
+            assert_eq!(candidates.iter().map(|s| s.id).collect::<Vec<_>>(), [home]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Choosing home lets it in; the office seat stays.
+    match open_with(&seats, &alice, "office-2", "10.0.0.1", &ask, &[home]).await {
+        OpenOutcome::Opened { ended, .. } => assert_eq!(ended, [(home, EndReason::Replaced)]),
+        other => panic!("{other:?}"),
+    }
+    let live: Vec<SeatId> = seats.live(alice.id).await.unwrap().iter().map(|s| s.id).collect();
+    assert!(live.contains(&office) && !live.contains(&home), "{live:?}");
+}
+
 on_both_backends!(
+    ask_offers_only_the_sessions_that_count,
     the_throttle_refuses_after_the_limit_until_the_window_passes,
     throttle_counts_are_per_bucket_and_name_nobody,
     a_success_gives_the_failures_back,

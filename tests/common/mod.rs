@@ -57,6 +57,43 @@ pub async fn postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// A PostgreSQL test database is dropped with its test, so that a run leaves no databases
+/// behind on a server that outlives it (a developer's own `TEST_POSTGRES_URL`). `FORCE` ends
+/// the connections the test's pools still hold.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((_, name)) = self.url.rsplit_once('/') else {
+            return;
+        };
+        if !self.url.starts_with("postgres") || !name.starts_with("t_") {
+            return;
+        }
+        let (Ok(server), name) = (std::env::var("TEST_POSTGRES_URL"), name.to_owned()) else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its
+        // own with a runtime of its own does the work.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let admin = sqlx::PgPool::connect(&server).await.ok()?;
+                let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+                result.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test database {}", self.url);
+        }
+    }
+}
+
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
