@@ -12,61 +12,23 @@
 //! malformed entry reached before the client stops the walk at the last address that could
 //! be checked, and is reported.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-/// An IP network in CIDR notation, `10.0.0.0/8` or `2001:db8::/32`; a bare address is a
-/// single-host network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
+/// A trusted proxy network (the `ipnet` crate's), in CIDR notation: `10.0.0.0/8`,
+/// `2001:db8::/32`.
+pub use ipnet::IpNet;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an IP address or CIDR network (like 10.0.0.0/8)")]
 pub struct IpNetError(String);
 
-impl FromStr for IpNet {
-    type Err = IpNetError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || IpNetError(text.to_owned());
-        let (addr, prefix) = match text.trim().split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (text.trim(), None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
-            None => max,
-        };
-        Ok(IpNet { addr, prefix })
-    }
-}
-
-impl fmt::Display for IpNet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl IpNet {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
+/// A network as an operator writes it: CIDR, or a bare address for a single host.
+pub fn parse_net(text: &str) -> Result<IpNet, IpNetError> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| IpNetError(text.to_owned()))
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, as a dual-stack socket reports IPv4 peers)
@@ -118,7 +80,8 @@ pub struct ClientIp {
 
 impl ClientIpConfig {
     fn trusted(&self, ip: IpAddr) -> bool {
-        self.trusted_proxies.iter().any(|net| net.contains(ip))
+        let ip = canonical(ip);
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 
     /// `headers` holds every value of the configured header, in the order received (a proxy
@@ -331,7 +294,7 @@ mod tests {
 
     fn behind(proxies: &[&str], header: ForwardedHeader) -> ClientIpConfig {
         ClientIpConfig {
-            trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
+            trusted_proxies: proxies.iter().map(|p| parse_net(p).unwrap()).collect(),
             header,
         }
     }
@@ -549,16 +512,19 @@ mod tests {
 
     #[test]
     fn networks_parse_and_match() {
-        let net: IpNet = "192.168.0.0/16".parse().unwrap();
-        assert!(net.contains(ip("192.168.200.1")));
-        assert!(!net.contains(ip("192.169.0.1")));
-        let all: IpNet = "0.0.0.0/0".parse().unwrap();
-        assert!(all.contains(ip("8.8.8.8")));
-        assert!(!all.contains(ip("::1")));
-        let host: IpNet = "::1".parse().unwrap();
-        assert!(host.contains(ip("::1")));
+        let net = parse_net("192.168.0.0/16").unwrap();
+        assert!(net.contains(&ip("192.168.200.1")));
+        assert!(!net.contains(&ip("192.169.0.1")));
+        let all = parse_net("0.0.0.0/0").unwrap();
+        assert!(all.contains(&ip("8.8.8.8")));
+        assert!(!all.contains(&ip("::1")));
+        let host = parse_net(" ::1 ").unwrap();
+        assert!(host.contains(&ip("::1")));
+        // A dual-stack socket's IPv4-mapped peer is its IPv4 address.
+        let config = xff(&["10.0.0.0/8"]);
+        assert!(config.trusted(ip("::ffff:10.1.2.3")));
         for bad in ["10.0.0.0/33", "::/129", "example.com", "10.0.0.0/", "/8", ""] {
-            assert!(bad.parse::<IpNet>().is_err(), "{bad:?}");
+            assert!(parse_net(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use leptos::config::{Env, LeptosOptions};
-use single_login::client_ip::{ClientIpConfig, IpNet};
+use single_login::client_ip::{parse_net, ClientIpConfig};
 use single_login::throttle::ThrottleConfig;
 use single_login::{OnLimit, Policy};
 
@@ -420,7 +420,7 @@ fn resolve(sources: &Sources, mut settings: Settings) -> Result<(String, Setting
         text.split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .map(|p| p.parse::<IpNet>().map_err(|e| e.to_string()))
+            .map(|p| parse_net(p).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()
     })? {
         settings.client_ip.trusted_proxies = proxies;

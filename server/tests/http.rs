@@ -1079,7 +1079,7 @@ async fn ask_works_without_javascript_and_can_be_cancelled(db: TestDb) {
 async fn sessions_from_the_same_ip_share_a_seat(db: TestDb) {
     let app = spawn_app_with(db, |s| {
         s.policy.same_ip_shares_seat = true;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "tess").await;
@@ -1521,7 +1521,7 @@ async fn the_purge_expires_idle_sessions_and_forgets_old_ones(db: TestDb) {
 async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
     let app = spawn_app_with(db, |s| {
         s.throttle.max_failures = 3;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "fay").await;
@@ -1553,7 +1553,7 @@ async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
 async fn failed_logins_count_across_processes(db: TestDb) {
     let settings = |s: &mut Settings| {
         s.throttle.max_failures = 4;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     };
     let first = spawn_app_with(db, settings).await;
     let second = spawn_peer(&first, settings).await;
