@@ -17,6 +17,7 @@ pub mod changes;
 pub mod client_ip;
 pub mod clock;
 pub mod db;
+pub mod lifecycle;
 pub mod password;
 pub mod policy;
 pub mod seats;
@@ -29,6 +30,7 @@ pub use accounts::{
 };
 pub use clock::Millis;
 pub use db::{Db, DbError};
+pub use lifecycle::Lifetimes;
 pub use password::{HashError, Hashing, Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
 pub use seats::{

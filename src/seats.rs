@@ -15,6 +15,7 @@ use crate::accounts::{CredentialEpoch, User, UserId};
 use crate::changes::{self, Notice, Notifier, SeatChanges, NOTIFY_CHANNEL};
 use crate::clock::Millis;
 use crate::db::Db;
+use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
 use crate::on_pool;
 use crate::policy::{self, Decision, LiveSeat, Policy};
 
@@ -800,19 +801,22 @@ impl Seats {
             .collect())
     }
 
-    /// Ends, with reason `expired`, live seats unused since `idle_since` or opened before
-    /// `opened_before` (the absolute lifetime).
-    pub async fn expire(&self, idle_since: Millis, opened_before: Millis) -> Result<u64, sqlx::Error> {
+    /// Ends, with reason `expired`, every live seat that [`Lifetimes`] says has expired at
+    /// `now`.
+    pub async fn expire(&self, lifetimes: &Lifetimes, now: Millis) -> Result<u64, sqlx::Error> {
+        const SQL: &str = const_format::concatcp!(
+            "UPDATE seats SET ended_at = $1, end_reason = 'expired' WHERE ended_at IS NULL AND ",
+            EXPIRED_SQL,
+            " RETURNING user_id"
+        );
+        let (seen_cutoff, created_cutoff) = lifetimes.cutoffs(now);
         let mut users = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(
-                "UPDATE seats SET ended_at = $1, end_reason = 'expired' \
-                 WHERE ended_at IS NULL AND (last_seen_at < $2 OR created_at < $3) RETURNING user_id",
-            )
-            .bind(Millis::now().0)
-            .bind(idle_since.0)
-            .bind(opened_before.0)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_scalar::<_, i64>(SQL)
+                .bind(now.0)
+                .bind(seen_cutoff.0)
+                .bind(created_cutoff.0)
+                .fetch_all(pool)
+                .await?
         });
         let expired = users.len() as u64;
         users.sort_unstable();

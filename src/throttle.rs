@@ -179,8 +179,9 @@ impl Throttle {
         }
     }
 
-    /// Counts one attempt in each bucket, before the password is checked. When a bucket is
-    /// already full, the attempt is counted nowhere and refused with the longest wait. Each
+    /// Counts one attempt in each bucket, in order, before the password is checked. When a
+    /// bucket is already full, the attempt is counted nowhere and refused with that bucket's
+    /// wait. Each
     /// bucket is one statement that adds only while under the limit and says whether it
     /// added (`admitted`, computed from the row as it was), so attempts in parallel, in any
     /// number of processes, never pass the limit, and refused ones never crowd out the rest.
@@ -219,7 +220,10 @@ impl Throttle {
                 let until = Millis(since).plus(window);
                 let left = Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0))
                     .max(Duration::from_secs(1));
-                wait = Some(wait.map_or(left, |w: Duration| w.max(left)));
+                wait = Some(left);
+                // Not a step further: counting a refused attempt in the next buckets, even
+                // for a moment, would crowd out attempts that are entitled to them.
+                break;
             }
         }
         if let Some(wait) = wait {

@@ -11,8 +11,8 @@ use single_login::policy::OnLimit;
 use single_login::seats::OpenOutcome;
 use single_login::throttle::{Bucket, Refused, Reservation, Throttle, ThrottleConfig};
 use single_login::{
-    Accounts, CredentialEpoch, EndReason, LoginContext, Millis, Password, Policy, SeatId, Seats, SessionHash,
-    SignupError, User, Username,
+    Accounts, CredentialEpoch, EndReason, Lifetimes, LoginContext, Millis, Password, Policy, SeatId, Seats,
+    SessionHash, SignupError, User, Username,
 };
 
 async fn user(db: &TestDb, name: &str) -> User {
@@ -214,11 +214,14 @@ async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
         .await
         .unwrap();
 
+    // A minute from now, idle not allowed at all, and an hour of lifetime: a (last seen now)
+    // has expired; b (seen an hour ahead, opened now) has not.
+    let lifetimes = Lifetimes {
+        idle: Duration::ZERO,
+        max: Duration::from_secs(3660),
+    };
     let expired = seats
-        .expire(
-            Millis::now().plus(Duration::from_secs(60)),
-            Millis::now().minus(Duration::from_secs(3600)),
-        )
+        .expire(&lifetimes, Millis::now().plus(Duration::from_secs(60)))
         .await
         .unwrap();
     assert_eq!(expired, 1);
@@ -232,9 +235,10 @@ async fn idle_seats_expire_and_old_ended_seats_are_purged(db: TestDb) {
             .unwrap(),
         0
     );
+    // It ended at the expiry's "now", a minute ahead.
     assert_eq!(
         seats
-            .purge_ended(Millis::now().plus(Duration::from_secs(1)))
+            .purge_ended(Millis::now().plus(Duration::from_secs(61)))
             .await
             .unwrap(),
         1
@@ -682,7 +686,73 @@ async fn ask_offers_only_the_sessions_that_count(db: TestDb) {
     assert!(live.contains(&office) && !live.contains(&home), "{live:?}");
 }
 
+/// The purge's SQL and the per-request check's Rust say the same of every seat: both come
+/// from `lifecycle`, and here they are compared on seats around every boundary.
+async fn the_purge_and_the_request_check_agree_on_expiry(db: TestDb) {
+    use rand::Rng;
+    let seats = Seats::new(db.db.clone());
+    let alice = user(&db, "alice").await;
+    let lifetimes = Lifetimes {
+        idle: Duration::from_secs(600),
+        max: Duration::from_secs(3600),
+    };
+    let now = Millis(10_000_000);
+    let (seen_cutoff, created_cutoff) = lifetimes.cutoffs(now);
+    let mut cases: Vec<(Millis, Millis)> = Vec::new();
+    // Exactly at, just before and just after each limit.
+    for created in [
+        created_cutoff.0 - 1,
+        created_cutoff.0,
+        created_cutoff.0 + 1,
+        now.0,
+    ] {
+        for seen in [seen_cutoff.0 - 1, seen_cutoff.0, seen_cutoff.0 + 1, now.0] {
+            if seen >= created {
+                cases.push((Millis(created), Millis(seen)));
+            }
+        }
+    }
+    let mut rng = rand::thread_rng();
+    for _ in 0..40 {
+        let created = now.0 - rng.gen_range(0..7_200_000);
+        let seen = rng.gen_range(created..=now.0);
+        cases.push((Millis(created), Millis(seen)));
+    }
+    let many = Policy {
+        max_sessions: 1000,
+        ..Policy::default()
+    };
+    let mut opened = Vec::new();
+    for (n, (created, seen)) in cases.iter().enumerate() {
+        let seat = match open_with(&seats, &alice, &format!("s{n}"), "10.0.0.1", &many, &[]).await {
+            OpenOutcome::Opened { seat, .. } => seat,
+            other => panic!("{other:?}"),
+        };
+        single_login::on_pool!(&db.db, pool => {
+            sqlx::query("UPDATE seats SET created_at = $1, last_seen_at = $2 WHERE id = $3")
+                .bind(created.0)
+                .bind(seen.0)
+                .bind(seat.0)
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        });
+        opened.push((format!("s{n}"), *created, *seen));
+    }
+    seats.expire(&lifetimes, now).await.unwrap();
+    for (session, created, seen) in opened {
+        let status = seats.status(&SessionHash::of(&session)).await.unwrap().unwrap();
+        assert_eq!(
+            status.ended.is_some(),
+            lifetimes.expired(created, seen, now),
+            "created {created:?}, seen {seen:?}, now {now:?}"
+        );
+    }
+}
+
 on_both_backends!(
+    the_purge_and_the_request_check_agree_on_expiry,
     ask_offers_only_the_sessions_that_count,
     the_throttle_refuses_after_the_limit_until_the_window_passes,
     throttle_counts_are_per_bucket_and_name_nobody,

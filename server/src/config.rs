@@ -102,6 +102,16 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The idle timeout and the absolute lifetime, as the lifecycle rule takes them.
+    pub fn lifetimes(&self) -> single_login::Lifetimes {
+        single_login::Lifetimes {
+            idle: self.session_idle_timeout,
+            max: self.session_max_lifetime,
+        }
+    }
+}
+
 /// The listen address's host (unless it is a wildcard), `localhost` and the loopback
 /// addresses.
 pub fn default_allowed_hosts(addr: SocketAddr) -> Vec<String> {

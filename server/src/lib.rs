@@ -113,12 +113,7 @@ impl AppState {
     pub async fn purge(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let now = Millis::now();
         let seats = &self.ctx.seats;
-        let expired = seats
-            .expire(
-                now.minus(self.settings.session_idle_timeout),
-                now.minus(self.settings.session_max_lifetime),
-            )
-            .await?;
+        let expired = seats.expire(&self.settings.lifetimes(), now).await?;
         let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
         let failures = self.ctx.throttle.purge(now).await?;
         self.sessions.delete_expired().await?;

@@ -1752,8 +1752,13 @@ async fn operator_sign_outs_and_expiry_reach_the_channel(db: TestDb) {
     a.log_in("quin").await;
     let mut events = a.listen().await;
     let now = single_login::Millis::now();
+    // A minute from now, with no idle time allowed: every seat has expired.
+    let lifetimes = single_login::Lifetimes {
+        idle: Duration::ZERO,
+        max: Duration::from_secs(3600),
+    };
     seats
-        .expire(now.plus(Duration::from_secs(60)), now)
+        .expire(&lifetimes, now.plus(Duration::from_secs(60)))
         .await
         .unwrap();
     assert_eq!(

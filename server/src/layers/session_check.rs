@@ -111,9 +111,7 @@ async fn authenticate(
     let settings = &state.settings;
     let ended = match ended {
         Some(ended) => ended,
-        None if last_seen_at < now.minus(settings.session_idle_timeout)
-            || created_at < now.minus(settings.session_max_lifetime) =>
-        {
+        None if settings.lifetimes().expired(created_at, last_seen_at, now) => {
             seats.end(seat, EndReason::Expired).await?;
             match seats.status(&hash).await?.and_then(|s| s.ended) {
                 Some(ended) => ended,
