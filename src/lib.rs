@@ -5,6 +5,7 @@
 //!   at a time ([`Hashing`]);
 //! - [`Db`] connects to SQLite or PostgreSQL and runs the migrations;
 //! - [`Accounts`] stores users;
+//! - [`Logins`] is the login itself: throttle, verification and seat, in order;
 //! - [`Seats`] is the session-seat registry: one row per login, opened under the user's lock
 //!   so that simultaneous logins cannot outnumber the policy;
 //! - [`changes`] tells live pages, in this process and others, that a user's seats changed;
@@ -18,6 +19,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod db;
 pub mod lifecycle;
+pub mod login;
 pub mod password;
 pub mod policy;
 pub mod seats;
@@ -31,6 +33,7 @@ pub use accounts::{
 pub use clock::Millis;
 pub use db::{Db, DbError};
 pub use lifecycle::Lifetimes;
+pub use login::{LoginOutcome, Logins, NewSession};
 pub use password::{HashError, Hashing, Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
 pub use seats::{

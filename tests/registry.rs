@@ -11,8 +11,8 @@ use single_login::policy::OnLimit;
 use single_login::seats::OpenOutcome;
 use single_login::throttle::{Bucket, Refused, Reservation, Throttle, ThrottleConfig};
 use single_login::{
-    Accounts, CredentialEpoch, EndReason, Lifetimes, LoginContext, Millis, Password, Policy, SeatId, Seats,
-    SessionHash, SignupError, User, Username,
+    Accounts, CredentialEpoch, EndReason, Lifetimes, LoginContext, LoginOutcome, Logins, Millis, NewSession,
+    Password, Policy, SeatId, Seats, SessionHash, SignupError, User, Username,
 };
 
 async fn user(db: &TestDb, name: &str) -> User {
@@ -751,7 +751,211 @@ async fn the_purge_and_the_request_check_agree_on_expiry(db: TestDb) {
     }
 }
 
+// --- The login as a core operation ------------------------------------------------------
+
+fn logins(db: &TestDb, policy: Policy, throttle: ThrottleConfig) -> Logins {
+    Logins {
+        accounts: Accounts::new(db.db.clone()),
+        seats: Seats::new(db.db.clone()),
+        throttle: Arc::new(Throttle::new(db.db.clone(), throttle)),
+        policy: Arc::new(policy),
+    }
+}
+
+/// A session renewal that records whether the core asked for it.
+fn session<'a>(
+    login: &'a LoginContext,
+    id: &str,
+    asked: &'a std::sync::atomic::AtomicBool,
+) -> NewSession<'a> {
+    let hash = SessionHash::of(id);
+    NewSession {
+        client: login,
+        replacing: None,
+        renew: Box::new(move || {
+            asked.store(true, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move { Ok(hash) })
+        }),
+    }
+}
+
+async fn a_login_checks_the_throttle_then_the_password_then_opens_the_seat(db: TestDb) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let alice = user(&db, "alice").await;
+    let config = ThrottleConfig {
+        max_failures: 2,
+        ..ThrottleConfig::default()
+    };
+    let logins = logins(&db, Policy::default(), config);
+    let client = from("10.0.0.1");
+    let ip = Some("10.0.0.1".parse().unwrap());
+
+    let asked = AtomicBool::new(false);
+    let wrong = logins
+        .log_in(
+            "Alice",
+            "wrong password".into(),
+            ip,
+            session(&client, "s1", &asked),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong,
+        LoginOutcome::InvalidCredentials {
+            target: Some(alice.id)
+        }
+    );
+    assert!(
+        !asked.load(Ordering::SeqCst),
+        "no fresh session for a failed attempt"
+    );
+    let unknown = logins
+        .log_in(
+            "nobody",
+            "wrong password".into(),
+            ip,
+            session(&client, "s2", &asked),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown, LoginOutcome::InvalidCredentials { target: None });
+    // Two failures for one name are the limit; a third failure of alice's is refused
+    // unchecked, and so is the right password from this address.
+    let _ = logins
+        .log_in("alice", "wrong again".into(), ip, session(&client, "s3", &asked))
+        .await
+        .unwrap();
+    let refused = logins
+        .log_in(
+            "alice",
+            "correct horse battery".into(),
+            ip,
+            session(&client, "s4", &asked),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refused, LoginOutcome::Throttled { .. }), "{refused:?}");
+    assert!(!asked.load(Ordering::SeqCst));
+    // From elsewhere the owner gets in, and the seat is keyed by the renewed session.
+    let elsewhere = from("10.0.0.2");
+    let signed_in = logins
+        .log_in(
+            "alice",
+            "correct horse battery".into(),
+            Some("10.0.0.2".parse().unwrap()),
+            session(&elsewhere, "s5", &asked),
+        )
+        .await
+        .unwrap();
+    let LoginOutcome::SignedIn { user, seat, ended } = signed_in else {
+        panic!("{signed_in:?}")
+    };
+    assert!(asked.load(Ordering::SeqCst));
+    assert_eq!((user.id, ended.len()), (alice.id, 0));
+    let status = logins
+        .seats
+        .status(&SessionHash::of("s5"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.seat, seat);
+}
+
+async fn a_held_login_continues_unless_the_credentials_changed(db: TestDb) {
+    use std::sync::atomic::AtomicBool;
+    let alice = user(&db, "alice").await;
+    let ask = Policy {
+        on_limit: OnLimit::Ask,
+        ..Policy::default()
+    };
+    let logins = logins(&db, ask, ThrottleConfig::default());
+    let client = from("10.0.0.1");
+    let asked = AtomicBool::new(false);
+    let first = logins
+        .log_in(
+            "alice",
+            "correct horse battery".into(),
+            None,
+            session(&client, "a", &asked),
+        )
+        .await
+        .unwrap();
+    let LoginOutcome::SignedIn { seat: first, .. } = first else {
+        panic!("{first:?}")
+    };
+    let held = logins
+        .log_in(
+            "alice",
+            "correct horse battery".into(),
+            None,
+            session(&client, "b", &asked),
+        )
+        .await
+        .unwrap();
+    let LoginOutcome::Held {
+        user,
+        epoch,
+        candidates,
+    } = held
+    else {
+        panic!("{held:?}")
+    };
+    assert_eq!(candidates.iter().map(|s| s.id).collect::<Vec<_>>(), [first]);
+    // Continued with the choice: in, the first ended.
+    let continued = logins
+        .continue_held(user.clone(), epoch, &[first], session(&client, "b", &asked))
+        .await
+        .unwrap();
+    assert!(
+        matches!(continued, LoginOutcome::SignedIn { ref ended, .. } if ended == &[(first, EndReason::Replaced)])
+    );
+
+    // Held again, then the password changes: the held login is void.
+    let held = logins
+        .log_in(
+            "alice",
+            "correct horse battery".into(),
+            None,
+            session(&client, "c", &asked),
+        )
+        .await
+        .unwrap();
+    let LoginOutcome::Held {
+        user,
+        epoch,
+        candidates,
+    } = held
+    else {
+        panic!("{held:?}")
+    };
+    let keep = logins.seats.live(alice.id).await.unwrap()[0].id;
+    logins
+        .accounts
+        .change_password(
+            &logins.seats,
+            alice.id,
+            "correct horse battery".into(),
+            Password::parse("a new password").unwrap(),
+            keep,
+        )
+        .await
+        .unwrap();
+    let chosen: Vec<SeatId> = candidates.iter().map(|s| s.id).collect();
+    let late = logins
+        .continue_held(user, epoch, &chosen, session(&client, "c", &asked))
+        .await
+        .unwrap();
+    assert!(
+        matches!(late, LoginOutcome::CredentialsChanged { .. }),
+        "{late:?}"
+    );
+    assert_eq!(logins.seats.live(alice.id).await.unwrap().len(), 1);
+}
+
 on_both_backends!(
+    a_login_checks_the_throttle_then_the_password_then_opens_the_seat,
+    a_held_login_continues_unless_the_credentials_changed,
     the_purge_and_the_request_check_agree_on_expiry,
     ask_offers_only_the_sessions_that_count,
     the_throttle_refuses_after_the_limit_until_the_window_passes,

@@ -87,19 +87,30 @@ impl AppState {
         }
         Ok(AppState {
             leptos_options: config.leptos.clone(),
-            ctx: AppContext {
-                accounts: Accounts::with_hashing(
+            ctx: {
+                let accounts = Accounts::with_hashing(
                     db.clone(),
                     Hashing::new(
                         config.settings.hash_concurrency,
                         config.settings.hash_queue_timeout,
                     ),
-                ),
-                seats,
-                policy: Arc::new(config.settings.policy.clone()),
-                throttle: Arc::new(Throttle::new(db, config.settings.throttle)),
-                ask_choice_timeout: config.settings.ask_choice_timeout,
-                password_confirmation_timeout: config.settings.password_confirmation_timeout,
+                );
+                let policy = Arc::new(config.settings.policy.clone());
+                let throttle = Arc::new(Throttle::new(db, config.settings.throttle));
+                AppContext {
+                    logins: single_login::Logins {
+                        accounts: accounts.clone(),
+                        seats: seats.clone(),
+                        throttle: throttle.clone(),
+                        policy: policy.clone(),
+                    },
+                    accounts,
+                    seats,
+                    policy,
+                    throttle,
+                    ask_choice_timeout: config.settings.ask_choice_timeout,
+                    password_confirmation_timeout: config.settings.password_confirmation_timeout,
+                }
             },
             settings: Arc::new(config.settings.clone()),
             sessions,

@@ -49,70 +49,50 @@ pub async fn signup(username: String, password: String, password_confirm: String
         client_ip = client.ip.as_deref(),
         "account created"
     );
-    self::ssr::start_session(user, CredentialEpoch::INITIAL, &[], None, "/").await
+    let session = self::ssr::new_session(&client).await?;
+    let outcome = ctx
+        .logins
+        .open(user, CredentialEpoch::INITIAL, &[], session.new_session())
+        .await
+        .map_err(crate::ssr::internal)?;
+    self::ssr::answer(outcome, None, "/").await
 }
 
-/// `next`: where to go after logging in, for the "Not you?" link (only `/sessions…`).
+/// `next`: where to go after logging in, for the "Not you?" link (only `/sessions…`). The
+/// login itself is the core's operation (`single_login::Logins::log_in`); this reads the
+/// request, hands over the session, and answers.
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use single_login::throttle::Bucket;
-    use single_login::{AuthError, HashError, Verified};
-
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
-    let addr = client.addr();
-    let key = single_login::Username::parse(&username)
-        .map(|name| name.key().to_owned())
-        .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
-    let target = crate::ssr::Target {
-        user: None,
-        name_key: Some(&key),
-    };
-    // Counted before the password is checked, so that guesses sent at once cannot pass the
-    // limits; a success gives the failure counts back.
-    let buckets = [
-        Bucket::Address { client: addr },
-        Bucket::NameFromAddress {
-            name_key: &key,
-            client: addr,
-        },
-        Bucket::Account { name_key: &key },
-    ];
-    let reservation = crate::ssr::reserve(&buckets, "login", target).await?;
-    match ctx.accounts.authenticate(&username, password).await {
-        Ok(Verified { user, epoch }) => {
-            tracing::info!(
-                event = "login_succeeded",
-                user = user.id.0,
-                client_ip = client.ip.as_deref(),
-                "login"
-            );
-            ctx.throttle
-                .succeeded(reservation)
-                .await
-                .map_err(crate::ssr::internal)?;
-            let next = next
-                .as_deref()
-                .filter(|n| self::ssr::is_safe_next(n))
-                .unwrap_or("/");
-            self::ssr::start_session(user, epoch, &[], None, next).await
-        }
-        Err(AuthError::InvalidCredentials) => {
-            let target_user = ctx.accounts.id_of(&username).await.ok().flatten();
-            tracing::info!(
-                event = "login_failed",
-                target_user = target_user.map(|u| u.0),
-                target_name = target.name_hash().as_deref(),
-                client_ip = client.ip.as_deref(),
-                "login failed"
-            );
-            Err(AppError::InvalidCredentials)
-        }
-        Err(AuthError::Hash(HashError::Busy { retry_after })) => {
-            Err(crate::ssr::busy(reservation, retry_after).await)
-        }
-        Err(other) => Err(crate::ssr::internal(other)),
+    let next = next
+        .as_deref()
+        .filter(|n| self::ssr::is_safe_next(n))
+        .unwrap_or("/")
+        .to_owned();
+    let session = self::ssr::new_session(&client).await?;
+    let outcome = ctx
+        .logins
+        .log_in(&username, password, client.addr(), session.new_session())
+        .await
+        .map_err(crate::ssr::internal)?;
+    if let single_login::LoginOutcome::InvalidCredentials { target } = &outcome {
+        let key = single_login::Username::parse(&username)
+            .map(|name| name.key().to_owned())
+            .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
+        let target = crate::ssr::Target {
+            user: target.map(|u| u.0),
+            name_key: Some(&key),
+        };
+        tracing::info!(
+            event = "login_failed",
+            target_user = target.user,
+            target_name = target.name_hash().as_deref(),
+            client_ip = client.ip.as_deref(),
+            "login failed"
+        );
     }
+    self::ssr::answer(outcome, None, &next).await
 }
 
 /// Continues a login that the `ask` policy held: ends the chosen sessions (`end[ID]=on`) and
@@ -127,7 +107,15 @@ pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), 
         .keys()
         .filter_map(|id| id.parse().ok().map(SeatId))
         .collect();
-    self::ssr::start_session(user, epoch, &chosen, Some(held_since), "/").await
+    let ctx = crate::ssr::context()?;
+    let client = crate::ssr::client();
+    let session = self::ssr::new_session(&client).await?;
+    let outcome = ctx
+        .logins
+        .continue_held(user, epoch, &chosen, session.new_session())
+        .await
+        .map_err(crate::ssr::internal)?;
+    self::ssr::answer(outcome, Some(held_since), "/").await
 }
 
 /// Gives up a login that the `ask` policy held.
@@ -208,8 +196,10 @@ pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     use serde::{Deserialize, Serialize};
-    use single_login::seats::{OpenOutcome, SeatInfo};
-    use single_login::{CredentialEpoch, EndReason, LoginContext, Millis, SeatId, User, UserId};
+    use single_login::seats::SeatInfo;
+    use single_login::{
+        CredentialEpoch, LoginContext, LoginOutcome, Millis, NewSession, SeatId, User, UserId,
+    };
 
     use crate::error::AppError;
     use crate::models::SessionView;
@@ -268,43 +258,68 @@ mod ssr {
             .collect()
     }
 
-    /// Opens a seat for `user` in a fresh session: the old session id is discarded (no
-    /// fixation), a seat the browser held before ends as logged out, and the policy decides
-    /// which other seats end. `chosen` are the seats the user picked to end, answering a
-    /// login held since `held_since` (which a further question does not extend). On success
-    /// the browser goes to `next`.
-    pub async fn start_session(
-        user: User,
-        epoch: CredentialEpoch,
-        chosen: &[SeatId],
+    /// What a login hands to the core for the browser's session: the client, the seat this
+    /// browser holds (a login over it ends it), and the renewal of its id.
+    pub struct Handover {
+        session: tower_sessions::Session,
+        login: LoginContext,
+        replacing: Option<SeatId>,
+    }
+
+    pub async fn new_session(client: &ssr::ClientInfo) -> Result<Handover, AppError> {
+        Ok(Handover {
+            session: ssr::session().await?,
+            login: LoginContext::new(client.ip.clone(), client.user_agent.as_deref()),
+            replacing: match ssr::auth() {
+                RequestAuth::SignedIn { seat, .. } => Some(seat),
+                _ => None,
+            },
+        })
+    }
+
+    impl Handover {
+        /// The old session id is discarded, with whatever it held (no fixation), once the
+        /// core asks: only for a login whose password was right.
+        pub fn new_session(&self) -> NewSession<'_> {
+            let session = self.session.clone();
+            NewSession {
+                client: &self.login,
+                replacing: self.replacing,
+                renew: Box::new(move || {
+                    Box::pin(async move {
+                        session.clear().await;
+                        ssr::fresh_session_id(&session)
+                            .await
+                            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.to_string().into() })
+                    })
+                }),
+            }
+        }
+    }
+
+    /// Turns the core's outcome into the answer: the seat key stored and the browser sent on
+    /// (`next`), or the typed error the page shows. `held_since` is set when this answers a
+    /// login the `ask` policy held (a further question does not extend it).
+    pub async fn answer(
+        outcome: LoginOutcome,
         held_since: Option<Millis>,
         next: &str,
     ) -> Result<(), AppError> {
-        let ctx = ssr::context()?;
         let client = ssr::client();
         let session = ssr::session().await?;
-        if let RequestAuth::SignedIn { seat, .. } = ssr::auth() {
-            ctx.seats
-                .end(seat, EndReason::LoggedOut)
-                .await
-                .map_err(ssr::internal)?;
-        }
-        session.clear().await;
-        let hash = ssr::fresh_session_id(&session).await?;
-        let login = LoginContext::new(client.ip.clone(), client.user_agent.as_deref());
-        let outcome = ctx
-            .seats
-            .open(user.id, epoch, &hash, &login, &ctx.policy, chosen)
-            .await
-            .map_err(ssr::internal)?;
         match outcome {
-            OpenOutcome::Opened { seat, ended } => {
+            LoginOutcome::SignedIn { user, seat, ended } => {
                 session.insert(SEAT_KEY, seat.0).await.map_err(ssr::internal)?;
+                tracing::info!(
+                    event = "login_succeeded",
+                    user = user.id.0,
+                    client_ip = client.ip.as_deref(),
+                    "login"
+                );
                 tracing::info!(
                     event = "session_created",
                     user = user.id.0,
                     seat = seat.0,
-                    seat_hash = hash.short(),
                     client_ip = client.ip.as_deref(),
                     "session created"
                 );
@@ -322,7 +337,7 @@ mod ssr {
                 Ok(())
             }
             // Neither is a failed login: nothing counts against the user.
-            OpenOutcome::Denied { blocking } => {
+            LoginOutcome::Denied { user, blocking } => {
                 session.flush().await.map_err(ssr::internal)?;
                 tracing::info!(
                     event = "login_denied",
@@ -333,7 +348,11 @@ mod ssr {
                 );
                 Err(AppError::LoginDenied(views(&blocking)))
             }
-            OpenOutcome::Ask { candidates } => {
+            LoginOutcome::Held {
+                user,
+                epoch,
+                candidates,
+            } => {
                 let pending = Pending {
                     user: user.id.0,
                     username: user.username.clone(),
@@ -353,7 +372,7 @@ mod ssr {
                 Err(AppError::ChooseSessions(views(&candidates)))
             }
             // The password was changed or the account disabled after this login checked it.
-            OpenOutcome::CredentialsChanged => {
+            LoginOutcome::CredentialsChanged { user } => {
                 session.flush().await.map_err(ssr::internal)?;
                 tracing::info!(
                     event = "login_refused_stale_credentials",
@@ -366,6 +385,25 @@ mod ssr {
                 } else {
                     AppError::InvalidCredentials
                 })
+            }
+            LoginOutcome::InvalidCredentials { .. } => Err(AppError::InvalidCredentials),
+            LoginOutcome::Throttled { wait } => {
+                tracing::warn!(
+                    event = "attempt_throttled",
+                    operation = "login",
+                    client_ip = client.ip.as_deref(),
+                    wait_secs = wait.as_secs(),
+                    "too many attempts"
+                );
+                Err(AppError::TooManyAttempts(wait.as_secs().div_ceil(60).max(1)))
+            }
+            LoginOutcome::Busy { retry_after } => {
+                tracing::warn!(
+                    event = "hashing_busy",
+                    client_ip = client.ip.as_deref(),
+                    "no password hashing slot in time"
+                );
+                Err(AppError::Busy(retry_after.as_secs().max(1)))
             }
         }
     }

@@ -34,6 +34,8 @@ pub const CLEAR_SITE_DATA: &str = r#""cache", "storage""#;
 /// Services and settings the server functions need; provided by the host.
 #[derive(Clone)]
 pub struct AppContext {
+    /// The login operation of the core (throttle, verification, seat).
+    pub logins: single_login::Logins,
     pub accounts: Accounts,
     pub seats: Seats,
     pub policy: Arc<Policy>,
