@@ -17,8 +17,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::accounts::{Accounts, AuthError, CredentialEpoch, User, UserId, Verified};
+use crate::accounts::{
+    Accounts, AuthError, ChangePasswordError, CredentialEpoch, SignupError, User, UserId, Verified,
+};
 use crate::password::HashError;
+use crate::password::Password;
 use crate::policy::Policy;
 use crate::seats::{EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, Seats, SessionHash};
 use crate::throttle::{Bucket, Throttle};
@@ -87,6 +90,34 @@ pub enum LoginOutcome {
     Busy { retry_after: Duration },
 }
 
+/// What became of a sign-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignupOutcome {
+    /// The account, with credentials [`CredentialEpoch::INITIAL`]: open its first session
+    /// with [`Logins::open`].
+    Created(User),
+    UsernameTaken,
+    Throttled {
+        wait: Duration,
+    },
+    Busy {
+        retry_after: Duration,
+    },
+}
+
+/// What became of a re-authentication (confirming the password, or changing it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReauthOutcome<T> {
+    /// The password was right; what the operation gave.
+    Done(T),
+    /// The password was wrong (counted against the user's re-authentication bucket).
+    WrongPassword,
+    /// A throttle bucket is full: no password was checked.
+    Throttled { wait: Duration },
+    /// No hashing slot in time: no password was checked, nothing counted.
+    Busy { retry_after: Duration },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("could not reach the database")]
@@ -139,20 +170,10 @@ impl Logins {
         }
     }
 
-    /// Continues a login the `ask` policy held, ending the sessions the user `chosen`;
-    /// `epoch` is the one the held login verified. It may be asked again (too few chosen).
-    pub async fn continue_held(
-        &self,
-        user: User,
-        epoch: CredentialEpoch,
-        chosen: &[SeatId],
-        session: NewSession<'_>,
-    ) -> Result<LoginOutcome, LoginError> {
-        self.open(user, epoch, chosen, session).await
-    }
-
-    /// Opens the seat of a user who has just been verified some other way (a new account's
-    /// first session, or an application's own password check), under credentials `epoch`.
+    /// Opens the seat of a user whose credentials `epoch` were verified: a login the `ask`
+    /// policy held, continued with the sessions the user `chosen` (it may be asked again if
+    /// too few were chosen), a new account's first session, or an application's own password
+    /// check.
     pub async fn open(
         &self,
         user: User,
@@ -178,5 +199,117 @@ impl Logins {
             },
             OpenOutcome::CredentialsChanged => LoginOutcome::CredentialsChanged { user },
         })
+    }
+
+    /// Creates an account. Counted per client network like every password check (a hash
+    /// each): random sign-ups from one client are bounded too.
+    pub async fn sign_up(
+        &self,
+        username: &Username,
+        password: Password,
+        client_ip: Option<IpAddr>,
+    ) -> Result<SignupOutcome, LoginError> {
+        let buckets = [Bucket::Address { client: client_ip }];
+        let reservation = match self.throttle.reserve(&buckets, Millis::now()).await? {
+            Ok(reservation) => reservation,
+            Err(refused) => return Ok(SignupOutcome::Throttled { wait: refused.wait }),
+        };
+        match self.accounts.sign_up(username, password).await {
+            Ok(user) => {
+                self.throttle.succeeded(reservation).await?;
+                Ok(SignupOutcome::Created(user))
+            }
+            Err(SignupError::UsernameTaken) => Ok(SignupOutcome::UsernameTaken),
+            Err(SignupError::Hash(HashError::Busy { retry_after })) => {
+                self.throttle.release(reservation).await?;
+                Ok(SignupOutcome::Busy { retry_after })
+            }
+            Err(SignupError::Hash(error)) => Err(LoginError::Hash(error)),
+            Err(SignupError::Db(error)) => Err(LoginError::Db(error)),
+        }
+    }
+
+    /// A signed-in user confirms the password (before ending sessions). Counted per client
+    /// network and per user, before the check: a stolen cookie does not make the password
+    /// cheap to guess.
+    pub async fn confirm_password(
+        &self,
+        user: UserId,
+        password: String,
+        client_ip: Option<IpAddr>,
+    ) -> Result<ReauthOutcome<()>, LoginError> {
+        self.reauthenticate(user, client_ip, || async {
+            match self.accounts.verify_password(user, password).await {
+                Ok(true) => Ok(Some(())),
+                Ok(false) => Ok(None),
+                Err(AuthError::Hash(error)) => Err(error.into()),
+                Err(AuthError::Db(error)) => Err(error.into()),
+                Err(AuthError::InvalidCredentials) => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// A signed-in user changes the password (the current one required): the new hash, the
+    /// new credential epoch and the end of every other session but `keep` commit together.
+    /// Done with how many sessions ended.
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        current: String,
+        new: Password,
+        keep: SeatId,
+        client_ip: Option<IpAddr>,
+    ) -> Result<ReauthOutcome<u64>, LoginError> {
+        self.reauthenticate(user, client_ip, || async {
+            match self
+                .accounts
+                .change_password(&self.seats, user, current, new, keep)
+                .await
+            {
+                Ok(ended) => Ok(Some(ended)),
+                Err(ChangePasswordError::WrongPassword) => Ok(None),
+                Err(ChangePasswordError::Hash(error)) => Err(error.into()),
+                Err(ChangePasswordError::Db(error)) => Err(error.into()),
+            }
+        })
+        .await
+    }
+
+    /// The throttle around a re-authentication: reserve, check (`None`: wrong password),
+    /// give back on success or when no check happened.
+    async fn reauthenticate<T, F, Fut>(
+        &self,
+        user: UserId,
+        client_ip: Option<IpAddr>,
+        check: F,
+    ) -> Result<ReauthOutcome<T>, LoginError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<T>, LoginError>>,
+    {
+        let buckets = [Bucket::Address { client: client_ip }, Bucket::Reauth { user }];
+        let reservation = match self.throttle.reserve(&buckets, Millis::now()).await? {
+            Ok(reservation) => reservation,
+            Err(refused) => return Ok(ReauthOutcome::Throttled { wait: refused.wait }),
+        };
+        match check().await {
+            Ok(Some(done)) => {
+                self.throttle.succeeded(reservation).await?;
+                Ok(ReauthOutcome::Done(done))
+            }
+            Ok(None) => Ok(ReauthOutcome::WrongPassword),
+            Err(LoginError::Hash(HashError::Busy { retry_after })) => {
+                self.throttle.release(reservation).await?;
+                Ok(ReauthOutcome::Busy { retry_after })
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+impl From<HashError> for LoginError {
+    fn from(error: HashError) -> Self {
+        LoginError::Hash(error)
     }
 }

@@ -904,7 +904,7 @@ async fn a_held_login_continues_unless_the_credentials_changed(db: TestDb) {
     assert_eq!(candidates.iter().map(|s| s.id).collect::<Vec<_>>(), [first]);
     // Continued with the choice: in, the first ended.
     let continued = logins
-        .continue_held(user.clone(), epoch, &[first], session(&client, "b", &asked))
+        .open(user.clone(), epoch, &[first], session(&client, "b", &asked))
         .await
         .unwrap();
     assert!(
@@ -943,7 +943,7 @@ async fn a_held_login_continues_unless_the_credentials_changed(db: TestDb) {
         .unwrap();
     let chosen: Vec<SeatId> = candidates.iter().map(|s| s.id).collect();
     let late = logins
-        .continue_held(user, epoch, &chosen, session(&client, "c", &asked))
+        .open(user, epoch, &chosen, session(&client, "c", &asked))
         .await
         .unwrap();
     assert!(

@@ -11,8 +11,8 @@ use crate::models::{Toast, UserView};
 
 #[server(prefix = "/api", endpoint = "signup")]
 pub async fn signup(username: String, password: String, password_confirm: String) -> Result<(), AppError> {
-    use single_login::throttle::Bucket;
-    use single_login::{CredentialEpoch, HashError, Password, SignupError, Username};
+    use single_login::login::SignupOutcome;
+    use single_login::{CredentialEpoch, Password, Username};
 
     let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
     let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
@@ -24,24 +24,18 @@ pub async fn signup(username: String, password: String, password_confirm: String
     }
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
-    // Every new account costs a hash: counted per client network like any password check.
-    let reservation = crate::ssr::reserve(
-        &[Bucket::Address {
-            client: client.addr(),
-        }],
-        "signup",
-        crate::ssr::Target::default(),
-    )
-    .await?;
-    let user = match ctx.accounts.sign_up(&name, parsed).await {
-        Ok(user) => user,
-        Err(SignupError::UsernameTaken) => {
+    let user = match ctx
+        .logins
+        .sign_up(&name, parsed, client.addr())
+        .await
+        .map_err(crate::ssr::internal)?
+    {
+        SignupOutcome::Created(user) => user,
+        SignupOutcome::UsernameTaken => {
             return Err(AppError::invalid(Field::Username, "That username is taken"))
         }
-        Err(SignupError::Hash(HashError::Busy { retry_after })) => {
-            return Err(crate::ssr::busy(reservation, retry_after).await)
-        }
-        Err(other) => return Err(crate::ssr::internal(other)),
+        SignupOutcome::Throttled { wait } => return Err(crate::ssr::throttled("signup", None, wait)),
+        SignupOutcome::Busy { retry_after } => return Err(crate::ssr::busy(retry_after)),
     };
     tracing::info!(
         event = "signup",
@@ -112,7 +106,7 @@ pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), 
     let session = self::ssr::new_session(&client).await?;
     let outcome = ctx
         .logins
-        .continue_held(user, epoch, &chosen, session.new_session())
+        .open(user, epoch, &chosen, session.new_session())
         .await
         .map_err(crate::ssr::internal)?;
     self::ssr::answer(outcome, Some(held_since), "/").await
@@ -387,24 +381,8 @@ mod ssr {
                 })
             }
             LoginOutcome::InvalidCredentials { .. } => Err(AppError::InvalidCredentials),
-            LoginOutcome::Throttled { wait } => {
-                tracing::warn!(
-                    event = "attempt_throttled",
-                    operation = "login",
-                    client_ip = client.ip.as_deref(),
-                    wait_secs = wait.as_secs(),
-                    "too many attempts"
-                );
-                Err(AppError::TooManyAttempts(wait.as_secs().div_ceil(60).max(1)))
-            }
-            LoginOutcome::Busy { retry_after } => {
-                tracing::warn!(
-                    event = "hashing_busy",
-                    client_ip = client.ip.as_deref(),
-                    "no password hashing slot in time"
-                );
-                Err(AppError::Busy(retry_after.as_secs().max(1)))
-            }
+            LoginOutcome::Throttled { wait } => Err(ssr::throttled("login", None, wait)),
+            LoginOutcome::Busy { retry_after } => Err(ssr::busy(retry_after)),
         }
     }
 }

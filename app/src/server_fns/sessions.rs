@@ -48,45 +48,18 @@ pub async fn my_sessions() -> Result<SessionsPage, AppError> {
 /// `password_confirmation_timeout` (5 minutes).
 #[server(prefix = "/api", endpoint = "sessions/confirm")]
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
-    use crate::ssr::{self, Target, CONFIRMED_KEY};
-    use single_login::throttle::Bucket;
-    use single_login::{AuthError, HashError, Millis};
+    use crate::ssr::{self, CONFIRMED_KEY};
+    use single_login::Millis;
 
     let (user, seat) = ssr::require_user()?;
     let ctx = ssr::context()?;
     let client = ssr::client();
-    let target = Target {
-        user: Some(user.id.0),
-        name_key: None,
-    };
-    // A stolen cookie must not make the password cheap to guess.
-    let buckets = [
-        Bucket::Address {
-            client: client.addr(),
-        },
-        Bucket::Reauth { user: user.id },
-    ];
-    let reservation = ssr::reserve(&buckets, "password_confirmation", target).await?;
-    match ctx.accounts.verify_password(user.id, password).await {
-        Ok(true) => ctx.throttle.succeeded(reservation).await.map_err(ssr::internal)?,
-        Ok(false) => {
-            tracing::info!(
-                event = "password_confirmation_failed",
-                user = user.id.0,
-                seat = seat.0,
-                client_ip = client.ip.as_deref(),
-                "wrong password"
-            );
-            return Err(AppError::invalid(
-                Field::CurrentPassword,
-                "That password is not right",
-            ));
-        }
-        Err(AuthError::Hash(HashError::Busy { retry_after })) => {
-            return Err(ssr::busy(reservation, retry_after).await)
-        }
-        Err(other) => return Err(ssr::internal(other)),
-    }
+    let outcome = ctx
+        .logins
+        .confirm_password(user.id, password, client.addr())
+        .await
+        .map_err(ssr::internal)?;
+    self::ssr::reauthenticated(outcome, "password_confirmation", user.id, seat)?;
     let session = ssr::session().await?;
     session
         .insert(CONFIRMED_KEY, Millis::now().0)
@@ -164,9 +137,8 @@ pub async fn change_password(
     password: String,
     password_confirm: String,
 ) -> Result<Toast, AppError> {
-    use crate::ssr::{self, messages, Target};
-    use single_login::throttle::Bucket;
-    use single_login::{ChangePasswordError, HashError, Password};
+    use crate::ssr::{self, messages};
+    use single_login::Password;
 
     let (user, seat) = ssr::require_user()?;
     let new = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
@@ -178,46 +150,14 @@ pub async fn change_password(
     }
     let ctx = ssr::context()?;
     let client = ssr::client();
-    let target = Target {
-        user: Some(user.id.0),
-        name_key: None,
-    };
-    let buckets = [
-        Bucket::Address {
-            client: client.addr(),
-        },
-        Bucket::Reauth { user: user.id },
-    ];
-    let reservation = ssr::reserve(&buckets, "password_change", target).await?;
     // The new hash, the new credential epoch and the end of every other session commit
     // together: a login that checked the old password cannot open a seat afterwards.
-    let others = match ctx
-        .accounts
-        .change_password(&ctx.seats, user.id, current, new, seat)
+    let outcome = ctx
+        .logins
+        .change_password(user.id, current, new, seat, client.addr())
         .await
-    {
-        Ok(others) => {
-            ctx.throttle.succeeded(reservation).await.map_err(ssr::internal)?;
-            others
-        }
-        Err(ChangePasswordError::WrongPassword) => {
-            tracing::info!(
-                event = "password_change_failed",
-                user = user.id.0,
-                seat = seat.0,
-                client_ip = client.ip.as_deref(),
-                "wrong current password"
-            );
-            return Err(AppError::invalid(
-                Field::CurrentPassword,
-                "That password is not right",
-            ));
-        }
-        Err(ChangePasswordError::Hash(HashError::Busy { retry_after })) => {
-            return Err(ssr::busy(reservation, retry_after).await)
-        }
-        Err(other) => return Err(ssr::internal(other)),
-    };
+        .map_err(ssr::internal)?;
+    let others = self::ssr::reauthenticated(outcome, "password_change", user.id, seat)?;
     // A new session id as well (OWASP ASVS 5.0 7.2.4: a new token at every authentication,
     // re-authentication included): a copy of the old cookie is worth nothing, here either.
     ssr::renew_session_id(seat).await?;
@@ -234,10 +174,41 @@ pub async fn change_password(
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use single_login::Millis;
+    use single_login::login::ReauthOutcome;
+    use single_login::{Millis, SeatId, UserId};
 
-    use crate::error::AppError;
+    use crate::error::{AppError, Field};
     use crate::ssr::{self, CONFIRMED_KEY};
+
+    /// The answer to a re-authentication: what it gave, or the error the form shows.
+    /// `operation` names it in the log.
+    pub fn reauthenticated<T>(
+        outcome: ReauthOutcome<T>,
+        operation: &'static str,
+        user: UserId,
+        seat: SeatId,
+    ) -> Result<T, AppError> {
+        let client_ip = ssr::client().ip;
+        match outcome {
+            ReauthOutcome::Done(done) => Ok(done),
+            ReauthOutcome::WrongPassword => {
+                tracing::info!(
+                    event = "reauthentication_failed",
+                    operation,
+                    user = user.0,
+                    seat = seat.0,
+                    client_ip = client_ip.as_deref(),
+                    "wrong password"
+                );
+                Err(AppError::invalid(
+                    Field::CurrentPassword,
+                    "That password is not right",
+                ))
+            }
+            ReauthOutcome::Throttled { wait } => Err(ssr::throttled(operation, Some(user), wait)),
+            ReauthOutcome::Busy { retry_after } => Err(ssr::busy(retry_after)),
+        }
+    }
 
     pub async fn confirmed() -> Result<bool, AppError> {
         let session = ssr::session().await?;

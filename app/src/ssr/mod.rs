@@ -76,36 +76,22 @@ impl ClientInfo {
     }
 }
 
-/// Counts a password check in `buckets` before the password is verified; a full bucket is
-/// the 429 the user sees. `what` names the operation in the log.
-pub async fn reserve(
-    buckets: &[single_login::throttle::Bucket<'_>],
-    what: &'static str,
-    target: Target<'_>,
-) -> Result<single_login::throttle::Reservation, AppError> {
-    let ctx = context()?;
-    match ctx
-        .throttle
-        .reserve(buckets, single_login::Millis::now())
-        .await
-        .map_err(internal)?
-    {
-        Ok(reservation) => Ok(reservation),
-        Err(refused) => {
-            tracing::warn!(
-                event = "attempt_throttled",
-                operation = what,
-                user = target.user,
-                target_name = target.name_hash().as_deref(),
-                client_ip = client().ip.as_deref(),
-                wait_secs = refused.wait.as_secs(),
-                "too many attempts"
-            );
-            Err(AppError::TooManyAttempts(
-                refused.wait.as_secs().div_ceil(60).max(1),
-            ))
-        }
-    }
+/// The answer to an attempt a throttle bucket refused (no password was checked): 429.
+/// `operation` and `user` (where known) go to the log.
+pub fn throttled(
+    operation: &'static str,
+    user: Option<single_login::UserId>,
+    wait: std::time::Duration,
+) -> AppError {
+    tracing::warn!(
+        event = "attempt_throttled",
+        operation,
+        user = user.map(|u| u.0),
+        client_ip = client().ip.as_deref(),
+        wait_secs = wait.as_secs(),
+        "too many attempts"
+    );
+    AppError::TooManyAttempts(wait.as_secs().div_ceil(60).max(1))
 }
 
 /// Whom an attempt was aimed at, for the logs: a user's id where known, otherwise a short
@@ -125,17 +111,9 @@ impl Target<'_> {
     }
 }
 
-/// The answer to a password check that could not get a hashing slot: 503, try again soon.
-/// The attempt is given back to the throttle (no password was checked).
-pub async fn busy(
-    reservation: single_login::throttle::Reservation,
-    retry_after: std::time::Duration,
-) -> AppError {
-    if let Ok(ctx) = context() {
-        if let Err(error) = ctx.throttle.release(reservation).await {
-            tracing::error!(error = %error_chain(&error), "could not release a throttle reservation");
-        }
-    }
+/// The answer to a password check that got no hashing slot in time: 503, try again soon
+/// (the core gave the attempt back to the throttle: no password was checked).
+pub fn busy(retry_after: std::time::Duration) -> AppError {
     tracing::warn!(
         event = "hashing_busy",
         client_ip = client().ip.as_deref(),
