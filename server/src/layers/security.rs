@@ -35,15 +35,26 @@ impl Policy {
     pub fn new(settings: &Settings, leptos: &leptos::config::LeptosOptions) -> Self {
         // `AutoReload` renders its script when this variable is set (by `cargo leptos watch`);
         // the script opens a WebSocket to the reload port on the page's host.
-        let watching = std::env::var_os("LEPTOS_WATCH").is_some();
+        Policy::for_run(settings, leptos, std::env::var_os("LEPTOS_WATCH").is_some())
+    }
+
+    fn for_run(settings: &Settings, leptos: &leptos::config::LeptosOptions, watching: bool) -> Self {
         let dev_connect = if watching {
             let port = leptos.reload_external_port.unwrap_or(leptos.reload_port);
             let mut hosts = settings.allowed_hosts.clone();
             hosts.push(leptos.site_addr.ip().to_string());
-            hosts
-                .iter()
-                .map(|host| format!(" ws://{host}:{port} wss://{host}:{port}"))
-                .collect()
+            // CSP host sources cannot name an IPv6 literal (browsers drop them with an error).
+            hosts.retain(|host| !host.starts_with('[') && !host.contains(':'));
+            let mut sources: Vec<String> = Vec::new();
+            for host in hosts {
+                for scheme in ["ws", "wss"] {
+                    let source = format!(" {scheme}://{host}:{port}");
+                    if !sources.contains(&source) {
+                        sources.push(source);
+                    }
+                }
+            }
+            sources.concat()
         } else {
             String::new()
         };
@@ -175,5 +186,45 @@ pub fn provide_nonce() {
         use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Nonce>().cloned());
     if let Some(nonce) = nonce {
         provide_context(nonce);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(watching: bool) -> Policy {
+        let addr = "127.0.0.1:3000".parse().unwrap();
+        let settings = Settings::defaults_for(addr, leptos::config::Env::DEV);
+        let leptos = leptos::config::LeptosOptions::builder()
+            .output_name("single-login")
+            .site_addr(addr)
+            .reload_port(3001)
+            .build();
+        Policy::for_run(&settings, &leptos, watching)
+    }
+
+    #[test]
+    fn production_allows_no_socket_and_no_inline_style() {
+        let csp = policy(false).csp("n0nce");
+        assert!(
+            csp.contains("script-src 'nonce-n0nce' 'strict-dynamic' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(csp.contains("connect-src 'self';"), "{csp}");
+        assert!(!csp.contains("ws:") && !csp.contains("unsafe-inline"), "{csp}");
+    }
+
+    #[test]
+    fn watch_mode_allows_the_reload_socket_with_valid_sources_only() {
+        let csp = policy(true).csp("n0nce");
+        assert!(
+            csp.contains("ws://127.0.0.1:3001") && csp.contains("ws://localhost:3001"),
+            "{csp}"
+        );
+        // Browsers reject IPv6 literals in host sources (and say so in the console).
+        assert!(!csp.contains('['), "{csp}");
+        assert_eq!(csp.matches("ws://127.0.0.1:3001").count(), 1, "{csp}");
+        assert!(csp.contains("style-src 'self' 'unsafe-inline'"), "{csp}");
     }
 }
