@@ -1,0 +1,174 @@
+//! One login per user: the kick, its message, and what cannot revive a kicked session.
+
+use super::harness::*;
+use crate::common;
+
+async fn a_second_login_signs_the_first_browser_out_with_a_message(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("heidi").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("heidi").await;
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    b.log_in("heidi").await;
+
+    let response = a.get("/").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login");
+    let (status, html) = a.page("/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(toasts_saying(&html, KICKED_EN), 1, "{html}");
+    assert!(html.contains("New login"), "says when and from where: {html}");
+    assert!(
+        html.contains("127.0.0.1") && html.contains("Chrome on Linux"),
+        "{html}"
+    );
+
+    // Shown once: a flash.
+    let (_, again) = a.page("/login").await;
+    assert_eq!(toasts_saying(&again, KICKED_EN), 0);
+    assert_redirect(&a.get("/").await, "/login");
+
+    // The newer browser is untouched.
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+}
+
+async fn the_message_is_korean_for_korean_browsers(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("ivan").await;
+    let a = app.browser_in("ko-KR,ko;q=0.9,en;q=0.5");
+    a.log_in("ivan").await;
+    app.browser().log_in("ivan").await;
+    assert_redirect(&a.get("/").await, "/login");
+    let (_, html) = a.page("/login").await;
+    assert_eq!(toasts_saying(&html, KICKED_KO), 1, "{html}");
+    assert!(html.contains("새 로그인"));
+}
+
+async fn other_users_keep_their_sessions(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("judy").await;
+    app.browser().sign_up("mallory").await;
+    let (judy, mallory, judy2) = (app.browser(), app.browser(), app.browser());
+    judy.log_in("judy").await;
+    mallory.log_in("mallory").await;
+    judy2.log_in("judy").await;
+    assert_eq!(mallory.get("/").await.status(), StatusCode::OK);
+    assert_redirect(&judy.get("/").await, "/login");
+}
+
+async fn a_browser_that_logged_out_never_sees_the_kick_message(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("ken").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("ken").await;
+    a.submit("/api/logout", &[]).await;
+    let (_, html) = a.page("/login").await;
+    assert_eq!(toasts_saying(&html, "You have been signed out."), 1, "{html}");
+    b.log_in("ken").await;
+    let (_, html) = a.page("/login").await;
+    assert_eq!(toasts_saying(&html, KICKED_EN), 0, "{html}");
+    assert_eq!(toasts_saying(&html, "You have been signed out."), 0, "{html}");
+}
+
+async fn a_server_function_call_of_a_kicked_browser_gets_the_typed_error(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("liam").await;
+    let (a, b) = (app.browser_in("ko"), app.browser());
+    a.log_in("liam").await;
+    let me = a.call("/api/me", &[]).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    b.log_in("liam").await;
+
+    let response = a.call("/api/me", &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    match response.json::<AppError>().await.unwrap() {
+        AppError::SessionEnded(toast) => {
+            assert_eq!(toast.title, KICKED_KO);
+            assert!(toast.detail.unwrap().contains("127.0.0.1"));
+        }
+        other => panic!("expected SessionEnded, got {other:?}"),
+    }
+    // Signed out for good: the next call is simply anonymous.
+    let next = a.call("/api/me", &[]).await;
+    assert_eq!(next.status(), StatusCode::OK);
+    assert_eq!(next.text().await.unwrap(), "null");
+}
+
+async fn a_kicked_browser_posting_a_form_is_sent_to_login(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("mia").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("mia").await;
+    b.log_in("mia").await;
+    let response = a.submit("/api/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login");
+    let (_, html) = a.page("/login").await;
+    assert_eq!(toasts_saying(&html, KICKED_EN), 1, "{html}");
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+}
+
+/// tower-sessions saves session data after the handler. A save that lands after the kick
+/// (a request of A in flight) writes A's record again, and A is still signed out.
+async fn a_late_save_cannot_revive_a_kicked_session(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("nina").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("nina").await;
+    let id: Id = a.session_cookie().unwrap().parse().unwrap();
+    let record = app
+        .state
+        .sessions
+        .load(&id)
+        .await
+        .unwrap()
+        .expect("A's session record");
+    b.log_in("nina").await;
+    // The in-flight request's save, after the kick.
+    app.state.sessions.save(&record).await.unwrap();
+    assert_redirect(&a.get("/").await, "/login");
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
+}
+
+/// The same race for real: with the last-seen time written on every request, A's requests
+/// (each of which saves A's session) run at the same moment as B's login.
+async fn requests_in_flight_during_the_kick_cannot_revive_it(db: TestDb) {
+    let app = spawn_app_with(db, |s| s.touch_interval = Duration::ZERO).await;
+    app.browser().sign_up("olga").await;
+    for _ in 0..5 {
+        let (a, b) = (Arc::new(app.browser()), app.browser());
+        a.log_in("olga").await;
+        let in_flight: Vec<_> = (0..10)
+            .map(|_| {
+                let a = a.clone();
+                tokio::spawn(async move { a.call("/api/me", &[]).await.status() })
+            })
+            .collect();
+        b.log_in("olga").await;
+        for request in in_flight {
+            let status = request.await.unwrap();
+            assert!(
+                status == StatusCode::OK || status == StatusCode::UNAUTHORIZED,
+                "{status}"
+            );
+        }
+        let after = a.call("/api/me", &[]).await.text().await.unwrap();
+        assert!(
+            after == "null" || after.contains("SessionEnded"),
+            "A is signed out: {after}"
+        );
+        assert_redirect(&a.get("/").await, "/login");
+        assert_eq!(b.get("/").await.status(), StatusCode::OK);
+    }
+}
+
+on_both_backends!(
+    a_second_login_signs_the_first_browser_out_with_a_message,
+    the_message_is_korean_for_korean_browsers,
+    other_users_keep_their_sessions,
+    a_browser_that_logged_out_never_sees_the_kick_message,
+    a_server_function_call_of_a_kicked_browser_gets_the_typed_error,
+    a_kicked_browser_posting_a_form_is_sent_to_login,
+    a_late_save_cannot_revive_a_kicked_session,
+    requests_in_flight_during_the_kick_cannot_revive_it,
+);

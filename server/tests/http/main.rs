@@ -1,0 +1,17 @@
+//! The real router over real HTTP, on SQLite and PostgreSQL, grouped by feature. Each
+//! `reqwest` client with its own cookie jar is one browser; `harness` starts the app and
+//! holds what every group uses.
+
+#[path = "../../../tests/common/mod.rs"]
+#[macro_use]
+mod common;
+
+mod harness;
+
+mod abuse;
+mod accounts;
+mod kick;
+mod live;
+mod policies;
+mod security;
+mod sessions;
