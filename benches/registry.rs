@@ -9,17 +9,14 @@
 //! It prints a Markdown table; the README quotes it. Argon2 is left out: it costs the same
 //! whatever the registry does.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::TestDb;
 use single_login::{
     Accounts, CredentialEpoch, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User,
     Username,
 };
+use testkit::TestDb;
 
 const USERS: usize = 50;
 const SEATS_PER_USER: usize = 40;
@@ -37,9 +34,9 @@ fn main() {
     runtime.block_on(async {
         println!("| backend | measurement | result |");
         println!("|---|---|---|");
-        run("SQLite", common::sqlite().await).await;
+        run("SQLite", testkit::sqlite().await).await;
         if std::env::var_os("TEST_POSTGRES_URL").is_some() {
-            run("PostgreSQL", common::postgres().await).await;
+            run("PostgreSQL", testkit::postgres().await).await;
         } else {
             eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL skipped (scripts/bench sets it)");
         }

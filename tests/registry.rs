@@ -1,12 +1,9 @@
 //! The account store and the seat registry, on SQLite and PostgreSQL.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::TestDb;
 use single_login::policy::OnLimit;
 use single_login::seats::OpenOutcome;
 use single_login::throttle::{Bucket, Refused, Reservation, Throttle, ThrottleConfig};
@@ -14,6 +11,7 @@ use single_login::{
     Accounts, CredentialEpoch, EndReason, Lifetimes, LoginContext, LoginOutcome, Logins, Millis, NewSession,
     Password, Policy, SeatId, Seats, SessionHash, SignupError, User, Username,
 };
+use testkit::{on_both_backends, TestDb};
 
 async fn user(db: &TestDb, name: &str) -> User {
     Accounts::new(db.db.clone())

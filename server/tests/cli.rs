@@ -1,13 +1,10 @@
 //! The operator commands, on SQLite and PostgreSQL.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-
-use common::TestDb;
 use leptos::config::LeptosOptions;
 use server::cli::{user, UserCommand};
 use server::config::{Config, Settings};
 use single_login::{Accounts, EndReason, LoginContext, Policy, Seats, SessionHash, Username};
+use testkit::{on_both_backends, TestDb};
 
 fn config(db: &TestDb) -> Config {
     let addr = "127.0.0.1:0".parse().unwrap();

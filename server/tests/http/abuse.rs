@@ -2,7 +2,7 @@
 //! caps, connections, and assets served apart from the session.
 
 use super::harness::*;
-use crate::common;
+use testkit::on_both_backends;
 
 /// A hundred wrong passwords at once for one name from one address: no more are checked
 /// than the limit, the rest are refused before any hash.
@@ -481,7 +481,7 @@ async fn assets_skip_the_session_and_hashed_ones_are_cached_for_good(db: TestDb)
     let missing = app.browser().get("/pkg/none.js").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
-    let hashed = spawn_app_with_hashed_assets(common::sqlite().await).await;
+    let hashed = spawn_app_with_hashed_assets(testkit::sqlite().await).await;
     let css = hashed.browser().get("/pkg/single-login.css").await;
     assert_eq!(
         header_text(&css, "cache-control"),

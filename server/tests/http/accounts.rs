@@ -1,7 +1,7 @@
 //! Accounts: sign-up, login, logout, cookies, malformed input.
 
 use super::harness::*;
-use crate::common;
+use testkit::on_both_backends;
 
 async fn sign_up_signs_in_and_shows_the_home_page(db: TestDb) {
     let app = spawn_app(db).await;
@@ -268,7 +268,7 @@ async fn the_session_cookie_has_safe_flags(db: TestDb) {
     assert!(cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain-http loopback: {cookie}");
 
-    let secure = spawn_app_with(common::sqlite().await, |s| s.cookie_secure = true).await;
+    let secure = spawn_app_with(testkit::sqlite().await, |s| s.cookie_secure = true).await;
     let response = secure.browser().sign_up("frank").await;
     let cookie = response
         .headers()

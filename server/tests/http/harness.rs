@@ -6,7 +6,6 @@
 pub use std::sync::Arc;
 pub use std::time::Duration;
 
-pub use crate::common::TestDb;
 pub use app::error::AppError;
 pub use app::models::SessionsPage;
 pub use leptos::config::LeptosOptions;
@@ -15,6 +14,7 @@ pub use reqwest::{header, StatusCode};
 pub use server::config::{Config, Settings};
 pub use server::{router, AppState, SESSION_COOKIE};
 pub use single_login::OnLimit;
+pub use testkit::TestDb;
 pub use tower_sessions::session::Id;
 pub use tower_sessions::SessionStore;
 

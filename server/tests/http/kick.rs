@@ -1,7 +1,7 @@
 //! One login per user: the kick, its message, and what cannot revive a kicked session.
 
 use super::harness::*;
-use crate::common;
+use testkit::on_both_backends;
 
 async fn a_second_login_signs_the_first_browser_out_with_a_message(db: TestDb) {
     let app = spawn_app(db).await;

@@ -1,7 +1,7 @@
 //! The live channel: events on a kick, on other sessions, across processes, at shutdown.
 
 use super::harness::*;
-use crate::common;
+use testkit::on_both_backends;
 
 async fn an_open_page_hears_at_once_that_its_session_ended(db: TestDb) {
     let app = spawn_app_with(db, notices_only).await;
@@ -154,13 +154,13 @@ async fn open_channels_close_when_the_server_stops(db: TestDb) {
 /// can deliver it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_postgres_a_kick_on_another_process_reaches_the_channel_at_once() {
-    kick_across_processes(common::postgres().await, Duration::from_secs(3600)).await;
+    kick_across_processes(testkit::postgres().await, Duration::from_secs(3600)).await;
 }
 
 /// SQLite has no channel between processes: the kick arrives at the next periodic re-read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_sqlite_a_kick_on_another_process_arrives_at_the_next_re_read() {
-    kick_across_processes(common::sqlite().await, Duration::from_millis(200)).await;
+    kick_across_processes(testkit::sqlite().await, Duration::from_millis(200)).await;
 }
 
 on_both_backends!(

@@ -2,10 +2,6 @@
 //! `reqwest` client with its own cookie jar is one browser; `harness` starts the app and
 //! holds what every group uses.
 
-#[path = "../../../tests/common/mod.rs"]
-#[macro_use]
-mod common;
-
 mod harness;
 
 mod abuse;

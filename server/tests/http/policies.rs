@@ -2,7 +2,7 @@
 //! throttle.
 
 use super::harness::*;
-use crate::common;
+use testkit::on_both_backends;
 
 async fn deny_new_refuses_a_second_login_and_says_where_the_first_is(db: TestDb) {
     let app = spawn_app_with(db, policy(OnLimit::DenyNew)).await;
@@ -248,7 +248,7 @@ async fn the_client_ip_comes_from_trusted_proxies_only(db: TestDb) {
         "an untrusted peer's header is ignored"
     );
 
-    let proxied = spawn_app_with(common::sqlite().await, |s| {
+    let proxied = spawn_app_with(testkit::sqlite().await, |s| {
         s.client_ip.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;

@@ -2,11 +2,10 @@
 //! results.
 
 use super::harness::*;
-use crate::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_answer_carries_the_security_headers() {
-    let app = spawn_app(common::sqlite().await).await;
+    let app = spawn_app(testkit::sqlite().await).await;
     let browser = app.browser();
     let login = browser.get("/login").await;
     assert_eq!(login.status(), StatusCode::OK);
@@ -76,7 +75,7 @@ async fn every_answer_carries_the_security_headers() {
     );
 
     // With a Secure cookie, browsers are also told to use https only.
-    let secure = spawn_app_with(common::sqlite().await, |s| s.cookie_secure = true).await;
+    let secure = spawn_app_with(testkit::sqlite().await, |s| s.cookie_secure = true).await;
     let response = secure.browser().get("/login").await;
     assert_security_headers(&response, "/login, Secure");
     assert_eq!(
@@ -87,7 +86,7 @@ async fn every_answer_carries_the_security_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_secure_cookie_carries_the_host_prefix() {
-    let app = spawn_app_with(common::sqlite().await, |s| s.cookie_secure = true).await;
+    let app = spawn_app_with(testkit::sqlite().await, |s| s.cookie_secure = true).await;
     let browser = app.browser();
     let response = browser.sign_up("ida").await;
     assert_redirect(&response, "/");
@@ -120,7 +119,7 @@ async fn a_secure_cookie_carries_the_host_prefix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_for_a_foreign_host_get_400() {
-    let app = spawn_app(common::sqlite().await).await;
+    let app = spawn_app(testkit::sqlite().await).await;
     let port = app.base.rsplit(':').next().unwrap().to_owned();
     let with_host = |host: String| {
         let client = app.browser().client;
@@ -162,7 +161,7 @@ async fn requests_for_a_foreign_host_get_400() {
     let fine = format!("GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     assert!(raw_request(&app, &fine).await.contains(" 200 "));
 
-    let configured = spawn_app_with(common::sqlite().await, |s| {
+    let configured = spawn_app_with(testkit::sqlite().await, |s| {
         s.allowed_hosts = vec!["app.example".into()]
     })
     .await;
@@ -181,7 +180,7 @@ async fn requests_for_a_foreign_host_get_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn logging_out_or_being_kicked_clears_site_data() {
     const CLEAR: &str = r#""cache", "storage""#;
-    let app = spawn_app(common::sqlite().await).await;
+    let app = spawn_app(testkit::sqlite().await).await;
     app.browser().sign_up("jan").await;
     // A plain form post and a call from the hydrated app.
     let plain = app.browser();
@@ -215,7 +214,7 @@ async fn logging_out_or_being_kicked_clears_site_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forged_results_in_the_address_are_never_shown() {
     use app::models::{LocalPath, Toast, ToastKind};
-    let app = spawn_app(common::sqlite().await).await;
+    let app = spawn_app(testkit::sqlite().await).await;
     let kate = app.browser();
     kate.sign_up("kate").await;
     let toast = Toast::new(ToastKind::Warning, "FORGED TITLE")

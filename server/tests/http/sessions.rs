@@ -2,7 +2,7 @@
 //! lifetimes.
 
 use super::harness::*;
-use crate::common;
+use testkit::on_both_backends;
 
 async fn the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one(db: TestDb) {
     let app = spawn_app_with(db, limit(3)).await;

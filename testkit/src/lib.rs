@@ -1,7 +1,7 @@
-//! Test databases: a fresh SQLite file, or a fresh database on the PostgreSQL server named by
-//! `TEST_POSTGRES_URL` (the test command starts a throwaway one).
-
-#![allow(dead_code)]
+//! Test support for the workspace (a dev-dependency only): a fresh SQLite file, or a fresh
+//! database on the PostgreSQL server named by `TEST_POSTGRES_URL` (the test command starts a
+//! throwaway one), dropped with its test; and [`on_both_backends!`], which runs a test on
+//! each.
 
 use single_login::db::ConnectOptions;
 use single_login::Db;
@@ -108,7 +108,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(super::common::sqlite().await).await
+                    super::$name($crate::sqlite().await).await
                 }
             )*
         }
@@ -116,7 +116,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(super::common::postgres().await).await
+                    super::$name($crate::postgres().await).await
                 }
             )*
         }
