@@ -184,8 +184,31 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// A step run for every request after the session check has let it through and before the
+/// handler: a seam for tests that need a request held at that point (a kick while requests
+/// are in flight). It checks nothing and can let nothing through that the check refused.
+pub type AfterCheck = Arc<
+    dyn Fn(&axum::extract::Request) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The whole application: pages, server functions, static files and every layer.
 pub fn router(state: AppState) -> Router {
+    router_with(state, None)
+}
+
+async fn after_check(
+    axum::extract::State(step): axum::extract::State<AfterCheck>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    step(&request).await;
+    next.run(request).await
+}
+
+/// [`router`], with `after_check` run between the session check and the handler.
+pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = route_list();
     let ctx = state.ctx.clone();
@@ -214,8 +237,12 @@ pub fn router(state: AppState) -> Router {
             time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
         ));
 
-    let app = pages
-        .clone()
+    let app = pages.clone();
+    let app = match after {
+        Some(step) => app.layer(axum::middleware::from_fn_with_state(step, after_check)),
+        None => app,
+    };
+    let app = app
         .layer(axum::middleware::from_fn_with_state(
             pages,
             layers::errors::map_errors,

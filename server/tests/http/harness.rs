@@ -12,7 +12,7 @@ pub use leptos::config::LeptosOptions;
 pub use reqwest::cookie::{CookieStore, Jar};
 pub use reqwest::{header, StatusCode};
 pub use server::config::{Config, Settings};
-pub use server::{router, AppState, SESSION_COOKIE};
+pub use server::{AppState, SESSION_COOKIE};
 pub use single_login::OnLimit;
 pub use testkit::TestDb;
 pub use tower_sessions::session::Id;
@@ -38,24 +38,41 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut app = serve(&db.url, adjust, false).await;
+    let mut app = serve(&db.url, adjust, false, None).await;
     app._db = Some(db);
     app
 }
 
 /// An app whose assets have content-hashed names, as cargo-leptos builds them.
 pub async fn spawn_app_with_hashed_assets(db: TestDb) -> TestApp {
-    let mut app = serve(&db.url, |_| {}, true).await;
+    let mut app = serve(&db.url, |_| {}, true, None).await;
     app._db = Some(db);
     app
 }
 
 /// A second server process on the same database.
 pub async fn spawn_peer(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    serve(&app.database_url, adjust, false).await
+    serve(&app.database_url, adjust, false, None).await
 }
 
-pub async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings), hashed: bool) -> TestApp {
+/// An app that runs `after` for every request the session check lets through, before its
+/// handler (to hold requests in flight).
+pub async fn spawn_app_with_after_check(
+    db: TestDb,
+    adjust: impl FnOnce(&mut Settings),
+    after: server::AfterCheck,
+) -> TestApp {
+    let mut app = serve(&db.url, adjust, false, Some(after)).await;
+    app._db = Some(db);
+    app
+}
+
+pub async fn serve(
+    database_url: &str,
+    adjust: impl FnOnce(&mut Settings),
+    hashed: bool,
+    after: Option<server::AfterCheck>,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = Settings::defaults_for(addr, leptos::config::Env::DEV);
@@ -86,7 +103,7 @@ pub async fn serve(database_url: &str, adjust: impl FnOnce(&mut Settings), hashe
         settings,
     };
     let state = AppState::start(&config).await.expect("start the app");
-    let app = router(state.clone());
+    let app = server::router_with(state.clone(), after);
     let header_read_timeout = state.settings.header_read_timeout;
     tokio::spawn(server::serve::serve(
         listener,

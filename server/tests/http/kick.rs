@@ -132,34 +132,59 @@ async fn a_late_save_cannot_revive_a_kicked_session(db: TestDb) {
 
 /// The same race for real: with the last-seen time written on every request, A's requests
 /// (each of which saves A's session) run at the same moment as B's login.
+/// Ten of A's requests are held just after the session check let them through; B's login
+/// ends A's seat while they wait; then they go on, and tower-sessions saves each session
+/// record after its handler (the touch interval of zero makes every request write). None of
+/// that revives A.
 async fn requests_in_flight_during_the_kick_cannot_revive_it(db: TestDb) {
-    let app = spawn_app_with(db, |s| s.touch_interval = Duration::ZERO).await;
-    app.browser().sign_up("olga").await;
-    for _ in 0..5 {
-        let (a, b) = (Arc::new(app.browser()), app.browser());
-        a.log_in("olga").await;
-        let in_flight: Vec<_> = (0..10)
-            .map(|_| {
-                let a = a.clone();
-                tokio::spawn(async move { a.call("/api/me", &[]).await.status() })
+    const HELD: usize = 10;
+    let checked = Arc::new(tokio::sync::Barrier::new(HELD + 1));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let step: server::AfterCheck = {
+        let checked = checked.clone();
+        Arc::new(move |request| {
+            let hold = request.headers().contains_key("x-test-hold");
+            let (checked, mut released) = (checked.clone(), released.clone());
+            Box::pin(async move {
+                if hold {
+                    checked.wait().await;
+                    let _ = released.wait_for(|go| *go).await;
+                }
             })
-            .collect();
-        b.log_in("olga").await;
-        for request in in_flight {
-            let status = request.await.unwrap();
-            assert!(
-                status == StatusCode::OK || status == StatusCode::UNAUTHORIZED,
-                "{status}"
-            );
-        }
-        let after = a.call("/api/me", &[]).await.text().await.unwrap();
-        assert!(
-            after == "null" || after.contains("SessionEnded"),
-            "A is signed out: {after}"
-        );
-        assert_redirect(&a.get("/").await, "/login");
-        assert_eq!(b.get("/").await.status(), StatusCode::OK);
+        })
+    };
+    let app = spawn_app_with_after_check(db, |s| s.touch_interval = Duration::ZERO, step).await;
+    create_user(&app, "olga").await;
+    let (a, b) = (Arc::new(app.browser()), app.browser());
+    a.log_in("olga").await;
+    let in_flight: Vec<_> = (0..HELD)
+        .map(|_| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                a.client
+                    .post(format!("{}/api/me", a.base))
+                    .header(header::ACCEPT, "application/json")
+                    .header("sec-fetch-site", "same-origin")
+                    .header("x-test-hold", "1")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    // All ten are past the check, and held.
+    checked.wait().await;
+    b.log_in("olga").await;
+    release.send_replace(true);
+    for request in in_flight {
+        // Checked before the kick: they answer as signed in, and then save the session.
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
     }
+    let after = a.call("/api/me", &[]).await.text().await.unwrap();
+    assert!(after.contains("SessionEnded"), "A is signed out: {after}");
+    assert_redirect(&a.get("/").await, "/login");
+    assert_eq!(b.get("/").await.status(), StatusCode::OK);
 }
 
 on_both_backends!(
