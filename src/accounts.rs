@@ -1,35 +1,13 @@
 //! The account store.
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
 use crate::password::{HashError, Hashing, Password, StoredHash};
-use crate::seats::{CredentialChange, SeatId, Seats};
+use crate::seats::{CredentialChange, Seats};
 use crate::username::Username;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct UserId(pub i64);
-
-/// A user as the rest of the program sees it: no password hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: UserId,
-    pub username: String,
-}
-
-/// Which version of an account's credentials a password check saw. It changes at every
-/// password change and every disable or enable, in the transaction that ends the sessions;
-/// a login carries the epoch it verified, and the seat registry refuses to open a seat when
-/// the account's epoch has moved on meanwhile (a login racing the change loses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialEpoch(pub i64);
-
-impl CredentialEpoch {
-    /// The epoch of a new account.
-    pub const INITIAL: CredentialEpoch = CredentialEpoch(0);
-}
+use crate::vocabulary::SeatId;
+pub use crate::vocabulary::{CredentialEpoch, User, UserId};
 
 /// A user whose password was just checked, and the credentials it was checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 
 use tokio::sync::broadcast;
 
-use crate::accounts::UserId;
+use crate::vocabulary::UserId;
 
 /// The PostgreSQL `LISTEN`/`NOTIFY` channel; the payload is a comma-separated list of user ids.
 pub const NOTIFY_CHANNEL: &str = "single_login_seats";

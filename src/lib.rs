@@ -25,6 +25,7 @@ pub mod policy;
 pub mod seats;
 pub mod throttle;
 pub mod username;
+pub mod vocabulary;
 
 pub use accounts::{
     Accounts, AuthError, ChangePasswordError, CredentialEpoch, SignupError, User, UserId, UserSummary,

@@ -8,19 +8,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::accounts::{CredentialEpoch, User, UserId};
 use crate::changes::{self, Notice, Notifier, SeatChanges, NOTIFY_CHANNEL};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
 use crate::on_pool;
 use crate::policy::{self, Decision, LiveSeat, Policy};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct SeatId(pub i64);
+use crate::vocabulary::{CredentialEpoch, User, UserId};
+pub use crate::vocabulary::{EndReason, SeatId};
 
 /// Longest user agent kept; the rest is cut (browsers send a few hundred bytes).
 pub const MAX_USER_AGENT_CHARS: usize = 512;
@@ -52,40 +49,6 @@ impl SessionHash {
 impl fmt::Debug for SessionHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionHash({}…)", self.short())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// A newer login of the same user took the seat.
-    Replaced,
-    /// The user logged out.
-    LoggedOut,
-    /// Ended on purpose by the user from another session, or by an operator.
-    Revoked,
-    /// Unused for longer than the session lifetime.
-    Expired,
-}
-
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::Replaced => "replaced",
-            EndReason::LoggedOut => "logged_out",
-            EndReason::Revoked => "revoked",
-            EndReason::Expired => "expired",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<EndReason> {
-        Some(match text {
-            "replaced" => EndReason::Replaced,
-            "logged_out" => EndReason::LoggedOut,
-            "revoked" => EndReason::Revoked,
-            "expired" => EndReason::Expired,
-            _ => return None,
-        })
     }
 }
 

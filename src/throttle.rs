@@ -27,10 +27,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::accounts::UserId;
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
+use crate::vocabulary::UserId;
 
 /// The network a client is counted by: its IPv4 address, or its IPv6 address's first
 /// `ipv6_prefix` bits (one client usually holds a whole /64).
