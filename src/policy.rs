@@ -62,6 +62,44 @@ pub enum Decision {
     Ask { candidates: Vec<SeatId> },
 }
 
+/// The complete plan for one login: the user's own limit (where an operator set one)
+/// replaces the policy's, seats the user `chosen` to end (answering an earlier `Ask`) end
+/// first and count no more, and [`decide`] settles the rest. Chosen seats end only if the
+/// login gets in; asked again, they are offered again with the others. The registry only
+/// carries the plan out.
+pub fn plan(
+    policy: &Policy,
+    user_limit: Option<u32>,
+    live: &[LiveSeat],
+    chosen: &[SeatId],
+    new_ip: Option<&str>,
+    now: Millis,
+) -> Decision {
+    let policy = Policy {
+        max_sessions: user_limit.unwrap_or(policy.max_sessions).max(1),
+        ..policy.clone()
+    };
+    let chosen: Vec<SeatId> = live
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| chosen.contains(id))
+        .collect();
+    let rest: Vec<LiveSeat> = live.iter().filter(|s| !chosen.contains(&s.id)).cloned().collect();
+    match decide(&policy, &rest, new_ip, now) {
+        Decision::Admit { end } => Decision::Admit {
+            end: chosen
+                .iter()
+                .map(|id| (*id, EndReason::Replaced))
+                .chain(end)
+                .collect(),
+        },
+        Decision::Ask { candidates } => Decision::Ask {
+            candidates: candidates.into_iter().chain(chosen).collect(),
+        },
+        deny @ Decision::Deny { .. } => deny,
+    }
+}
+
 pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<&str>, now: Millis) -> Decision {
     let shares = |seat: &LiveSeat| {
         policy.same_ip_shares_seat && new_ip.is_some() && seat.client_ip.as_deref() == new_ip
@@ -298,6 +336,46 @@ mod tests {
         }
 
         proptest! {
+            /// Whatever the user chooses under `ask`: the plan never ends a seat that was not
+            /// chosen, never leaves more counted seats than the limit when it admits, and
+            /// never offers a same-IP seat (it neither counts nor ends).
+            #[test]
+            fn choices_end_only_chosen_seats_and_respect_the_limit(
+                max in 1u32..4,
+                share in any::<bool>(),
+                ips in proptest::collection::vec(0u8..3, 0..7),
+                chosen_mask in proptest::collection::vec(any::<bool>(), 7),
+                new_ip in 0u8..3,
+                user_limit in proptest::option::of(1u32..4),
+            ) {
+                let policy = Policy { max_sessions: max, on_limit: OnLimit::Ask, same_ip_shares_seat: share, ..Policy::default() };
+                let live: Vec<LiveSeat> = ips.iter().enumerate().map(|(i, ip)| LiveSeat {
+                    id: SeatId(i as i64 + 1),
+                    last_seen_at: Millis(i as i64),
+                    client_ip: Some(format!("10.0.0.{ip}")),
+                }).collect();
+                let chosen: Vec<SeatId> = live.iter().zip(&chosen_mask).filter(|(_, c)| **c).map(|(s, _)| s.id).collect();
+                let new_ip = format!("10.0.0.{new_ip}");
+                let limit = user_limit.unwrap_or(max) as usize;
+                let shares = |s: &LiveSeat| share && s.client_ip.as_deref() == Some(new_ip.as_str());
+                match plan(&policy, user_limit, &live, &chosen, Some(&new_ip), Millis(100)) {
+                    Decision::Admit { end } => {
+                        for (id, _) in &end {
+                            prop_assert!(chosen.contains(id), "ended {id:?}, not chosen");
+                        }
+                        let counted = live.iter().filter(|s| !shares(s) && !end.iter().any(|(id, _)| *id == s.id)).count();
+                        prop_assert!(counted < limit);
+                    }
+                    Decision::Ask { candidates } => {
+                        for id in &candidates {
+                            let seat = live.iter().find(|s| s.id == *id).unwrap();
+                            prop_assert!(!shares(seat) || chosen.contains(id), "offered a same-IP seat {id:?}");
+                        }
+                    }
+                    Decision::Deny { .. } => prop_assert!(false, "ask never denies"),
+                }
+            }
+
             #[test]
             fn never_more_live_seats_than_the_limit(policy in policies(), history in steps()) {
                 let policy = Policy { same_ip_shares_seat: false, ..policy };

@@ -272,10 +272,6 @@ macro_rules! open_in_tx {
         if disabled_at.is_some() || CredentialEpoch(current_epoch) != $epoch {
             return Ok(OpenOutcome::CredentialsChanged);
         }
-        let mut policy: Policy = $policy.clone();
-        if let Some(max) = override_max {
-            policy.max_sessions = u32::try_from(max).unwrap_or(u32::MAX).max(1);
-        }
         let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
             .bind($user.0)
             .fetch_all(&mut *$tx)
@@ -283,33 +279,26 @@ macro_rules! open_in_tx {
             .into_iter()
             .map(seat_info)
             .collect();
-        // Seats the user chose to end (the `Ask` policy) are gone before the policy looks.
-        let chosen: Vec<SeatId> = live.iter().map(|s| s.id).filter(|id| $chosen.contains(id)).collect();
         let view: Vec<LiveSeat> = live
             .iter()
-            .filter(|seat| !chosen.contains(&seat.id))
             .map(|seat| LiveSeat {
                 id: seat.id,
                 last_seen_at: seat.last_seen_at,
                 client_ip: seat.client_ip.clone(),
             })
             .collect();
+        let user_limit = override_max.map(|max| u32::try_from(max).unwrap_or(u32::MAX));
         let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
             live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
         };
-        match policy::decide(&policy, &view, $ctx.client_ip.as_deref(), $now) {
+        // The policy plans everything (the user's limit and choice included); this only
+        // carries the plan out.
+        match policy::plan($policy, user_limit, &view, $chosen, $ctx.client_ip.as_deref(), $now) {
             Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
-            // The policy's own candidates (same-IP seats, which neither count nor end, are not
-            // among them), and the seats already chosen, which are still live.
             Decision::Ask { candidates } => OpenOutcome::Ask {
-                candidates: pick(candidates.into_iter().chain(chosen.iter().copied()).collect()),
+                candidates: pick(candidates),
             },
             Decision::Admit { end } => {
-                let end: Vec<(SeatId, EndReason)> = chosen
-                    .iter()
-                    .map(|id| (*id, EndReason::Replaced))
-                    .chain(end)
-                    .collect();
                 let seat = sqlx::query_scalar::<_, i64>(
                     "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
                      VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
