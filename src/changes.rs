@@ -1,8 +1,10 @@
 //! Word that a user's seats changed, for the pages that keep a live channel open.
 //!
-//! On SQLite the registry tells this process's listeners directly. On PostgreSQL it sends
-//! `NOTIFY` on [`NOTIFY_CHANNEL`] instead, and each process, the sender included, relays what
-//! it hears ([`crate::Seats::listen`]), so every listener hears each change once. SQLite has
+//! On SQLite the registry tells this process's listeners directly. On PostgreSQL a trigger on
+//! `seats` sends `NOTIFY` on [`NOTIFY_CHANNEL`] inside the transaction that makes the change
+//! (so the notice commits with it, and a rolled-back change sends none), and each process,
+//! the one that made the change included, relays what it hears ([`crate::Seats::listen`]),
+//! so every listener hears each change once. SQLite has
 //! no channel between processes: a change made by another process (the operator CLI, say) is
 //! seen at the listener's next periodic re-read. A notice only says "look again": the
 //! registry stays the one source of truth, so a lost, late or repeated notice costs a

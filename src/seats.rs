@@ -402,36 +402,16 @@ impl Seats {
         self.notifier.subscribe()
     }
 
-    /// Tells the listeners that seats of `users` changed: on SQLite this process's directly;
-    /// on PostgreSQL every process's through `NOTIFY`, which reaches this process too (its
-    /// relay), so each listener hears it once. Only a notice that cannot be sent there goes
-    /// to this process directly. Failures are logged, not returned: the change itself is
-    /// committed, and listeners re-read periodically anyway.
+    /// Tells this process's listeners that seats of `users` changed, on SQLite. On
+    /// PostgreSQL there is nothing to do here: a trigger on `seats` sends `NOTIFY` inside the
+    /// transaction that made the change (migration 0006), and every process's relay, this
+    /// one's included, passes it on, so each listener hears it once, when it commits.
     async fn announce(&self, users: &[UserId]) {
-        let tell_here = |users: &[UserId]| {
-            for user in users {
-                self.notifier.send(Notice::User(*user));
-            }
-        };
-        let Db::Postgres(pool) = &self.db else {
-            return tell_here(users);
-        };
-        // Far below NOTIFY's 8000-byte payload limit per message.
-        for chunk in users.chunks(500) {
-            let payload = chunk
-                .iter()
-                .map(|u| u.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(NOTIFY_CHANNEL)
-                .bind(payload)
-                .execute(pool)
-                .await;
-            if let Err(error) = sent {
-                tracing::warn!(error = %error, "could not notify the processes of a seat change");
-                tell_here(chunk);
-            }
+        if matches!(self.db, Db::Postgres(_)) {
+            return;
+        }
+        for user in users {
+            self.notifier.send(Notice::User(*user));
         }
     }
 
