@@ -138,9 +138,7 @@ impl Logins {
         client_ip: Option<IpAddr>,
         session: NewSession<'_>,
     ) -> Result<LoginOutcome, LoginError> {
-        let key = Username::parse(username)
-            .map(|name| name.key().to_owned())
-            .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
+        let key = Username::attempt_key(username);
         let buckets = [
             Bucket::Address { client: client_ip },
             Bucket::NameFromAddress {

@@ -255,6 +255,11 @@ struct HistoryRow {
     end: EndRow,
 }
 
+/// Ends every live seat of a user but one: `$1` when, `$2` why, `$3` by which session
+/// (or NULL), `$4` the user, `$5` the seat to keep (-1 for none).
+const END_USER_SEATS: &str = "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+     WHERE user_id = $4 AND ended_at IS NULL AND id <> $5";
+
 const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent \
      FROM seats WHERE user_id = $1 AND ended_at IS NULL ORDER BY id";
 
@@ -363,10 +368,7 @@ macro_rules! change_in_tx {
             let ended = if matches!($change, CredentialChange::Enable) {
                 0
             } else {
-                sqlx::query(
-                    "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
-                     WHERE user_id = $4 AND ended_at IS NULL AND id <> $5",
-                )
+                sqlx::query(END_USER_SEATS)
                 .bind($now.0)
                 .bind(EndReason::Revoked.as_str())
                 .bind($keep.map(|s: SeatId| s.0))
@@ -651,10 +653,7 @@ impl Seats {
         by: Option<SeatId>,
     ) -> Result<u64, sqlx::Error> {
         let ended = on_pool!(&self.db, pool => {
-            sqlx::query(
-                "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
-                 WHERE user_id = $4 AND ended_at IS NULL AND id <> $5",
-            )
+            sqlx::query(END_USER_SEATS)
             .bind(Millis::now().0)
             .bind(reason.as_str())
             .bind(by.map(|s| s.0))

@@ -63,6 +63,15 @@ impl Username {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The key an attempt with `input` as its name is counted and looked up by: the name's
+    /// key when it parses, or else its first 64 characters lower-cased (an unparseable name
+    /// is an attempt too, and must not escape the throttle).
+    pub fn attempt_key(input: &str) -> String {
+        Username::parse(input)
+            .map(|name| name.key().to_owned())
+            .unwrap_or_else(|_| input.chars().take(64).collect::<String>().to_lowercase())
+    }
 }
 
 fn is_allowed(c: char) -> bool {

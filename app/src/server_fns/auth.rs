@@ -71,17 +71,13 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .await
         .map_err(crate::ssr::internal)?;
     if let single_login::LoginOutcome::InvalidCredentials { target } = &outcome {
-        let key = single_login::Username::parse(&username)
-            .map(|name| name.key().to_owned())
-            .unwrap_or_else(|_| username.chars().take(64).collect::<String>().to_lowercase());
-        let target = crate::ssr::Target {
-            user: target.map(|u| u.0),
-            name_key: Some(&key),
-        };
+        // The account by its id where the name exists, otherwise by a short hash of the name
+        // (never the name itself, which may be a mistyped password).
+        let key = single_login::Username::attempt_key(&username);
         tracing::info!(
             event = "login_failed",
-            target_user = target.user,
-            target_name = target.name_hash().as_deref(),
+            target_user = target.map(|u| u.0),
+            target_name = single_login::SessionHash::of(&key).short(),
             client_ip = client.ip.as_deref(),
             "login failed"
         );

@@ -94,23 +94,6 @@ pub fn throttled(
     AppError::TooManyAttempts(wait.as_secs().div_ceil(60).max(1))
 }
 
-/// Whom an attempt was aimed at, for the logs: a user's id where known, otherwise a short
-/// hash of the submitted name (never the name itself, which may be a mistyped password).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Target<'a> {
-    pub user: Option<i64>,
-    pub name_key: Option<&'a str>,
-}
-
-impl Target<'_> {
-    /// 12 hex digits of the SHA-256 of the name's key: enough to follow one target through
-    /// the logs.
-    pub fn name_hash(&self) -> Option<String> {
-        self.name_key
-            .map(|key| single_login::SessionHash::of(key).short().to_owned())
-    }
-}
-
 /// The answer to a password check that got no hashing slot in time: 503, try again soon
 /// (the core gave the attempt back to the throttle: no password was checked).
 pub fn busy(retry_after: std::time::Duration) -> AppError {

@@ -17,17 +17,15 @@ use leptos::prelude::{provide_context, use_context};
 
 use crate::config::{normalize_host, Settings};
 
-/// What the headers depend on, worked out once at start.
+/// What the headers depend on, worked out once at start: per response only the nonce is new.
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// `Strict-Transport-Security`: only where the cookie is `Secure`, i.e. where the site is
     /// served over TLS (a browser ignores the header over plain http anyway).
     hsts: bool,
-    /// Extra `connect-src` sources: the reload socket of `cargo leptos watch`, in development
-    /// only.
-    dev_connect: String,
-    /// In development the hot-reload script may patch styles in place.
-    dev_styles: bool,
+    /// The Content-Security-Policy before and after its nonce.
+    csp_before_nonce: String,
+    csp_after_nonce: String,
     allowed_hosts: Arc<[String]>,
 }
 
@@ -58,35 +56,20 @@ impl Policy {
         } else {
             String::new()
         };
-        Policy {
-            hsts: settings.cookie_secure,
-            dev_connect,
-            dev_styles: watching,
-            allowed_hosts: settings.allowed_hosts.clone().into(),
-        }
-    }
-
-    /// The Content-Security-Policy for one response.
-    fn csp(&self, nonce: &str) -> String {
-        let styles = if self.dev_styles {
+        // In development the hot-reload script may patch styles in place.
+        let styles = if watching {
             "'self' 'unsafe-inline'"
         } else {
             "'self'"
         };
-        [
-            // Nothing loads from elsewhere unless a directive below says so.
-            "default-src 'self'".to_owned(),
-            // Only scripts carrying this response's nonce run (Leptos's hydration and
-            // resource scripts), and what they load ('strict-dynamic'), so an injected
-            // <script> or a javascript: link does nothing; 'wasm-unsafe-eval' lets the
-            // hydration script compile the app's WebAssembly, and nothing else.
-            format!("script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'"),
+        let after_nonce = [
+            "' 'strict-dynamic' 'wasm-unsafe-eval'".to_owned(),
             // Our one stylesheet; no inline styles.
             format!("style-src {styles}"),
             "img-src 'self' data:".to_owned(),
             // Server functions, the wasm fetch and the live channel's EventSource are all
-            // same-origin.
-            format!("connect-src 'self'{}", self.dev_connect),
+            // same-origin (and in development the reload socket).
+            format!("connect-src 'self'{dev_connect}"),
             // No plugins, no <base> that would redirect relative URLs.
             "object-src 'none'".to_owned(),
             "base-uri 'none'".to_owned(),
@@ -95,7 +78,23 @@ impl Policy {
             // Forms post only here.
             "form-action 'self'".to_owned(),
         ]
-        .join("; ")
+        .join("; ");
+        Policy {
+            hsts: settings.cookie_secure,
+            // Nothing loads from elsewhere unless a directive says so. Only scripts carrying
+            // this response's nonce run (Leptos's hydration and resource scripts), and what
+            // they load ('strict-dynamic'), so an injected <script> or a javascript: link does
+            // nothing; 'wasm-unsafe-eval' lets the hydration script compile the app's
+            // WebAssembly, and nothing else.
+            csp_before_nonce: "default-src 'self'; script-src 'nonce-".to_owned(),
+            csp_after_nonce: after_nonce,
+            allowed_hosts: settings.allowed_hosts.clone().into(),
+        }
+    }
+
+    /// The Content-Security-Policy for one response.
+    fn csp(&self, nonce: &str) -> String {
+        format!("{}{nonce}{}", self.csp_before_nonce, self.csp_after_nonce)
     }
 
     fn host_allowed(&self, host: &str) -> bool {
@@ -142,12 +141,12 @@ fn requested_host(request: &Request) -> Option<String> {
 
 fn set_headers(policy: &Policy, nonce: &Nonce, response: &mut Response) {
     let headers = response.headers_mut();
-    let mut set = |name: HeaderName, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
+    if let Ok(csp) = HeaderValue::from_str(&policy.csp(nonce)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    let mut set = |name: HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
     };
-    set(header::CONTENT_SECURITY_POLICY, &policy.csp(nonce));
     // Files are what their Content-Type says: a user-controlled answer is never run as a
     // script or stylesheet.
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
