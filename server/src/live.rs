@@ -306,8 +306,12 @@ enum Step {
 
 /// What the seat looks like now.
 enum Seen {
-    /// Live; with the alert for a login that began since the last read, if any.
-    Live(Option<Toast>),
+    /// Live; whether the user's other sessions differ from the last read, and the alert for
+    /// a login that began since then, if any.
+    Live {
+        others_changed: bool,
+        alert: Option<Toast>,
+    },
     /// Ended; the kick check will explain why on the page's next request.
     Ended,
     /// The registry could not be read; try again at the next re-read.
@@ -329,7 +333,7 @@ impl Watch {
                 Step::Ready => match watch.look().await {
                     // Subscribed before this read, so nothing can slip between the two.
                     Seen::Ended => Some((ended(None), (watch, Step::Done))),
-                    Seen::Live(_) | Seen::Unknown => Some((
+                    Seen::Live { .. } | Seen::Unknown => Some((
                         Event::default().event("ready").data("ready"),
                         (watch, Step::Watching),
                     )),
@@ -347,11 +351,17 @@ impl Watch {
                     }
                     match watch.look().await {
                         Seen::Ended => break Some((ended(None), (watch, Step::Done))),
-                        Seen::Live(alert) if told || alert.is_some() => {
+                        // A notice is news only if the sessions differ from what this stream
+                        // last saw: one about a change it already took stock of (it can
+                        // arrive after the stream's first read) says nothing new.
+                        Seen::Live {
+                            others_changed,
+                            alert,
+                        } if (told && others_changed) || alert.is_some() => {
                             break Some((changed(alert.as_ref()), (watch, Step::Watching)))
                         }
-                        // Only the periodic re-read, and nothing new.
-                        Seen::Live(_) | Seen::Unknown => {}
+                        // Only the periodic re-read, or a stale notice: nothing new.
+                        Seen::Live { .. } | Seen::Unknown => {}
                     }
                 },
                 Step::Done => None,
@@ -403,12 +413,17 @@ impl Watch {
             .map(|seat| seat.id)
             .filter(|id| *id != self.seat)
             .collect();
-        let alert = self.others.replace(others).and_then(|known| {
+        let known = self.others.replace(others.clone());
+        let others_changed = known.as_ref().is_some_and(|known| *known != others);
+        let alert = known.and_then(|known| {
             live.iter()
                 .filter(|seat| seat.id != self.seat && !known.contains(&seat.id))
                 .max_by_key(|seat| seat.id)
                 .map(|newest| messages::new_login_elsewhere(self.lang, newest, Millis::now()))
         });
-        Seen::Live(alert)
+        Seen::Live {
+            others_changed,
+            alert,
+        }
     }
 }
