@@ -131,10 +131,6 @@ impl Throttle {
         Throttle { db, config }
     }
 
-    pub fn config(&self) -> &ThrottleConfig {
-        &self.config
-    }
-
     fn network(&self, client: Option<IpAddr>) -> String {
         client_network(client, self.config.ipv6_prefix)
     }

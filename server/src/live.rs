@@ -97,8 +97,8 @@ struct Open {
     total: usize,
     per_user: HashMap<UserId, usize>,
     per_address: HashMap<String, usize>,
-    /// Each seat's streams, oldest first, with the means to close each.
-    per_seat: HashMap<SeatId, VecDeque<(u64, tokio::sync::oneshot::Sender<()>)>>,
+    /// Each seat's streams, oldest first: id, client network, and the means to close it.
+    per_seat: HashMap<SeatId, VecDeque<(u64, String, tokio::sync::oneshot::Sender<()>)>>,
 }
 
 /// Why a stream was refused.
@@ -129,20 +129,20 @@ impl Streams {
         let mut open = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // The session's own oldest stream gives way first (a tab opened long ago).
         let oldest = match open.per_seat.get_mut(&seat) {
-            Some(streams) if streams.len() >= limits.per_session => streams.pop_front(),
+            Some(streams) if streams.len() >= limits.per_session => {
+                let oldest = streams.pop_front();
+                if streams.is_empty() {
+                    open.per_seat.remove(&seat);
+                }
+                oldest
+            }
             _ => None,
         };
-        if let Some((_, close)) = oldest {
+        if let Some((_, evicted_address, close)) = oldest {
             let _ = close.send(());
-            open.total -= 1;
-            if let Some(n) = open.per_user.get_mut(&user) {
-                *n -= 1;
-            }
-            // Its address may be another one; its ticket, when dropped, finds itself gone
-            // from the seat's list and frees nothing more.
-            if let Some(n) = open.per_address.get_mut(&address) {
-                *n = n.saturating_sub(1);
-            }
+            // Counted out now (its ticket, when dropped, finds itself gone from the seat's
+            // list and frees nothing more), under its own address, which may be another.
+            open.release(user, &evicted_address);
         }
         if open.total >= limits.total {
             return Err(Full::Total);
@@ -159,7 +159,10 @@ impl Streams {
         open.total += 1;
         *open.per_user.entry(user).or_default() += 1;
         *open.per_address.entry(address.clone()).or_default() += 1;
-        open.per_seat.entry(seat).or_default().push_back((id, close));
+        open.per_seat
+            .entry(seat)
+            .or_default()
+            .push_back((id, address.clone(), close));
         let ticket = Ticket {
             streams: self.clone(),
             id,
@@ -186,27 +189,32 @@ impl Drop for Ticket {
         let Some(streams) = open.per_seat.get_mut(&self.seat) else {
             return;
         };
-        let Some(at) = streams.iter().position(|(id, _)| *id == self.id) else {
+        let Some(at) = streams.iter().position(|(id, _, _)| *id == self.id) else {
             return; // superseded: already counted out
         };
         streams.remove(at);
         if streams.is_empty() {
             open.per_seat.remove(&self.seat);
         }
-        open.total -= 1;
-        let user_left = open.per_user.get_mut(&self.user).map(|n| {
+        open.release(self.user, &self.address);
+    }
+}
+
+impl Open {
+    /// Counts one stream of `user` from `address` out.
+    fn release(&mut self, user: UserId, address: &str) {
+        self.total -= 1;
+        if let Some(n) = self.per_user.get_mut(&user) {
             *n -= 1;
-            *n
-        });
-        if user_left == Some(0) {
-            open.per_user.remove(&self.user);
+            if *n == 0 {
+                self.per_user.remove(&user);
+            }
         }
-        let address_left = open.per_address.get_mut(&self.address).map(|n| {
-            *n = n.saturating_sub(1);
-            *n
-        });
-        if address_left == Some(0) {
-            open.per_address.remove(&self.address);
+        if let Some(n) = self.per_address.get_mut(address) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_address.remove(address);
+            }
         }
     }
 }

@@ -383,6 +383,46 @@ async fn live_streams_are_capped(db: TestDb) {
     let _again = f.listen().await;
 }
 
+/// A stream superseded by a newer one of its session, opened from another address, frees a
+/// place at its own address, not at the newcomer's.
+async fn a_superseded_stream_frees_its_own_address(db: TestDb) {
+    let app = spawn_app_with(db, |s| {
+        s.policy.max_sessions = 10;
+        s.live_streams = server::live::StreamLimits {
+            per_session: 1,
+            per_user: 10,
+            per_address: 1,
+            total: 10,
+        };
+        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    create_user(&app, "uli").await;
+    create_user(&app, "vic").await;
+    let at_home = app.browser_from("203.0.113.1");
+    at_home.log_in("uli").await;
+    let mut first = at_home.listen().await;
+    // The same session, now from the office: its home stream gives way.
+    let at_office = app.browser_from("203.0.113.2");
+    at_office.jar.add_cookie_str(
+        &format!("{SESSION_COOKIE}={}", at_home.session_cookie().unwrap()),
+        &app.base.parse().unwrap(),
+    );
+    let _second = at_office.listen().await;
+    assert_eq!(
+        first.next().await.map(|(name, _)| name).as_deref(),
+        Some("superseded")
+    );
+    assert_eq!(app.state.streams.open_count(), 1);
+    // Home holds no stream any more: another user there gets one; the office is full.
+    let neighbour = app.browser_from("203.0.113.1");
+    neighbour.log_in("vic").await;
+    let _third = neighbour.listen().await;
+    let colleague = app.browser_from("203.0.113.2");
+    colleague.log_in("vic").await;
+    assert_eq!(colleague.events().await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
 /// A client that never finishes its headers is cut off after the header-read timeout.
 async fn slow_headers_are_cut_off(db: TestDb) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -491,6 +531,7 @@ async fn assets_skip_the_session_and_hashed_ones_are_cached_for_good(db: TestDb)
 }
 
 on_both_backends!(
+    a_superseded_stream_frees_its_own_address,
     parallel_wrong_passwords_never_pass_the_limit,
     the_per_address_limit_holds_across_names_signups_and_ipv6_neighbours,
     re_authentication_is_limited_per_user,
