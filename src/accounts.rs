@@ -50,9 +50,10 @@ pub enum ChangePasswordError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// Unknown user and wrong password alike: callers must not tell them apart.
+    /// Unknown user and wrong password alike: callers must not tell them apart to the
+    /// client. `target` is the account the name belongs to, for the logs only.
     #[error("Invalid username or password")]
-    InvalidCredentials,
+    InvalidCredentials { target: Option<UserId> },
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error("could not read the user")]
@@ -135,17 +136,10 @@ impl Accounts {
         let ok = self.hashing.verify(password, stored).await?;
         match user {
             Some(user) if ok && !disabled => Ok(Verified { user, epoch }),
-            _ => Err(AuthError::InvalidCredentials),
+            user => Err(AuthError::InvalidCredentials {
+                target: user.map(|u| u.id),
+            }),
         }
-    }
-
-    /// The user's id if the name belongs to an account (for logs: which account a failed
-    /// login targeted).
-    pub async fn id_of(&self, username: &str) -> Result<Option<UserId>, sqlx::Error> {
-        let Ok(name) = Username::parse(username) else {
-            return Ok(None);
-        };
-        Ok(self.find_credentials(&name).await?.map(|c| c.user.id))
     }
 
     /// Replaces a user's password after checking the current one, and ends every other

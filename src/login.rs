@@ -156,9 +156,7 @@ impl Logins {
                 self.throttle.succeeded(reservation).await?;
                 self.open(user, epoch, &[], session).await
             }
-            Err(AuthError::InvalidCredentials) => Ok(LoginOutcome::InvalidCredentials {
-                target: self.accounts.id_of(username).await?,
-            }),
+            Err(AuthError::InvalidCredentials { target }) => Ok(LoginOutcome::InvalidCredentials { target }),
             Err(AuthError::Hash(HashError::Busy { retry_after })) => {
                 self.throttle.release(reservation).await?;
                 Ok(LoginOutcome::Busy { retry_after })
@@ -242,7 +240,7 @@ impl Logins {
                 Ok(false) => Ok(None),
                 Err(AuthError::Hash(error)) => Err(error.into()),
                 Err(AuthError::Db(error)) => Err(error.into()),
-                Err(AuthError::InvalidCredentials) => Ok(None),
+                Err(AuthError::InvalidCredentials { .. }) => Ok(None),
             }
         })
         .await
