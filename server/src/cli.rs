@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use single_login::{Accounts, CredentialChange, Db, EndReason, Millis, Password, Seats, Username};
 
-use crate::config::{redact_url, Config};
+use crate::config::Config;
 use crate::{router, shutdown_signal, AppState};
 
 #[derive(Debug, Parser)]
@@ -77,7 +77,7 @@ async fn serve(config: Config) -> Result<(), Error> {
     let shutdown = state.shutdown.clone();
     let addr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    if !config.settings.cookie_secure && !addr.ip().is_loopback() {
+    if !config.settings.cookie_secure() && !addr.ip().is_loopback() {
         tracing::warn!(
             %addr,
             "the session cookie is not Secure on a non-loopback address: it travels in clear \
@@ -86,11 +86,11 @@ async fn serve(config: Config) -> Result<(), Error> {
     }
     tracing::info!(
         %addr,
-        database = %redact_url(&config.database_url),
+        database = %config.settings.database_url,
         allowed_hosts = %config.settings.allowed_hosts.join(","),
-        cookie_secure = config.settings.cookie_secure,
-        max_sessions = config.settings.policy.max_sessions,
-        on_limit = ?config.settings.policy.on_limit,
+        cookie_secure = config.settings.cookie_secure(),
+        max_sessions = config.settings.max_sessions,
+        on_limit = ?config.settings.on_limit,
         "listening on http://{addr}"
     );
     let header_read_timeout = config.settings.header_read_timeout;
@@ -116,7 +116,7 @@ pub async fn user(
     input: &mut dyn BufRead,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect(config.settings.database_url.as_str()).await?;
     db.migrate().await?;
     let accounts = Accounts::new(db.clone());
     let seats = Seats::new(db.clone());
@@ -191,7 +191,7 @@ pub async fn user(
                 None => writeln!(
                     out,
                     "{} follows the default ({})",
-                    user.username, config.settings.policy.max_sessions
+                    user.username, config.settings.max_sessions
                 )?,
             }
         }

@@ -229,12 +229,12 @@ pub async fn events(
             let client = client.map(|Extension(client)| client);
             let address = single_login::throttle::client_network(
                 client.as_ref().and_then(ClientInfo::addr),
-                state.settings.throttle.ipv6_prefix,
+                state.settings.ipv6_prefix,
             );
             let (ticket, superseded) =
                 match state
                     .streams
-                    .admit(&state.settings.live_streams, seat, user.id, address)
+                    .admit(&state.settings.live_streams(), seat, user.id, address)
                 {
                     Ok(admitted) => admitted,
                     Err(full) => {

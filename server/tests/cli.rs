@@ -2,7 +2,7 @@
 
 use leptos::config::LeptosOptions;
 use server::cli::{user, UserCommand};
-use server::config::{Config, Settings};
+use server::config::{Config, DatabaseUrl, Settings};
 use single_login::{Accounts, EndReason, LoginContext, Policy, Seats, SessionHash, Username};
 use testkit::{on_both_backends, TestDb};
 
@@ -13,8 +13,10 @@ fn config(db: &TestDb) -> Config {
             .output_name("single-login")
             .site_addr(addr)
             .build(),
-        database_url: db.url.clone(),
-        settings: Settings::defaults_for(addr, leptos::config::Env::DEV),
+        settings: Settings {
+            database_url: DatabaseUrl(db.url.clone()),
+            ..Settings::defaults_for(addr, leptos::config::Env::DEV)
+        },
     }
 }
 

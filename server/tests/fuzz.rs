@@ -16,7 +16,7 @@ use http::{header, Method, Request, StatusCode};
 use leptos::config::LeptosOptions;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
-use server::config::{Config, Settings};
+use server::config::{Config, DatabaseUrl, Settings};
 use server::{router, session_cookie_name, AppState};
 use single_login::on_pool;
 use tower::ServiceExt;
@@ -287,18 +287,20 @@ fn no_request_breaks_the_server() {
     std::fs::write(site.join("pkg/single-login.css"), "body{}").unwrap();
     let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
     let mut settings = Settings::defaults_for(addr, leptos::config::Env::DEV);
-    settings.throttle.address_max_attempts = 1_000_000;
-    settings.throttle.max_failures = 1_000_000;
-    settings.throttle.account_max_failures = 1_000_000;
-    settings.throttle.reauth_max_failures = 1_000_000;
+    settings.address_max_attempts = 1_000_000;
+    settings.login_max_failures = 1_000_000;
+    settings.account_max_failures = 1_000_000;
+    settings.reauth_max_failures = 1_000_000;
     let config = Config {
         leptos: LeptosOptions::builder()
             .output_name("single-login")
             .site_addr(addr)
             .site_root(site.display().to_string())
             .build(),
-        database_url: format!("sqlite://{}/fuzz.db", dir.path().display()),
-        settings,
+        settings: Settings {
+            database_url: DatabaseUrl(format!("sqlite://{}/fuzz.db", dir.path().display())),
+            ..settings
+        },
     };
     let (state, app, cookie) = runtime.block_on(async {
         let state = AppState::start(&config).await.unwrap();

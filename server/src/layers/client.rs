@@ -9,28 +9,26 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderName};
-use single_login::client_ip::ForwardedHeader;
-
-use crate::config::Settings;
+use single_login::client_ip::{ClientIpConfig, ForwardedHeader};
 
 pub async fn client_info(
-    State(settings): State<Arc<Settings>>,
+    State(config): State<Arc<ClientIpConfig>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let info = read(&settings, &request);
+    let info = read(&config, &request);
     request.extensions_mut().insert(info);
     next.run(request).await
 }
 
-pub fn read(settings: &Settings, request: &Request) -> ClientInfo {
+pub fn read(config: &ClientIpConfig, request: &Request) -> ClientInfo {
     let headers = request.headers();
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
-    let name = match settings.client_ip.header {
+    let name = match config.header {
         ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
         ForwardedHeader::Forwarded => header::FORWARDED,
     };
@@ -40,7 +38,7 @@ pub fn read(settings: &Settings, request: &Request) -> ClientInfo {
         .iter()
         .map(|v| v.to_str().unwrap_or("\u{fffd}"))
         .collect();
-    let resolved = settings.client_ip.resolve(peer, &values);
+    let resolved = config.resolve(peer, &values);
     if let Some(malformed) = &resolved.malformed {
         tracing::warn!(peer = %peer, error = %malformed, "ignored a forwarding header");
     }

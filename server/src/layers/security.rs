@@ -80,7 +80,7 @@ impl Policy {
         ]
         .join("; ");
         Policy {
-            hsts: settings.cookie_secure,
+            hsts: settings.cookie_secure(),
             // Nothing loads from elsewhere unless a directive says so. Only scripts carrying
             // this response's nonce run (Leptos's hydration and resource scripts), and what
             // they load ('strict-dynamic'), so an injected <script> or a javascript: link does

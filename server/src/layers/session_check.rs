@@ -119,7 +119,7 @@ async fn authenticate(
             }
         }
         None => {
-            if last_seen_at <= now.minus(state.settings.touch_interval) {
+            if last_seen_at <= now.minus(state.settings.seat_touch_interval) {
                 seats.touch(seat, now).await?;
                 // Marks the session modified, so the session layer saves it and re-sends the
                 // cookie: its expiry slides along with the seat's last-seen time.

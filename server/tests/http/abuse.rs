@@ -7,7 +7,7 @@ use testkit::on_both_backends;
 /// A hundred wrong passwords at once for one name from one address: no more are checked
 /// than the limit, the rest are refused before any hash.
 async fn parallel_wrong_passwords_never_pass_the_limit(db: TestDb) {
-    let app = Arc::new(spawn_app_with(db, |s| s.throttle.max_failures = 10).await);
+    let app = Arc::new(spawn_app_with(db, |s| s.login_max_failures = 10).await);
     create_user(&app, "wanda").await;
     let tasks: Vec<_> = (0..100)
         .map(|_| {
@@ -44,8 +44,8 @@ async fn parallel_wrong_passwords_never_pass_the_limit(db: TestDb) {
 
 async fn the_per_address_limit_holds_across_names_signups_and_ipv6_neighbours(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.throttle.address_max_attempts = 4;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.address_max_attempts = 4;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "xena").await;
@@ -108,7 +108,7 @@ async fn re_authentication_is_limited_per_user(db: TestDb) {
 /// A login whose password was checked before a password change or a disable, held by the
 /// `ask` policy, cannot be completed afterwards.
 async fn a_held_login_loses_to_a_password_change_or_a_disable(db: TestDb) {
-    let app = spawn_app_with(db, |s| s.policy.on_limit = OnLimit::Ask).await;
+    let app = spawn_app_with(db, |s| s.on_limit = OnLimit::Ask).await;
     create_user(&app, "zack").await;
     let owner = app.browser();
     owner.log_in("zack").await;
@@ -246,8 +246,8 @@ async fn when_hashing_is_saturated_logins_get_503_and_pages_still_answer(db: Tes
         spawn_app_with(db, |s| {
             s.hash_concurrency = 1;
             s.hash_queue_timeout = Duration::from_millis(1);
-            s.throttle.max_failures = 1000;
-            s.throttle.account_max_failures = 1000;
+            s.login_max_failures = 1000;
+            s.account_max_failures = 1000;
         })
         .await,
     );
@@ -303,10 +303,7 @@ async fn when_hashing_is_saturated_logins_get_503_and_pages_still_answer(db: Tes
 }
 
 async fn a_malformed_forwarding_entry_left_of_the_client_is_never_read(db: TestDb) {
-    let app = spawn_app_with(db, |s| {
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
-    })
-    .await;
+    let app = spawn_app_with(db, |s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
     create_user(&app, "pia").await;
     // nginx appends the address it saw to whatever the client sent.
     app.browser_from("garbage, 203.0.113.77").log_in("pia").await;
@@ -316,14 +313,12 @@ async fn a_malformed_forwarding_entry_left_of_the_client_is_never_read(db: TestD
 /// Streams per session (the oldest gives way), per user, per client network and in all.
 async fn live_streams_are_capped(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.max_sessions = 10;
-        s.live_streams = server::live::StreamLimits {
-            per_session: 2,
-            per_user: 3,
-            per_address: 4,
-            total: 6,
-        };
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.max_sessions = 10;
+        s.live_streams_per_session = 2;
+        s.live_streams_per_user = 3;
+        s.live_streams_per_address = 4;
+        s.live_streams_total = 6;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "sam").await;
@@ -387,14 +382,12 @@ async fn live_streams_are_capped(db: TestDb) {
 /// place at its own address, not at the newcomer's.
 async fn a_superseded_stream_frees_its_own_address(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.max_sessions = 10;
-        s.live_streams = server::live::StreamLimits {
-            per_session: 1,
-            per_user: 10,
-            per_address: 1,
-            total: 10,
-        };
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.max_sessions = 10;
+        s.live_streams_per_session = 1;
+        s.live_streams_per_user = 10;
+        s.live_streams_per_address = 1;
+        s.live_streams_total = 10;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "uli").await;

@@ -268,7 +268,7 @@ async fn the_session_cookie_has_safe_flags(db: TestDb) {
     assert!(cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain-http loopback: {cookie}");
 
-    let secure = spawn_app_with(testkit::sqlite().await, |s| s.cookie_secure = true).await;
+    let secure = spawn_app_with(testkit::sqlite().await, |s| s.session_cookie_secure = Some(true)).await;
     let response = secure.browser().sign_up("frank").await;
     let cookie = response
         .headers()

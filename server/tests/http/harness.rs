@@ -11,7 +11,7 @@ pub use app::models::SessionsPage;
 pub use leptos::config::LeptosOptions;
 pub use reqwest::cookie::{CookieStore, Jar};
 pub use reqwest::{header, StatusCode};
-pub use server::config::{Config, Settings};
+pub use server::config::{Config, DatabaseUrl, Settings};
 pub use server::{AppState, SESSION_COOKIE};
 pub use single_login::OnLimit;
 pub use testkit::TestDb;
@@ -78,7 +78,7 @@ pub async fn serve(
     let mut settings = Settings::defaults_for(addr, leptos::config::Env::DEV);
     // Every test browser comes from 127.0.0.1, and tests run at once on a busy machine: the
     // per-address limit and the hashing queue are tested where they are set low on purpose.
-    settings.throttle.address_max_attempts = 10_000;
+    settings.address_max_attempts = 10_000;
     settings.hash_queue_timeout = Duration::from_secs(120);
     adjust(&mut settings);
     let site = tempfile::tempdir().unwrap();
@@ -99,8 +99,10 @@ pub async fn serve(
             .site_root(site.path().display().to_string())
             .hash_files(hashed)
             .build(),
-        database_url: database_url.to_owned(),
-        settings,
+        settings: Settings {
+            database_url: DatabaseUrl(database_url.to_owned()),
+            ..settings
+        },
     };
     let state = AppState::start(&config).await.expect("start the app");
     let app = server::router_with(state.clone(), after);
@@ -381,7 +383,7 @@ pub async fn live_ips(app: &TestApp, name: &str) -> Vec<String> {
 }
 
 pub fn policy(on_limit: OnLimit) -> impl FnOnce(&mut Settings) {
-    move |s| s.policy.on_limit = on_limit
+    move |s| s.on_limit = on_limit
 }
 
 pub const REVOKED_EN: &str =
@@ -403,7 +405,7 @@ pub fn other_id(page: &SessionsPage) -> String {
 }
 
 pub fn limit(n: u32) -> impl FnOnce(&mut Settings) {
-    move |s| s.policy.max_sessions = n
+    move |s| s.max_sessions = n
 }
 
 /// The channel's periodic re-read an hour away: what arrives came by notice.

@@ -153,7 +153,7 @@ async fn requests_in_flight_during_the_kick_cannot_revive_it(db: TestDb) {
             })
         })
     };
-    let app = spawn_app_with_after_check(db, |s| s.touch_interval = Duration::ZERO, step).await;
+    let app = spawn_app_with_after_check(db, |s| s.seat_touch_interval = Duration::ZERO, step).await;
     create_user(&app, "olga").await;
     let (a, b) = (Arc::new(app.browser()), app.browser());
     a.log_in("olga").await;

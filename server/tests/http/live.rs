@@ -28,7 +28,7 @@ async fn an_open_page_hears_at_once_that_its_session_ended(db: TestDb) {
 async fn a_channel_hears_of_the_users_other_sessions(db: TestDb) {
     let app = spawn_app_with(db, |s| {
         notices_only(s);
-        s.policy.max_sessions = 3;
+        s.max_sessions = 3;
     })
     .await;
     create_user(&app, "milo").await;

@@ -42,8 +42,8 @@ async fn deny_new_refuses_a_second_login_and_says_where_the_first_is(db: TestDb)
 
 async fn deny_new_lets_an_idle_session_go(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.on_limit = OnLimit::DenyNew;
-        s.policy.idle_after = Duration::from_secs(1);
+        s.on_limit = OnLimit::DenyNew;
+        s.idle_seat_after = Duration::from_secs(1);
     })
     .await;
     create_user(&app, "quinn").await;
@@ -62,8 +62,8 @@ async fn deny_new_lets_an_idle_session_go(db: TestDb) {
 
 async fn ask_lets_the_user_choose_which_session_to_end(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.on_limit = OnLimit::Ask;
-        s.policy.max_sessions = 2;
+        s.on_limit = OnLimit::Ask;
+        s.max_sessions = 2;
     })
     .await;
     create_user(&app, "rita").await;
@@ -109,7 +109,7 @@ async fn ask_lets_the_user_choose_which_session_to_end(db: TestDb) {
 async fn a_session_ends_at_its_maximum_lifetime_however_active(db: TestDb) {
     let app = spawn_app_with(db, |s| {
         s.session_max_lifetime = Duration::from_secs(1);
-        s.touch_interval = Duration::ZERO;
+        s.seat_touch_interval = Duration::ZERO;
     })
     .await;
     create_user(&app, "ulla").await;
@@ -134,7 +134,7 @@ async fn a_session_ends_at_its_maximum_lifetime_however_active(db: TestDb) {
 
 async fn a_held_login_expires(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.on_limit = OnLimit::Ask;
+        s.on_limit = OnLimit::Ask;
         s.ask_choice_timeout = Duration::from_secs(1);
     })
     .await;
@@ -168,7 +168,7 @@ async fn a_held_login_expires(db: TestDb) {
 
 async fn a_confirmed_password_is_remembered_for_a_while_only(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.max_sessions = 2;
+        s.max_sessions = 2;
         s.password_confirmation_timeout = Duration::from_secs(1);
     })
     .await;
@@ -216,8 +216,8 @@ async fn ask_works_without_javascript_and_can_be_cancelled(db: TestDb) {
 
 async fn sessions_from_the_same_ip_share_a_seat(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.same_ip_shares_seat = true;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.same_ip_shares_seat = true;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "tess").await;
@@ -249,7 +249,7 @@ async fn the_client_ip_comes_from_trusted_proxies_only(db: TestDb) {
     );
 
     let proxied = spawn_app_with(testkit::sqlite().await, |s| {
-        s.client_ip.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     create_user(&proxied, "uma").await;
@@ -272,8 +272,8 @@ async fn simultaneous_logins_with_a_limit_of_three_leave_three_live_sessions(db:
     // Twelve checks of one name from one address at once would pass the throttle's limit of
     // checks in flight (they are counted before they are verified): raised here.
     let app = spawn_app_with(db, |s| {
-        s.policy.max_sessions = 3;
-        s.throttle.max_failures = 100;
+        s.max_sessions = 3;
+        s.login_max_failures = 100;
     })
     .await;
     create_user(&app, "vera").await;

@@ -75,7 +75,7 @@ async fn every_answer_carries_the_security_headers() {
     );
 
     // With a Secure cookie, browsers are also told to use https only.
-    let secure = spawn_app_with(testkit::sqlite().await, |s| s.cookie_secure = true).await;
+    let secure = spawn_app_with(testkit::sqlite().await, |s| s.session_cookie_secure = Some(true)).await;
     let response = secure.browser().get("/login").await;
     assert_security_headers(&response, "/login, Secure");
     assert_eq!(
@@ -86,7 +86,7 @@ async fn every_answer_carries_the_security_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_secure_cookie_carries_the_host_prefix() {
-    let app = spawn_app_with(testkit::sqlite().await, |s| s.cookie_secure = true).await;
+    let app = spawn_app_with(testkit::sqlite().await, |s| s.session_cookie_secure = Some(true)).await;
     let browser = app.browser();
     let response = browser.sign_up("ida").await;
     assert_redirect(&response, "/");

@@ -230,8 +230,10 @@ async fn a_disabled_account_is_signed_out_and_cannot_log_in(db: TestDb) {
     a.log_in("cal").await;
     let config = Config {
         leptos: LeptosOptions::builder().output_name("single-login").build(),
-        database_url: url,
-        settings: Settings::defaults_for("127.0.0.1:0".parse().unwrap(), leptos::config::Env::DEV),
+        settings: Settings {
+            database_url: DatabaseUrl(url),
+            ..Settings::defaults_for("127.0.0.1:0".parse().unwrap(), leptos::config::Env::DEV)
+        },
     };
     let run = |command| {
         let config = config.clone();
@@ -341,8 +343,8 @@ async fn the_purge_expires_idle_sessions_and_forgets_old_ones(db: TestDb) {
 
 async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.throttle.max_failures = 3;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.login_max_failures = 3;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_user(&app, "fay").await;
@@ -373,8 +375,8 @@ async fn too_many_failed_logins_are_throttled_per_username_and_ip(db: TestDb) {
 /// of four, wherever the next attempt lands.
 async fn failed_logins_count_across_processes(db: TestDb) {
     let settings = |s: &mut Settings| {
-        s.throttle.max_failures = 4;
-        s.client_ip.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.login_max_failures = 4;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     };
     let first = spawn_app_with(db, settings).await;
     let second = spawn_peer(&first, settings).await;
@@ -398,7 +400,7 @@ async fn failed_logins_count_across_processes(db: TestDb) {
 /// A successful login clears the count for its username and address.
 async fn a_successful_login_resets_the_failed_login_count(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.throttle.max_failures = 3;
+        s.login_max_failures = 3;
     })
     .await;
     create_user(&app, "hal").await;
@@ -417,8 +419,8 @@ async fn a_successful_login_resets_the_failed_login_count(db: TestDb) {
 
 async fn refused_or_held_logins_are_not_failures(db: TestDb) {
     let app = spawn_app_with(db, |s| {
-        s.policy.on_limit = OnLimit::DenyNew;
-        s.throttle.max_failures = 1;
+        s.on_limit = OnLimit::DenyNew;
+        s.login_max_failures = 1;
     })
     .await;
     create_user(&app, "gil").await;
