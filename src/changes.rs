@@ -1,4 +1,7 @@
-//! Word that a user's seats changed, for the pages that keep a live channel open.
+//! Word that a user's seats changed, for the pages that keep a live channel open: the core's
+//! layer of the live channel. The host serves it to browsers as server-sent events
+//! (`server/src/live.rs`, which subscribes here through [`crate::Seats::subscribe`]); the page
+//! listens with an `EventSource` (`app/src/components/live.rs`).
 //!
 //! On SQLite the registry tells this process's listeners directly. On PostgreSQL a trigger on
 //! `seats` sends `NOTIFY` on [`NOTIFY_CHANNEL`] inside the transaction that makes the change
@@ -82,8 +85,42 @@ impl SeatChanges {
     }
 }
 
+/// A listening PostgreSQL connection, from [`crate::Seats::listen`]: the half of the feed that
+/// crosses processes. The trigger of migration `postgres/0006` is the other half.
+pub struct Relay {
+    listener: sqlx::postgres::PgListener,
+    notifier: Notifier,
+}
+
+impl Relay {
+    /// Listens on [`NOTIFY_CHANNEL`]. Listeners are told to re-read once it listens, for what
+    /// was said while it did not.
+    pub(crate) async fn listen(pool: &sqlx::PgPool, notifier: Notifier) -> Result<Relay, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(NOTIFY_CHANNEL).await?;
+        notifier.send(Notice::Everyone);
+        Ok(Relay { listener, notifier })
+    }
+
+    /// Passes every notice on until the connection fails for good (a lost connection is
+    /// re-established by itself, and then everyone re-reads).
+    pub async fn run(mut self) -> Result<(), sqlx::Error> {
+        loop {
+            match self.listener.try_recv().await? {
+                Some(notification) => {
+                    for user in parse_payload(notification.payload()) {
+                        self.notifier.send(Notice::User(user));
+                    }
+                }
+                // Reconnected after a lost connection: what was said meanwhile is lost.
+                None => self.notifier.send(Notice::Everyone),
+            }
+        }
+    }
+}
+
 /// Parses a `NOTIFY` payload; ids that do not parse are skipped.
-pub(crate) fn parse_payload(payload: &str) -> impl Iterator<Item = UserId> + '_ {
+fn parse_payload(payload: &str) -> impl Iterator<Item = UserId> + '_ {
     payload
         .split(',')
         .filter_map(|id| id.trim().parse::<i64>().ok())

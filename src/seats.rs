@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::changes::{self, Notice, Notifier, SeatChanges, NOTIFY_CHANNEL};
+use crate::changes::{Notice, Notifier, Relay, SeatChanges};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
@@ -134,30 +134,6 @@ pub enum CredentialChange<'a> {
     Disable,
     /// The account can log in again.
     Enable,
-}
-
-/// A listening PostgreSQL connection, from [`Seats::listen`].
-pub struct Relay {
-    listener: sqlx::postgres::PgListener,
-    notifier: Notifier,
-}
-
-impl Relay {
-    /// Passes every notice on until the connection fails for good (a lost connection is
-    /// re-established by itself, and then everyone re-reads).
-    pub async fn run(mut self) -> Result<(), sqlx::Error> {
-        loop {
-            match self.listener.try_recv().await? {
-                Some(notification) => {
-                    for user in changes::parse_payload(notification.payload()) {
-                        self.notifier.send(Notice::User(user));
-                    }
-                }
-                // Reconnected after a lost connection: what was said meanwhile is lost.
-                None => self.notifier.send(Notice::Everyone),
-            }
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -419,19 +395,12 @@ impl Seats {
 
     /// On PostgreSQL: starts listening for the seat changes announced by every process
     /// (this one included); [`Relay::run`] passes them to this process's listeners. `None` on
-    /// SQLite, which has nothing to relay. Listeners are told to re-read once it listens, for
-    /// what was said while it did not.
+    /// SQLite, which has nothing to relay.
     pub async fn listen(&self) -> Result<Option<Relay>, sqlx::Error> {
-        let Db::Postgres(pool) = &self.db else {
-            return Ok(None);
-        };
-        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-        listener.listen(NOTIFY_CHANNEL).await?;
-        self.notifier.send(Notice::Everyone);
-        Ok(Some(Relay {
-            listener,
-            notifier: self.notifier.clone(),
-        }))
+        match &self.db {
+            Db::Postgres(pool) => Relay::listen(pool, self.notifier.clone()).await.map(Some),
+            Db::Sqlite(_) => Ok(None),
+        }
     }
 
     /// Records a login: under the user's lock, asks the policy which seats to end, ends them

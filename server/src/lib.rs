@@ -19,7 +19,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use single_login::seats::Relay;
+use single_login::changes::Relay;
 use single_login::throttle::Throttle;
 use single_login::{Accounts, Db, Hashing, Millis, Seats};
 use tower_sessions::cookie::SameSite;
@@ -39,7 +39,7 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-single_login_session";
 
 /// The session cookie's name under these settings.
 pub fn session_cookie_name(settings: &Settings) -> &'static str {
-    if settings.cookie_secure {
+    if settings.cookie_secure() {
         SECURE_SESSION_COOKIE
     } else {
         SESSION_COOKIE
@@ -76,7 +76,7 @@ impl AppState {
     /// PostgreSQL it also starts relaying the processes' seat changes to this one's live
     /// channels.
     pub async fn start(config: &Config) -> Result<AppState, StartError> {
-        let db = Db::connect(&config.database_url).await?;
+        let db = Db::connect(config.settings.database_url.as_str()).await?;
         db.migrate().await?;
         let sessions = AnyStore::for_db(&db);
         sessions.migrate().await.map_err(StartError::SessionStore)?;
@@ -95,8 +95,8 @@ impl AppState {
                         config.settings.hash_queue_timeout,
                     ),
                 );
-                let policy = Arc::new(config.settings.policy.clone());
-                let throttle = Arc::new(Throttle::new(db, config.settings.throttle));
+                let policy = Arc::new(config.settings.policy());
+                let throttle = Arc::new(Throttle::new(db, config.settings.throttle()));
                 AppContext {
                     logins: single_login::Logins {
                         accounts: accounts.clone(),
@@ -232,7 +232,7 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .with_name(session_cookie_name(&state.settings))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.settings.cookie_secure)
+        .with_secure(state.settings.cookie_secure())
         .with_expiry(Expiry::OnInactivity(
             time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
         ));
@@ -254,7 +254,7 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .layer(session_layer)
         .layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin))
         .layer(axum::middleware::from_fn_with_state(
-            state.settings.clone(),
+            Arc::new(state.settings.client_ip()),
             layers::client::client_info,
         ));
     Router::new()

@@ -1,6 +1,8 @@
 //! The live channel: each signed-in page keeps one server-sent-events stream open at
 //! [`EVENTS_PATH`], so that a browser whose session ends learns it at once instead of at its
-//! next click.
+//! next click. The host's layer of it: the notices come from the core's change feed
+//! (`single_login::changes`, with its PostgreSQL relay), and the page's end is
+//! `app/src/components/live.rs`.
 //!
 //! Events (each with some data: browsers drop events whose data is empty):
 //! - `ready`: the stream listens;

@@ -1,4 +1,5 @@
-//! The browser's end of the live channel (the server's `live` module has the protocol).
+//! The browser's end of the live channel. The server's end is `server/src/live.rs`, which
+//! has the protocol and turns the core's change feed (`single_login::changes`) into events.
 //!
 //! A signed-in page opens one `EventSource`. When another session of the user changes, the
 //! page re-reads its data (and shows the alert that comes with a new login); when this session ends, it re-reads too, and that read answers
