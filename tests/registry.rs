@@ -951,7 +951,117 @@ async fn a_held_login_continues_unless_the_credentials_changed(db: TestDb) {
     assert_eq!(logins.seats.live(alice.id).await.unwrap().len(), 1);
 }
 
+/// Confirming the password and changing it: counted per user before the check, the change
+/// ends the other sessions with the old credentials, and a refused attempt checks nothing.
+async fn re_authentication_and_the_password_change_are_core_operations(db: TestDb) {
+    use single_login::login::ReauthOutcome;
+    let alice = user(&db, "alice").await;
+    let config = ThrottleConfig {
+        reauth_max_failures: 2,
+        ..ThrottleConfig::default()
+    };
+    let logins = logins(
+        &db,
+        Policy {
+            max_sessions: 2,
+            ..Policy::default()
+        },
+        config,
+    );
+    let ip = Some("10.0.0.1".parse().unwrap());
+    let two = Policy {
+        max_sessions: 2,
+        ..Policy::default()
+    };
+    let mut seats = Vec::new();
+    for (session, ip) in [("here", "10.0.0.1"), ("there", "10.0.0.2")] {
+        match open_with(&logins.seats, &alice, session, ip, &two, &[]).await {
+            OpenOutcome::Opened { seat, .. } => seats.push(seat),
+            other => panic!("{other:?}"),
+        }
+    }
+    let (here, there) = (seats[0], seats[1]);
+
+    let wrong = logins
+        .confirm_password(alice.id, "wrong password".into(), ip)
+        .await
+        .unwrap();
+    assert!(matches!(wrong, ReauthOutcome::WrongPassword), "{wrong:?}");
+    let right = logins
+        .confirm_password(alice.id, "correct horse battery".into(), ip)
+        .await
+        .unwrap();
+    assert!(matches!(right, ReauthOutcome::Done(())), "{right:?}");
+
+    let changed = logins
+        .change_password(
+            alice.id,
+            "correct horse battery".into(),
+            Password::parse("a new password").unwrap(),
+            here,
+            ip,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(changed, ReauthOutcome::Done(1)), "{changed:?}");
+    let live: Vec<SeatId> = logins
+        .seats
+        .live(alice.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        live,
+        [here],
+        "the other session ({there:?}) ends with the old password"
+    );
+    assert!(!logins
+        .accounts
+        .verify_password(alice.id, "correct horse battery".into())
+        .await
+        .unwrap());
+
+    // Two wrong attempts fill the user's bucket; the third is refused unchecked, right or not.
+    for _ in 0..2 {
+        let wrong = logins
+            .change_password(
+                alice.id,
+                "guess".into(),
+                Password::parse("another one").unwrap(),
+                here,
+                ip,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(wrong, ReauthOutcome::WrongPassword), "{wrong:?}");
+    }
+    let refused = logins
+        .change_password(
+            alice.id,
+            "a new password".into(),
+            Password::parse("another one").unwrap(),
+            here,
+            ip,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refused, ReauthOutcome::Throttled { .. }), "{refused:?}");
+    assert!(logins
+        .accounts
+        .verify_password(alice.id, "a new password".into())
+        .await
+        .unwrap());
+    let refused = logins
+        .confirm_password(alice.id, "a new password".into(), ip)
+        .await
+        .unwrap();
+    assert!(matches!(refused, ReauthOutcome::Throttled { .. }), "{refused:?}");
+}
+
 on_both_backends!(
+    re_authentication_and_the_password_change_are_core_operations,
     a_login_checks_the_throttle_then_the_password_then_opens_the_seat,
     a_held_login_continues_unless_the_credentials_changed,
     the_purge_and_the_request_check_agree_on_expiry,
