@@ -93,9 +93,12 @@ pub enum LoginOutcome {
 /// What became of a sign-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignupOutcome {
-    /// The account, with credentials [`CredentialEpoch::INITIAL`]: open its first session
-    /// with [`Logins::open`].
-    Created(User),
+    /// The account, with credentials [`CredentialEpoch::INITIAL`], and what became of its
+    /// first login (signed in, unless it was disabled in between).
+    Created {
+        user: User,
+        login: LoginOutcome,
+    },
     UsernameTaken,
     Throttled {
         wait: Duration,
@@ -197,13 +200,14 @@ impl Logins {
         })
     }
 
-    /// Creates an account. Counted per client network like every password check (a hash
-    /// each): random sign-ups from one client are bounded too.
+    /// Creates an account and opens its first session. Counted per client network like
+    /// every password check (a hash each): random sign-ups from one client are bounded too.
     pub async fn sign_up(
         &self,
         username: &Username,
         password: Password,
         client_ip: Option<IpAddr>,
+        session: NewSession<'_>,
     ) -> Result<SignupOutcome, LoginError> {
         let buckets = [Bucket::Address { client: client_ip }];
         let reservation = match self.throttle.reserve(&buckets, Millis::now()).await? {
@@ -213,7 +217,10 @@ impl Logins {
         match self.accounts.sign_up(username, password).await {
             Ok(user) => {
                 self.throttle.succeeded(reservation).await?;
-                Ok(SignupOutcome::Created(user))
+                let login = self
+                    .open(user.clone(), CredentialEpoch::INITIAL, &[], session)
+                    .await?;
+                Ok(SignupOutcome::Created { user, login })
             }
             Err(SignupError::UsernameTaken) => Ok(SignupOutcome::UsernameTaken),
             Err(SignupError::Hash(HashError::Busy { retry_after })) => {

@@ -1060,7 +1060,62 @@ async fn re_authentication_and_the_password_change_are_core_operations(db: TestD
     assert!(matches!(refused, ReauthOutcome::Throttled { .. }), "{refused:?}");
 }
 
+/// A sign-up opens the account's first session; a taken name opens nothing and keeps the
+/// browser's session id.
+async fn a_sign_up_opens_the_first_session(db: TestDb) {
+    use single_login::login::SignupOutcome;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let logins = logins(&db, Policy::default(), ThrottleConfig::default());
+    let client = from("10.0.0.1");
+    let name = Username::parse("zoe").unwrap();
+    let asked = AtomicBool::new(false);
+    let created = logins
+        .sign_up(
+            &name,
+            Password::parse("correct horse battery").unwrap(),
+            None,
+            session(&client, "z1", &asked),
+        )
+        .await
+        .unwrap();
+    let SignupOutcome::Created {
+        user,
+        login: LoginOutcome::SignedIn { seat, ended, .. },
+    } = created
+    else {
+        panic!("{created:?}")
+    };
+    assert!(ended.is_empty() && asked.load(Ordering::SeqCst));
+    let live: Vec<SeatId> = logins
+        .seats
+        .live(user.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live, [seat]);
+
+    let asked = AtomicBool::new(false);
+    let taken = logins
+        .sign_up(
+            &Username::parse("ZOE").unwrap(),
+            Password::parse("another password").unwrap(),
+            None,
+            session(&client, "z2", &asked),
+        )
+        .await
+        .unwrap();
+    assert_eq!(taken, SignupOutcome::UsernameTaken);
+    assert!(
+        !asked.load(Ordering::SeqCst),
+        "a failed sign-up keeps the session id"
+    );
+    assert_eq!(logins.seats.live(user.id).await.unwrap().len(), 1);
+}
+
 on_both_backends!(
+    a_sign_up_opens_the_first_session,
     re_authentication_and_the_password_change_are_core_operations,
     a_login_checks_the_throttle_then_the_password_then_opens_the_seat,
     a_held_login_continues_unless_the_credentials_changed,

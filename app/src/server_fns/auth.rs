@@ -12,7 +12,7 @@ use crate::models::{Toast, UserView};
 #[server(prefix = "/api", endpoint = "signup")]
 pub async fn signup(username: String, password: String, password_confirm: String) -> Result<(), AppError> {
     use single_login::login::SignupOutcome;
-    use single_login::{CredentialEpoch, Password, Username};
+    use single_login::{Password, Username};
 
     let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
     let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
@@ -24,32 +24,26 @@ pub async fn signup(username: String, password: String, password_confirm: String
     }
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
-    let user = match ctx
-        .logins
-        .sign_up(&name, parsed, client.addr())
-        .await
-        .map_err(crate::ssr::internal)?
-    {
-        SignupOutcome::Created(user) => user,
-        SignupOutcome::UsernameTaken => {
-            return Err(AppError::invalid(Field::Username, "That username is taken"))
-        }
-        SignupOutcome::Throttled { wait } => return Err(crate::ssr::throttled("signup", None, wait)),
-        SignupOutcome::Busy { retry_after } => return Err(crate::ssr::busy(retry_after)),
-    };
-    tracing::info!(
-        event = "signup",
-        user = user.id.0,
-        client_ip = client.ip.as_deref(),
-        "account created"
-    );
     let session = self::ssr::new_session(&client).await?;
     let outcome = ctx
         .logins
-        .open(user, CredentialEpoch::INITIAL, &[], session.new_session())
+        .sign_up(&name, parsed, client.addr(), session.new_session())
         .await
         .map_err(crate::ssr::internal)?;
-    self::ssr::answer(outcome, None, "/").await
+    match outcome {
+        SignupOutcome::Created { user, login } => {
+            tracing::info!(
+                event = "signup",
+                user = user.id.0,
+                client_ip = client.ip.as_deref(),
+                "account created"
+            );
+            self::ssr::answer(login, None, "/").await
+        }
+        SignupOutcome::UsernameTaken => Err(AppError::invalid(Field::Username, "That username is taken")),
+        SignupOutcome::Throttled { wait } => Err(crate::ssr::throttled("signup", None, wait)),
+        SignupOutcome::Busy { retry_after } => Err(crate::ssr::busy(retry_after)),
+    }
 }
 
 /// `next`: where to go after logging in, for the "Not you?" link (only `/sessions…`). The
