@@ -12,50 +12,73 @@ pub use crate::vocabulary::{CredentialEpoch, User, UserId};
 /// A user whose password was just checked, and the credentials it was checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The user whose password matched.
     pub user: User,
+    /// The credential epoch the password was checked against: a seat opens only while it is
+    /// still the account's ([`Seats::open`]).
     pub epoch: CredentialEpoch,
 }
 
 /// A user as an operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserSummary {
+    /// The user's id in `users`.
     pub id: UserId,
+    /// The name as the user chose it.
     pub username: String,
+    /// When the account was created.
     pub created_at: Millis,
     /// The user's own limit; `None` follows the configured default.
     pub max_sessions: Option<u32>,
+    /// How many of the user's seats have not ended (seats past their lifetime count until
+    /// they are marked expired).
     pub live_sessions: u64,
+    /// Whether an operator disabled the account: it cannot log in.
     pub disabled: bool,
 }
 
+/// Why [`Accounts::sign_up`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignupError {
+    /// Another account has the same name (compared by [`Username::key`]).
     #[error("That username is taken")]
     UsernameTaken,
+    /// The password could not be hashed, or no hashing slot was free in time.
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// The insert failed, for another reason than a taken name.
     #[error("could not store the new user")]
     Db(#[source] sqlx::Error),
 }
 
+/// Why [`Accounts::change_password`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangePasswordError {
+    /// The current password did not match, or another change came first (the epoch moved).
     #[error("The current password is not right")]
     WrongPassword,
+    /// Verifying or hashing failed, or no hashing slot was free in time.
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// Reading the current password or storing the new one failed.
     #[error("could not store the new password")]
     Db(#[from] sqlx::Error),
 }
 
+/// Why [`Accounts::authenticate`] or [`Accounts::verify_password`] gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Unknown user and wrong password alike: callers must not tell them apart to the
     /// client. `target` is the account the name belongs to, for the logs only.
     #[error("Invalid username or password")]
-    InvalidCredentials { target: Option<UserId> },
+    InvalidCredentials {
+        /// The account the name belongs to, if any.
+        target: Option<UserId>,
+    },
+    /// Verifying failed, or no hashing slot was free in time ([`HashError::Busy`]).
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// The user's password hash could not be read.
     #[error("could not read the user")]
     Db(#[from] sqlx::Error),
 }
@@ -67,6 +90,8 @@ struct Credentials {
     epoch: CredentialEpoch,
 }
 
+/// The account store: creates users and checks and changes their passwords, hashing on a
+/// bounded [`Hashing`]. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Accounts {
     db: Db,
@@ -79,10 +104,14 @@ impl Accounts {
         Accounts::with_hashing(db, Hashing::default())
     }
 
+    /// Accounts that hash on `hashing`, sharing its slots with every other clone of it.
     pub fn with_hashing(db: Db, hashing: Hashing) -> Self {
         Accounts { db, hashing }
     }
 
+    /// Creates an account with `username` and the hash of `password`, at
+    /// [`CredentialEpoch::INITIAL`]. A name whose key is taken is
+    /// [`SignupError::UsernameTaken`].
     #[tracing::instrument(skip_all, fields(username = %username))]
     pub async fn sign_up(&self, username: &Username, password: Password) -> Result<User, SignupError> {
         let hash = self.hashing.hash(password).await?;
@@ -111,6 +140,50 @@ impl Accounts {
             }
             Err(e) => Err(SignupError::Db(e)),
         }
+    }
+
+    /// Takes in a user of the application's own user store, by its stable id, so that its
+    /// sessions can hold seats; returns it with its current credentials. Idempotent. For
+    /// applications that check passwords themselves: such a user has no single-login name
+    /// (it shows as `#id`, which no [`Username`] can be) and no password here, so it cannot
+    /// log in through [`Accounts::authenticate`]. Do not mix it with [`Accounts::sign_up`] in
+    /// one database: the ids would share one space.
+    pub async fn adopt(&self, id: UserId) -> Result<(User, CredentialEpoch), sqlx::Error> {
+        let name = format!("#{}", id.0);
+        let now = Millis::now().0;
+        let row: (String, i64) = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO users (id, username, username_key, password_hash, created_at) \
+                     VALUES ($1, $2, $2, '', $3) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id.0)
+                .bind(&name)
+                .bind(now)
+                .execute(pool)
+                .await?;
+                sqlx::query_as("SELECT username, credential_epoch FROM users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO users (id, username, username_key, password_hash, created_at) \
+                     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $2, '', $3) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id.0)
+                .bind(&name)
+                .bind(now)
+                .execute(pool)
+                .await?;
+                sqlx::query_as("SELECT username, credential_epoch FROM users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok((User { id, username: row.0 }, CredentialEpoch(row.1)))
     }
 
     /// Checks a username and password. The raw password is taken as typed (not parsed), so that
@@ -213,6 +286,7 @@ impl Accounts {
         }))
     }
 
+    /// The user with this name (compared by [`Username::key`]), disabled or not.
     pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, sqlx::Error> {
         Ok(self.find_credentials(name).await?.map(|c| c.user))
     }

@@ -19,6 +19,7 @@ use std::str::FromStr;
 /// `2001:db8::/32`.
 pub use ipnet::IpNet;
 
+/// A network as written that is neither CIDR nor a bare IP address; it holds the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an IP address or CIDR network (like 10.0.0.0/8)")]
 pub struct IpNetError(String);
@@ -40,8 +41,10 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// Which header the trusted proxies write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ForwardedHeader {
+    /// `X-Forwarded-For`: comma-separated addresses, each proxy appending one (the default).
     #[default]
     XForwardedFor,
+    /// RFC 7239 `Forwarded`: the `for=` parameter of each element.
     Forwarded,
 }
 
@@ -60,21 +63,30 @@ impl FromStr for ForwardedHeader {
 /// How to find the client behind proxies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientIpConfig {
+    /// Our reverse proxies: only a peer in one of these networks has its header read. Empty
+    /// (the default): the client is always the socket peer.
     pub trusted_proxies: Vec<IpNet>,
+    /// The header those proxies write.
     pub header: ForwardedHeader,
 }
 
+/// A forwarding header entry, reached before the client, that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed {header} header: {reason}")]
 pub struct MalformedHeader {
+    /// The header's name: `X-Forwarded-For` or `Forwarded`.
     pub header: &'static str,
+    /// What was wrong with the entry, for the logs.
     pub reason: String,
 }
 
 /// The outcome: the client address, and a complaint about the header if it was ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp {
+    /// The client's address (an IPv4-mapped IPv6 address is given as its IPv4 address).
     pub ip: IpAddr,
+    /// Set when a malformed entry stopped the walk: `ip` is then the last address that
+    /// could be checked.
     pub malformed: Option<MalformedHeader>,
 }
 

@@ -1,7 +1,8 @@
 //! The database: SQLite by default, PostgreSQL when several server processes share the work.
 //!
 //! Both backends run the same SQL text where they can (`$1` placeholders work in both, times
-//! are integer milliseconds); [`on_pool!`] expands one body for each concrete pool type.
+//! are integer milliseconds); [`on_pool!`](crate::on_pool!) expands one body for each
+//! concrete pool type.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,32 +12,46 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+/// A connection pool to the database. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
 pub enum Db {
+    /// A SQLite database (a `sqlite:` URL).
     Sqlite(SqlitePool),
+    /// A PostgreSQL database (a `postgres://` URL), which several server processes can share.
     Postgres(PgPool),
 }
 
+/// Which database a [`Db`] talks to, without its pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite ([`Db::Sqlite`]).
     Sqlite,
+    /// PostgreSQL ([`Db::Postgres`]).
     Postgres,
 }
 
+/// Why the database could not be connected to or migrated.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The URL starts with neither `sqlite:` nor `postgres://` (or `postgresql://`).
     #[error("unsupported database URL (expected sqlite: or postgres://)")]
     UnsupportedUrl,
+    /// The directory that should hold the SQLite file did not exist and could not be created.
     #[error("could not create the directory for the SQLite file {path}")]
     CreateDir {
+        /// The directory, as displayed.
         path: String,
+        /// Why it could not be created.
         #[source]
         source: std::io::Error,
     },
+    /// The URL is malformed, or no connection could be opened (within 30 seconds).
     #[error("could not connect to the database")]
     Connect(#[source] sqlx::Error),
+    /// Applying the migrations failed ([`Db::migrate`]).
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed (a `sqlx::Error` converted with `?`).
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
 }
@@ -52,7 +67,9 @@ macro_rules! on_pool {
     };
 }
 
+/// Settings for [`Db::connect_with`].
 pub struct ConnectOptions {
+    /// The most connections the pool holds at once (default 16).
     pub max_connections: u32,
 }
 
@@ -63,10 +80,14 @@ impl Default for ConnectOptions {
 }
 
 impl Db {
+    /// Connects to `url` (`sqlite:…` or `postgres://…`) with the default [`ConnectOptions`].
+    /// A missing SQLite file, and its directory, are created; SQLite runs in WAL mode with
+    /// foreign keys on. Does not migrate: see [`Db::migrate`].
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         Db::connect_with(url, ConnectOptions::default()).await
     }
 
+    /// Connects to `url` like [`Db::connect`], with `options`.
     pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Db, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
@@ -105,6 +126,7 @@ impl Db {
         }
     }
 
+    /// Which database this is.
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
@@ -112,6 +134,8 @@ impl Db {
         }
     }
 
+    /// Applies the migrations this build embeds for the backend (`migrations/sqlite` or
+    /// `migrations/postgres`) that the database has not run yet.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
@@ -120,6 +144,8 @@ impl Db {
         Ok(())
     }
 
+    /// Closes the pool; returns once every connection has closed (those in use close when
+    /// they are given back).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }

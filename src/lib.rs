@@ -1,17 +1,82 @@
-//! Core of single-login: the rules, with no web framework in sight.
+//! single-login keeps each user account to its allowed number of live logins: when a user
+//! signs in from a new browser, the policy decides which older sessions end (or whether the
+//! new one is refused, or the user is asked), and every request of an ended session is told
+//! so on its next request. The rules live here, with no web framework in sight; the
+//! features `axum` and `tower-sessions` add [`web`], which puts them into any axum app.
 //!
+//! # Quick start (features `axum` and `tower-sessions`)
+//!
+//! ```no_run
+//! # #[cfg(feature = "tower-sessions")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::routing::get;
+//! use axum::Router;
+//! use single_login::web::{OnEnded, SignedIn, SingleLogin};
+//! use single_login::{Db, Policy};
+//! use tower_sessions::{MemoryStore, SessionManagerLayer};
+//!
+//! let db = Db::connect("sqlite://data/app.db").await?;
+//! db.migrate().await?;
+//! let login = SingleLogin::new(db, Policy::default()).on_ended(OnEnded::Redirect("/login".into()));
+//! let app: Router = Router::new()
+//!     .route("/", get(|me: SignedIn| async move { format!("user {}", me.user.0) }))
+//!     // ... your login route calls `login.log_in(&session, user_id, &client)`
+//!     .layer(login.layer())
+//!     .layer(SessionManagerLayer::new(MemoryStore::default()));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The pieces:
 //! - [`Username`] and [`Password`] parse untrusted input into valid values;
 //! - [`password`] hashes and verifies with argon2id off the async runtime, a bounded number
 //!   at a time ([`Hashing`]);
 //! - [`Db`] connects to SQLite or PostgreSQL and runs the migrations;
-//! - [`Accounts`] stores users;
+//! - [`Accounts`] stores users (or adopts the ids of an application's own, [`Accounts::adopt`]);
 //! - [`Logins`] is the login itself: throttle, verification and seat, in order;
 //! - [`Seats`] is the session-seat registry: one row per login, opened under the user's lock
 //!   so that simultaneous logins cannot outnumber the policy;
 //! - [`changes`] tells live pages, in this process and others, that a user's seats changed;
 //! - [`policy`] decides, as a pure function, which seats a new login ends;
+//! - [`client_ip`] finds the client behind trusted reverse proxies;
 //! - [`throttle`] counts password checks per client network, account and user, before the
 //!   password is verified.
+//!
+//! The policy alone, as a pure function:
+//!
+//! ```
+//! use single_login::policy::{plan, Decision, LiveSeat};
+//! use single_login::{EndReason, Millis, Policy, SeatId};
+//!
+//! let live = [LiveSeat { id: SeatId(1), last_seen_at: Millis(1_000), client_ip: None }];
+//! // The default policy: one session per user, a new login ends the oldest.
+//! let decision = plan(&Policy::default(), None, &live, &[], None, Millis(2_000));
+//! assert_eq!(decision, Decision::Admit { end: vec![(SeatId(1), EndReason::Replaced)] });
+//! ```
+//!
+//! # Guarantees
+//!
+//! - **Atomic logins.** A login reads the user's live seats, lets the policy decide, ends
+//!   what it says and opens the new seat in one transaction under a lock on the user's row
+//!   (SQLite `BEGIN IMMEDIATE`; PostgreSQL `SELECT … FOR UPDATE`). However many logins of one
+//!   user run at once, in however many processes sharing one database, each sees the seats
+//!   the previous one left: never more than the limit stay live.
+//! - **The per-request check reads the registry**, one indexed lookup, with no cache: from
+//!   the moment the kicking login's transaction commits, the ended session is refused in
+//!   every process.
+//! - **Credential changes** ([`Seats::change_credentials`]) end the sessions in the same
+//!   transaction that moves the credential epoch on; a login that verified the old password
+//!   cannot open a seat afterwards.
+//! - **The live channel is a hint, never the authority.** On PostgreSQL a trigger sends
+//!   `NOTIFY` inside the transaction that changes a seat, so notices reach every process when
+//!   (and only if) the change commits; on SQLite, only listeners of the same process hear
+//!   them, and others learn at their next periodic re-read. A lost, late or repeated notice
+//!   costs a lookup, never a wrong answer: the check above still decides.
+//! - **When the database is down**, nothing is half-done (every change is one transaction),
+//!   logins fail with an error, and the check fails closed: [`web`]'s layer answers 500
+//!   rather than serve a request whose seat it could not read.
+
+#![warn(missing_docs)]
 
 pub mod accounts;
 pub mod changes;
@@ -26,6 +91,8 @@ pub mod seats;
 pub mod throttle;
 pub mod username;
 pub mod vocabulary;
+#[cfg(feature = "tower-sessions")]
+pub mod web;
 
 pub use accounts::{
     Accounts, AuthError, ChangePasswordError, CredentialEpoch, SignupError, User, UserId, UserSummary,
@@ -41,3 +108,15 @@ pub use seats::{
     CredentialChange, EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, SeatStatus, Seats, SessionHash,
 };
 pub use username::{Username, UsernameError};
+
+/// An error and all its sources, for the logs: "outer: cause: root cause".
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}

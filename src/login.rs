@@ -31,9 +31,13 @@ use crate::Millis;
 /// The services a login uses.
 #[derive(Debug, Clone)]
 pub struct Logins {
+    /// Checks passwords and creates accounts.
     pub accounts: Accounts,
+    /// The registry the login's seat opens in.
     pub seats: Seats,
+    /// Counts every password check before it happens.
     pub throttle: Arc<Throttle>,
+    /// Decides which seats a new login ends, denies on, or asks about.
     pub policy: Arc<Policy>,
 }
 
@@ -57,6 +61,7 @@ pub struct NewSession<'a> {
     /// The seat the browser already holds, if signed in: a login over it ends it (logged
     /// out) before the new one opens.
     pub replacing: Option<SeatId>,
+    /// Gives the session a fresh id; called only once the password is known to be right.
     pub renew: Renew<'a>,
 }
 
@@ -65,29 +70,52 @@ pub struct NewSession<'a> {
 pub enum LoginOutcome {
     /// Signed in: the new seat, and the seats the policy ended for it.
     SignedIn {
+        /// Who signed in.
         user: User,
+        /// The seat the login opened.
         seat: SeatId,
+        /// The seats ended to make room, each with its reason.
         ended: Vec<(SeatId, EndReason)>,
     },
     /// `deny_new`: these active sessions hold the limit. Not a failed login.
-    Denied { user: User, blocking: Vec<SeatInfo> },
-    /// `ask`: the password was right; the user chooses among these sessions, then continues
-    /// with [`Logins::continue_held`] and this epoch. Not a failed login.
-    Held {
+    Denied {
+        /// The user whose password was right.
         user: User,
+        /// The active sessions that hold the limit.
+        blocking: Vec<SeatInfo>,
+    },
+    /// `ask`: the password was right; the user chooses among these sessions, then continues
+    /// with [`Logins::open`] and this epoch. Not a failed login.
+    Held {
+        /// The user whose password was right.
+        user: User,
+        /// The credential epoch the password was checked at, to continue with.
         epoch: CredentialEpoch,
+        /// The live sessions the user may choose to end.
         candidates: Vec<SeatInfo>,
     },
     /// The password was right, but the account was disabled or its password changed while
     /// the login was under way: nothing opened.
-    CredentialsChanged { user: User },
+    CredentialsChanged {
+        /// The user whose password was right.
+        user: User,
+    },
     /// Unknown name and wrong password alike. `target` is the account the name belongs to,
     /// for the logs only.
-    InvalidCredentials { target: Option<UserId> },
+    InvalidCredentials {
+        /// The account the name belongs to, if any.
+        target: Option<UserId>,
+    },
     /// A throttle bucket is full: no password was checked.
-    Throttled { wait: Duration },
+    Throttled {
+        /// How long until the full bucket's window ends.
+        wait: Duration,
+    },
     /// No hashing slot in time: no password was checked, nothing counted.
-    Busy { retry_after: Duration },
+    Busy {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
 }
 
 /// What became of a sign-up.
@@ -96,14 +124,21 @@ pub enum SignupOutcome {
     /// The account, with credentials [`CredentialEpoch::INITIAL`], and what became of its
     /// first login (signed in, unless it was disabled in between).
     Created {
+        /// The new account.
         user: User,
+        /// What became of its first login.
         login: LoginOutcome,
     },
+    /// Another account has this name (compared by its key): nothing was created.
     UsernameTaken,
+    /// The client network's bucket is full: nothing was hashed or created.
     Throttled {
+        /// How long until the full bucket's window ends.
         wait: Duration,
     },
+    /// No hashing slot in time: nothing was created or counted.
     Busy {
+        /// How long to wait before trying again.
         retry_after: Duration,
     },
 }
@@ -116,17 +151,27 @@ pub enum ReauthOutcome<T> {
     /// The password was wrong (counted against the user's re-authentication bucket).
     WrongPassword,
     /// A throttle bucket is full: no password was checked.
-    Throttled { wait: Duration },
+    Throttled {
+        /// How long until the full bucket's window ends.
+        wait: Duration,
+    },
     /// No hashing slot in time: no password was checked, nothing counted.
-    Busy { retry_after: Duration },
+    Busy {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
 }
 
+/// What kept a login, sign-up or re-authentication from having an outcome at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
+    /// A query failed.
     #[error("could not reach the database")]
     Db(#[from] sqlx::Error),
+    /// Hashing or verifying failed (a busy hashing pool is an outcome, never this).
     #[error(transparent)]
     Hash(HashError),
+    /// The web framework could not give the session a fresh id ([`Renew`]).
     #[error("could not give the session a fresh id")]
     Session(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

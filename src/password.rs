@@ -11,17 +11,22 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+/// Fewest characters (Unicode scalar values) a new password may have.
 pub const MIN_CHARS: usize = 8;
+/// Most characters a new password may have.
 pub const MAX_CHARS: usize = 128;
 
 /// A password that meets the length rules. Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct Password(String);
 
+/// Why [`Password::parse`] refused a password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
+    /// Fewer than [`MIN_CHARS`] characters.
     #[error("A password needs at least {MIN_CHARS} characters")]
     TooShort,
+    /// More than [`MAX_CHARS`] characters.
     #[error("A password can have at most {MAX_CHARS} characters")]
     TooLong,
 }
@@ -63,16 +68,22 @@ impl fmt::Debug for StoredHash {
     }
 }
 
+/// Why hashing or verifying a password gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
+    /// argon2 failed, or the stored hash is not a valid PHC string.
     #[error("password hashing failed: {0}")]
     Argon2(argon2::password_hash::Error),
+    /// The hashing threads are gone, or the work panicked: no result came back.
     #[error("the password hashing thread stopped")]
     Stopped,
     /// Every hashing slot stayed taken for the whole wait: the caller should answer "busy,
     /// try again after `retry_after`".
     #[error("all password hashing slots are busy")]
-    Busy { retry_after: Duration },
+    Busy {
+        /// How long to wait before trying again: the hashing wait, at least one second.
+        retry_after: Duration,
+    },
 }
 
 /// Memory one argon2 hash takes (the `m` parameter).

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Millis;
 use crate::vocabulary::{EndReason, SeatId};
 
+/// What a login does when the user already holds as many seats as the limit allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnLimit {
@@ -22,10 +23,12 @@ pub enum OnLimit {
     Ask,
 }
 
+/// The session-limit settings every login is decided under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Live seats a user may hold; at least 1.
     pub max_sessions: u32,
+    /// What a login does when `max_sessions` seats are already live.
     pub on_limit: OnLimit,
     /// Seats whose client IP equals the new login's neither count nor end.
     pub same_ip_shares_seat: bool,
@@ -47,19 +50,34 @@ impl Default for Policy {
 /// A live seat as the policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveSeat {
+    /// The seat's id, as the decision names it.
     pub id: SeatId,
+    /// When the seat was last used: the least recently used seats end first, and under
+    /// `DenyNew` it tells idle seats from active ones.
     pub last_seen_at: Millis,
+    /// The client address the seat was opened from, compared with the new login's under
+    /// `same_ip_shares_seat`.
     pub client_ip: Option<String>,
 }
 
+/// What the policy decided for a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Open the new seat after ending these.
-    Admit { end: Vec<(SeatId, EndReason)> },
+    Admit {
+        /// The seats to end, each with its reason (`Expired` for idle seats under `DenyNew`).
+        end: Vec<(SeatId, EndReason)>,
+    },
     /// Refuse the login: these active seats hold the limit.
-    Deny { blocking: Vec<SeatId> },
+    Deny {
+        /// The active seats that hold the limit.
+        blocking: Vec<SeatId>,
+    },
     /// Ask the user which of these seats to end.
-    Ask { candidates: Vec<SeatId> },
+    Ask {
+        /// The seats the user may choose among.
+        candidates: Vec<SeatId>,
+    },
 }
 
 /// The complete plan for one login: the user's own limit (where an operator set one)
@@ -100,6 +118,9 @@ pub fn plan(
     }
 }
 
+/// Decides a login from `new_ip` at `now` against the user's `live` seats under `policy`
+/// alone: whom to end, whether to deny, or what to ask. [`plan`] adds the user's own limit
+/// and choice.
 pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<&str>, now: Millis) -> Decision {
     let shares = |seat: &LiveSeat| {
         policy.same_ip_shares_seat && new_ip.is_some() && seat.client_ip.as_deref() == new_ip

@@ -27,6 +27,7 @@ pub const MAX_USER_AGENT_CHARS: usize = 512;
 pub struct SessionHash(String);
 
 impl SessionHash {
+    /// The hash of `session_id`.
     pub fn of(session_id: &str) -> Self {
         let digest = Sha256::digest(session_id.as_bytes());
         let mut hex = String::with_capacity(64);
@@ -36,6 +37,7 @@ impl SessionHash {
         SessionHash(hex)
     }
 
+    /// The 64 hex digits, as stored in `seats.session_hash`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -55,11 +57,14 @@ impl fmt::Debug for SessionHash {
 /// Where a login comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginContext {
+    /// The client's IP address as text, if known.
     pub client_ip: Option<String>,
+    /// The browser's `User-Agent`, cut to [`MAX_USER_AGENT_CHARS`] by [`LoginContext::new`].
     pub user_agent: Option<String>,
 }
 
 impl LoginContext {
+    /// A context; the user agent is cut to [`MAX_USER_AGENT_CHARS`] characters.
     pub fn new(client_ip: Option<String>, user_agent: Option<&str>) -> Self {
         LoginContext {
             client_ip,
@@ -71,16 +76,24 @@ impl LoginContext {
 /// One seat, live or ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeatInfo {
+    /// The seat's id in `seats`.
     pub id: SeatId,
+    /// When the login opened the seat.
     pub created_at: Millis,
+    /// When the seat was last used, to within the touch interval of [`Seats::check`].
     pub last_seen_at: Millis,
+    /// The client's IP address at login, as text, if known.
     pub client_ip: Option<String>,
+    /// The browser's `User-Agent` at login (cut), if it sent one.
     pub user_agent: Option<String>,
 }
 
+/// How and when a seat ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended {
+    /// When the seat ended.
     pub at: Millis,
+    /// Why it ended.
     pub reason: EndReason,
     /// For `Replaced`: the login that took the seat, while it is still on record.
     pub replaced_by: Option<SeatInfo>,
@@ -91,30 +104,68 @@ pub struct Ended {
 /// An ended seat, for the user's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndedSeat {
+    /// The seat as it was when it ended.
     pub seat: SeatInfo,
+    /// How and when it ended.
     pub ended: Ended,
 }
 
 /// What the registry knows of the seat behind a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeatStatus {
+    /// The seat's id in `seats`.
     pub seat: SeatId,
+    /// Whose seat it is.
     pub user: User,
+    /// When the login opened the seat.
     pub created_at: Millis,
+    /// When the seat was last used.
     pub last_seen_at: Millis,
+    /// How the seat ended; `None` while it is live.
     pub ended: Option<Ended>,
 }
 
+/// What the per-request check found for a session ([`Seats::check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// No seat has this session: it never logged in, or its record was purged.
+    Unknown,
+    /// The seat is live. `touched`: its last-seen time just moved forward, so the session's
+    /// own expiry should slide along with it.
+    Live {
+        /// The seat and its user.
+        status: SeatStatus,
+        /// Whether this check moved the seat's last-seen time forward.
+        touched: bool,
+    },
+    /// The seat has ended, and how (just now, if it had outlived [`Lifetimes`]).
+    Ended {
+        /// The seat and its user.
+        status: SeatStatus,
+        /// How and when the seat ended.
+        ended: Ended,
+    },
+}
+
+/// What became of [`Seats::open`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenOutcome {
+    /// The new seat is open, and the seats the policy named have ended.
     Opened {
+        /// The new seat.
         seat: SeatId,
+        /// The seats ended to make room, each with its reason.
         ended: Vec<(SeatId, EndReason)>,
     },
+    /// The policy (`deny_new`) refused the login: nothing was opened or ended.
     Denied {
+        /// The active seats that hold the limit.
         blocking: Vec<SeatInfo>,
     },
+    /// The policy (`ask`) leaves the user to choose which seats to end: nothing was opened
+    /// or ended.
     Ask {
+        /// The live seats the user may choose among.
         candidates: Vec<SeatInfo>,
     },
     /// The account was disabled, or its password changed, after this login checked it:
@@ -127,7 +178,10 @@ pub enum OpenOutcome {
 pub enum CredentialChange<'a> {
     /// A new password hash, replacing the one checked at `verified`.
     Password {
+        /// The new password's hash.
         hash: &'a crate::password::StoredHash,
+        /// The epoch at which the current password was checked: if the account's has moved
+        /// since, nothing changes.
         verified: CredentialEpoch,
     },
     /// The account can no longer log in.
@@ -136,6 +190,8 @@ pub enum CredentialChange<'a> {
     Enable,
 }
 
+/// The session-seat registry: opens, checks and ends seats, and tells listeners of changes.
+/// Cheap to clone: clones share the pool, the SQLite gate and the listeners.
 #[derive(Debug, Clone)]
 pub struct Seats {
     db: Db,
@@ -361,6 +417,7 @@ macro_rules! change_in_tx {
 }
 
 impl Seats {
+    /// A registry over `db` (migrated, see [`Db::migrate`]).
     pub fn new(db: Db) -> Self {
         Seats {
             db,
@@ -465,6 +522,38 @@ impl Seats {
         Ok(outcome)
     }
 
+    /// The per-request check, one indexed lookup in the common case: is the seat behind this
+    /// session live at `now`? A seat past its [`Lifetimes`] is ended (`expired`) on the spot;
+    /// a live one last seen more than `touch_interval` ago is touched.
+    pub async fn check(
+        &self,
+        hash: &SessionHash,
+        lifetimes: &Lifetimes,
+        touch_interval: std::time::Duration,
+        now: Millis,
+    ) -> Result<Check, sqlx::Error> {
+        let Some(status) = self.status(hash).await? else {
+            return Ok(Check::Unknown);
+        };
+        if let Some(ended) = status.ended.clone() {
+            return Ok(Check::Ended { status, ended });
+        }
+        if lifetimes.expired(status.created_at, status.last_seen_at, now) {
+            self.end(status.seat, EndReason::Expired).await?;
+            // Read again: a newer login may have ended it first, and its reason wins.
+            return Ok(match self.status(hash).await? {
+                Some(status) => match status.ended.clone() {
+                    Some(ended) => Check::Ended { status, ended },
+                    None => Check::Unknown,
+                },
+                None => Check::Unknown,
+            });
+        }
+        let touched =
+            status.last_seen_at <= now.minus(touch_interval) && self.touch(status.seat, now).await?;
+        Ok(Check::Live { status, touched })
+    }
+
     /// The seat behind a session, with its user and, if it ended, how: one lookup by the
     /// unique hash.
     pub async fn status(&self, hash: &SessionHash) -> Result<Option<SeatStatus>, sqlx::Error> {
@@ -548,8 +637,6 @@ impl Seats {
         Ok(rows.into_iter().map(seat_info).collect())
     }
 
-    /// Ends every live seat of a user but `except`; returns how many. `by` is the user's
-    /// session that did it (`None`: an operator).
     /// Changes an account's credentials and ends its sessions (all, or all but `keep`) in one
     /// transaction, under the lock a login takes to open a seat: a login that checked the
     /// old credentials cannot open a seat afterwards, and no session of the old credentials
@@ -614,6 +701,8 @@ impl Seats {
         Ok(ended)
     }
 
+    /// Ends, with `reason`, every live seat of `user` but `except`; returns how many. `by` is
+    /// the user's session that did it (`None`: an operator).
     pub async fn end_all(
         &self,
         user: UserId,

@@ -47,17 +47,22 @@ pub fn client_network(client: Option<IpAddr>, ipv6_prefix: u8) -> String {
     }
 }
 
+/// The limits and windows of the [`Throttle`]'s buckets. A window starts at a bucket's
+/// first attempt; its count starts over once the window has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
     /// Failed logins allowed per username and client network within `window`.
     pub max_failures: u32,
+    /// The window of `max_failures` and `reauth_max_failures` (default 15 minutes).
     pub window: Duration,
     /// Failed logins allowed per account, from every address, within `account_window`.
     pub account_max_failures: u32,
+    /// The window of `account_max_failures` (default one hour).
     pub account_window: Duration,
     /// Password checks (login, signup, confirmation, change) allowed per client network
     /// within `address_window`.
     pub address_max_attempts: u32,
+    /// The window of `address_max_attempts` (default one minute).
     pub address_window: Duration,
     /// Failed password confirmations and changes allowed per signed-in user within `window`.
     pub reauth_max_failures: u32,
@@ -85,15 +90,26 @@ impl Default for ThrottleConfig {
 pub enum Bucket<'a> {
     /// Failed logins of this username (its key) from this client.
     NameFromAddress {
+        /// The name's key ([`Username::attempt_key`](crate::username::Username::attempt_key)).
         name_key: &'a str,
+        /// The client's address, counted by its network; `None` when unknown.
         client: Option<IpAddr>,
     },
     /// Failed logins of this username from anywhere.
-    Account { name_key: &'a str },
+    Account {
+        /// The name's key ([`Username::attempt_key`](crate::username::Username::attempt_key)).
+        name_key: &'a str,
+    },
     /// Every password check from this client.
-    Address { client: Option<IpAddr> },
+    Address {
+        /// The client's address, counted by its network; `None` when unknown.
+        client: Option<IpAddr>,
+    },
     /// Failed confirmations and changes of this signed-in user's password.
-    Reauth { user: UserId },
+    Reauth {
+        /// The signed-in user.
+        user: UserId,
+    },
 }
 
 /// What a success gives back to a bucket.
@@ -117,9 +133,12 @@ pub struct Reservation {
 /// A bucket is full: try again after `wait`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
+    /// How long until the full bucket's window ends; at least one second.
     pub wait: Duration,
 }
 
+/// Counts password checks in the `attempts` table, against the limits of a
+/// [`ThrottleConfig`]. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Throttle {
     db: Db,
@@ -127,6 +146,7 @@ pub struct Throttle {
 }
 
 impl Throttle {
+    /// A throttle counting in `db` under `config`.
     pub fn new(db: Db, config: ThrottleConfig) -> Self {
         Throttle { db, config }
     }

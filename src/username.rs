@@ -4,7 +4,9 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
+/// Fewest characters a username may have (counted after trimming and NFKC normalisation).
 pub const MIN_CHARS: usize = 3;
+/// Most characters a username may have.
 pub const MAX_CHARS: usize = 32;
 
 /// A valid username. `as_str` is the name as the user chose it (NFKC-normalised, so that
@@ -16,14 +18,19 @@ pub struct Username {
     key: String,
 }
 
+/// Why [`Username::parse`] refused a name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsernameError {
+    /// Nothing but whitespace was typed.
     #[error("Enter a username")]
     Empty,
+    /// Fewer than [`MIN_CHARS`] characters.
     #[error("A username needs at least {MIN_CHARS} characters")]
     TooShort,
+    /// More than [`MAX_CHARS`] characters.
     #[error("A username can have at most {MAX_CHARS} characters")]
     TooLong,
+    /// A character other than a letter, a digit, `_`, `.` or `-` (inner whitespace included).
     #[error("A username may contain only letters, digits and _ . -")]
     InvalidCharacter,
 }
@@ -55,6 +62,7 @@ impl Username {
         Ok(Username { display, key })
     }
 
+    /// The name as the user chose it (trimmed, NFKC-normalised): what is shown and stored.
     pub fn as_str(&self) -> &str {
         &self.display
     }

@@ -5,13 +5,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A user's id: the primary key of its row in `users` (for an adopted user, the
+/// application's own id; see [`Accounts::adopt`](crate::Accounts::adopt)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserId(pub i64);
 
 /// A user as the rest of the program sees it: no password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The user's id in `users`.
     pub id: UserId,
+    /// The name as the user chose it (NFKC-normalised), or `#id` for an adopted user.
     pub username: String,
 }
 
@@ -27,9 +31,11 @@ impl CredentialEpoch {
     pub const INITIAL: CredentialEpoch = CredentialEpoch(0);
 }
 
+/// A seat's id: the primary key of its row in `seats`, one row per login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SeatId(pub i64);
 
+/// Why a seat ended, as stored in `seats.end_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
@@ -44,6 +50,8 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// The reason's name as stored in `seats.end_reason`: `replaced`, `logged_out`, `revoked`
+    /// or `expired` (the same as its serde form).
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Replaced => "replaced",
@@ -53,6 +61,7 @@ impl EndReason {
         }
     }
 
+    /// The reason whose [`EndReason::as_str`] is `text`; `None` for any other text.
     pub fn parse(text: &str) -> Option<EndReason> {
         Some(match text {
             "replaced" => EndReason::Replaced,

@@ -272,9 +272,9 @@ mod ssr {
                 renew: Box::new(move || {
                     Box::pin(async move {
                         session.clear().await;
-                        ssr::fresh_session_id(&session)
+                        single_login::web::renew_id(&session)
                             .await
-                            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.to_string().into() })
+                            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })
                     })
                 }),
             }

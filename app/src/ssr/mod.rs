@@ -163,17 +163,7 @@ pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> A
     AppError::Internal
 }
 
-/// An error and all its sources, for the logs: "outer: cause: root cause".
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}
+pub use single_login::error_chain;
 
 /// Stores toasts for the next full page load (a flash): used when the browser follows a
 /// redirect itself, without the hydrated app to show them.
@@ -194,24 +184,11 @@ pub async fn flash_in_new_session(session: &tower_sessions::Session, toast: Toas
     push_flash(session, toast).await
 }
 
-/// Gives `session` a fresh id (the old one is deleted from the store) and returns the hash a
-/// seat is keyed by. Saved at once, so that the id is known now, not after the response.
-pub async fn fresh_session_id(
-    session: &tower_sessions::Session,
-) -> Result<single_login::SessionHash, AppError> {
-    session.cycle_id().await.map_err(internal)?;
-    session.save().await.map_err(internal)?;
-    let id = session
-        .id()
-        .ok_or_else(|| internal("a saved session has no id"))?;
-    Ok(single_login::SessionHash::of(&id.to_string()))
-}
-
 /// Gives the signed-in session a fresh id and moves its seat to it. The old id finds no
 /// seat any more.
 pub async fn renew_session_id(seat: single_login::SeatId) -> Result<(), AppError> {
     let session = session().await?;
-    let hash = fresh_session_id(&session).await?;
+    let hash = single_login::web::renew_id(&session).await.map_err(internal)?;
     if context()?.seats.rekey(seat, &hash).await.map_err(internal)? {
         Ok(())
     } else {

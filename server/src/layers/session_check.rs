@@ -12,8 +12,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{Method, StatusCode};
-use single_login::seats::SeatStatus;
-use single_login::{EndReason, Millis, SessionHash};
+use single_login::seats::Check;
+use single_login::{Millis, SessionHash};
 use tower_sessions::Session;
 
 use crate::AppState;
@@ -96,37 +96,27 @@ async fn authenticate(
         return Ok(RequestAuth::Anonymous);
     };
     let hash = SessionHash::of(&id.to_string());
-    let seats = &state.ctx.seats;
-    let Some(status) = seats.status(&hash).await? else {
-        return Ok(RequestAuth::Anonymous);
-    };
     let now = Millis::now();
-    let SeatStatus {
-        seat,
-        user,
-        created_at,
-        last_seen_at,
-        ended,
-    } = status;
     let settings = &state.settings;
-    let ended = match ended {
-        Some(ended) => ended,
-        None if settings.lifetimes().expired(created_at, last_seen_at, now) => {
-            seats.end(seat, EndReason::Expired).await?;
-            match seats.status(&hash).await?.and_then(|s| s.ended) {
-                Some(ended) => ended,
-                None => return Ok(RequestAuth::Anonymous),
-            }
-        }
-        None => {
-            if last_seen_at <= now.minus(state.settings.seat_touch_interval) {
-                seats.touch(seat, now).await?;
+    let check = state
+        .ctx
+        .seats
+        .check(&hash, &settings.lifetimes(), settings.seat_touch_interval, now)
+        .await?;
+    let (user, seat, ended) = match check {
+        Check::Unknown => return Ok(RequestAuth::Anonymous),
+        Check::Live { status, touched } => {
+            if touched {
                 // Marks the session modified, so the session layer saves it and re-sends the
                 // cookie: its expiry slides along with the seat's last-seen time.
                 session.insert(TOUCH_KEY, now.0).await?;
             }
-            return Ok(RequestAuth::SignedIn { user, seat });
+            return Ok(RequestAuth::SignedIn {
+                user: status.user,
+                seat: status.seat,
+            });
         }
+        Check::Ended { status, ended } => (status.user, status.seat, ended),
     };
     session.flush().await?;
     tracing::info!(
