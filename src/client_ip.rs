@@ -98,6 +98,24 @@ impl ClientIpConfig {
 
     /// `headers` holds every value of the configured header, in the order received (a proxy
     /// may add a second header line instead of appending to the first).
+    ///
+    /// The walk goes right to left and stops at the first address that is not a trusted
+    /// proxy, so a client cannot choose its address by writing one on the left:
+    ///
+    /// ```
+    /// use single_login::client_ip::{parse_net, ClientIpConfig};
+    ///
+    /// let config = ClientIpConfig {
+    ///     trusted_proxies: vec![parse_net("10.0.0.0/8").unwrap()],
+    ///     ..ClientIpConfig::default()
+    /// };
+    /// let peer = "10.0.0.2".parse().unwrap();
+    /// let found = config.resolve(peer, &["6.6.6.6, 203.0.113.9, 10.0.0.7"]);
+    /// assert_eq!(found.ip.to_string(), "203.0.113.9");
+    /// // From an untrusted peer the header means nothing.
+    /// let direct = config.resolve("198.51.100.1".parse().unwrap(), &["203.0.113.9"]);
+    /// assert_eq!(direct.ip.to_string(), "198.51.100.1");
+    /// ```
     pub fn resolve(&self, peer: IpAddr, headers: &[&str]) -> ClientIp {
         let peer = canonical(peer);
         let plain = ClientIp {

@@ -38,6 +38,15 @@ pub enum UsernameError {
 impl Username {
     /// Parses what a user typed. Surrounding whitespace is dropped (a stray space from
     /// copy-and-paste should not create a second account); inner whitespace is refused.
+    ///
+    /// ```
+    /// use single_login::{Username, UsernameError};
+    ///
+    /// let name = Username::parse(" Ｊｉｍｉｎ ").unwrap();
+    /// assert_eq!(name.as_str(), "Jimin"); // full-width letters are NFKC-folded
+    /// assert_eq!(name.key(), Username::parse("JIMIN").unwrap().key()); // one account
+    /// assert_eq!(Username::parse("a b"), Err(UsernameError::InvalidCharacter));
+    /// ```
     pub fn parse(input: &str) -> Result<Username, UsernameError> {
         let display: String = input.trim().nfkc().collect();
         if display.is_empty() {

@@ -239,6 +239,28 @@ impl SingleLogin {
     /// session gets a fresh id (no fixation; its data stays), a seat is opened under the
     /// policy, and the seats the policy ends are ended, atomically. A seat this session held
     /// before ends first. The user is taken in on first use ([`Accounts::adopt`]).
+    ///
+    /// ```no_run
+    /// use axum::extract::State;
+    /// use axum::response::{IntoResponse, Redirect, Response};
+    /// use http::StatusCode;
+    /// use single_login::web::{Client, SingleLogin};
+    /// use single_login::{LoginOutcome, UserId};
+    /// use tower_sessions::Session;
+    ///
+    /// # fn check_password() -> Option<i64> { Some(7) }
+    /// async fn log_in(State(login): State<SingleLogin>, session: Session, client: Client) -> Response {
+    ///     // The application's own check of who this is.
+    ///     let Some(id) = check_password() else {
+    ///         return StatusCode::UNAUTHORIZED.into_response();
+    ///     };
+    ///     match login.log_in(&session, UserId(id), &client).await {
+    ///         Ok(LoginOutcome::SignedIn { .. }) => Redirect::to("/").into_response(),
+    ///         Ok(LoginOutcome::Denied { .. }) => StatusCode::CONFLICT.into_response(),
+    ///         Ok(_) | Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    ///     }
+    /// }
+    /// ```
     pub async fn log_in(
         &self,
         session: &Session,
