@@ -151,38 +151,27 @@ impl Accounts {
     pub async fn adopt(&self, id: UserId) -> Result<(User, CredentialEpoch), sqlx::Error> {
         let name = format!("#{}", id.0);
         let now = Millis::now().0;
-        let row: (String, i64) = match &self.db {
-            Db::Sqlite(pool) => {
-                sqlx::query(
-                    "INSERT INTO users (id, username, username_key, password_hash, created_at) \
-                     VALUES ($1, $2, $2, '', $3) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(id.0)
-                .bind(&name)
-                .bind(now)
-                .execute(pool)
-                .await?;
-                sqlx::query_as("SELECT username, credential_epoch FROM users WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO users (id, username, username_key, password_hash, created_at) \
-                     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $2, '', $3) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(id.0)
-                .bind(&name)
-                .bind(now)
-                .execute(pool)
-                .await?;
-                sqlx::query_as("SELECT username, credential_epoch FROM users WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_one(pool)
-                    .await?
-            }
+        // PostgreSQL's identity column takes a given id only when told to.
+        let overriding = match &self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => "OVERRIDING SYSTEM VALUE",
         };
+        let insert = format!(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at) \
+             {overriding} VALUES ($1, $2, $2, '', $3) ON CONFLICT (id) DO NOTHING"
+        );
+        let row: (String, i64) = on_pool!(&self.db, pool => {
+            sqlx::query(&insert)
+                .bind(id.0)
+                .bind(&name)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            sqlx::query_as("SELECT username, credential_epoch FROM users WHERE id = $1")
+                .bind(id.0)
+                .fetch_one(pool)
+                .await?
+        });
         Ok((User { id, username: row.0 }, CredentialEpoch(row.1)))
     }
 
