@@ -13,8 +13,11 @@
 //! registry stays the one source of truth, so a lost, late or repeated notice costs a
 //! lookup, never a wrong answer.
 
+use std::sync::Arc;
+
 use tokio::sync::broadcast;
 
+use crate::cache::StatusCache;
 use crate::vocabulary::UserId;
 
 /// The PostgreSQL `LISTEN`/`NOTIFY` channel; the payload is a comma-separated list of user ids.
@@ -30,21 +33,34 @@ pub(crate) enum Notice {
     Everyone,
 }
 
+/// Passes notices to this process's listeners, and first to the per-request check's cache,
+/// which forgets what they make stale.
 #[derive(Debug, Clone)]
 pub(crate) struct Notifier {
     sender: broadcast::Sender<Notice>,
+    cache: Arc<StatusCache>,
 }
 
 impl Notifier {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(cache: Arc<StatusCache>) -> Self {
         Notifier {
             sender: broadcast::channel(BACKLOG).0,
+            cache,
         }
     }
 
     pub(crate) fn send(&self, notice: Notice) {
+        self.forget(notice);
         // No receivers is the common case (no page open), not an error.
         let _ = self.sender.send(notice);
+    }
+
+    /// Tells the cache alone (the listeners hear of it otherwise).
+    pub(crate) fn forget(&self, notice: Notice) {
+        match notice {
+            Notice::User(user) => self.cache.forget(&[user]),
+            Notice::Everyone => self.cache.forget_all(),
+        }
     }
 
     pub(crate) fn subscribe(&self) -> SeatChanges {
@@ -140,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listener_wakes_for_its_user_only() {
-        let notifier = Notifier::new();
+        let notifier = Notifier::new(Arc::new(StatusCache::new(Duration::ZERO)));
         let mut changes = notifier.subscribe();
         notifier.send(Notice::User(UserId(2)));
         let waited = tokio::time::timeout(Duration::from_millis(50), changes.changed(UserId(1))).await;
@@ -156,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listener_that_fell_behind_wakes_to_re_read() {
-        let notifier = Notifier::new();
+        let notifier = Notifier::new(Arc::new(StatusCache::new(Duration::ZERO)));
         let mut changes = notifier.subscribe();
         for _ in 0..=BACKLOG {
             notifier.send(Notice::User(UserId(9)));

@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod cache;
 pub mod changes;
 pub mod client_ip;
 pub mod clock;

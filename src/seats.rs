@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::cache::StatusCache;
 use crate::changes::{Notice, Notifier, Relay, SeatChanges};
 use crate::clock::Millis;
 use crate::db::Db;
@@ -200,6 +201,8 @@ pub struct Seats {
     /// logins at once would wait far longer than their work takes.
     sqlite_gate: Arc<tokio::sync::Mutex<()>>,
     notifier: Notifier,
+    /// What the per-request check remembers; forgotten by every change before it returns.
+    cache: Arc<StatusCache>,
 }
 
 type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
@@ -419,10 +422,19 @@ macro_rules! change_in_tx {
 impl Seats {
     /// A registry over `db` (migrated, see [`Db::migrate`]).
     pub fn new(db: Db) -> Self {
+        Seats::with_cache(db, std::time::Duration::ZERO)
+    }
+
+    /// A registry whose per-request check ([`Seats::check`]) remembers live seats for up to
+    /// `ttl`: exact within this process, and across processes bounded by the PostgreSQL
+    /// notices and `ttl` (see [`crate::cache`]). Zero remembers nothing.
+    pub fn with_cache(db: Db, ttl: std::time::Duration) -> Self {
+        let cache = Arc::new(StatusCache::new(ttl));
         Seats {
             db,
             sqlite_gate: Arc::new(tokio::sync::Mutex::new(())),
-            notifier: Notifier::new(),
+            notifier: Notifier::new(cache.clone()),
+            cache,
         }
     }
 
@@ -437,16 +449,18 @@ impl Seats {
         self.notifier.subscribe()
     }
 
-    /// Tells this process's listeners that seats of `users` changed, on SQLite. On
-    /// PostgreSQL there is nothing to do here: a trigger on `seats` sends `NOTIFY` inside the
-    /// transaction that made the change (migration 0006), and every process's relay, this
-    /// one's included, passes it on, so each listener hears it once, when it commits.
+    /// Tells this process that seats of `users` changed: the check's cache forgets them at
+    /// once, before the change's caller answers anyone, and on SQLite the listeners hear it.
+    /// On PostgreSQL the listeners hear it otherwise: a trigger on `seats` sends `NOTIFY`
+    /// inside the transaction that made the change (migration 0006), and every process's
+    /// relay, this one's included, passes it on, so each listener hears it once, when it
+    /// commits.
     async fn announce(&self, users: &[UserId]) {
-        if matches!(self.db, Db::Postgres(_)) {
-            return;
-        }
         for user in users {
-            self.notifier.send(Notice::User(*user));
+            match self.db {
+                Db::Postgres(_) => self.notifier.forget(Notice::User(*user)),
+                Db::Sqlite(_) => self.notifier.send(Notice::User(*user)),
+            }
         }
     }
 
@@ -532,7 +546,18 @@ impl Seats {
         touch_interval: std::time::Duration,
         now: Millis,
     ) -> Result<Check, sqlx::Error> {
-        let Some(status) = self.status(hash).await? else {
+        let fresh = |status: &SeatStatus| {
+            !lifetimes.expired(status.created_at, status.last_seen_at, now)
+                && status.last_seen_at > now.minus(touch_interval)
+        };
+        if let Some(status) = self.cache.get(hash).filter(|status| fresh(status)) {
+            return Ok(Check::Live {
+                status,
+                touched: false,
+            });
+        }
+        let generation = self.cache.generation();
+        let Some(mut status) = self.status(hash).await? else {
             return Ok(Check::Unknown);
         };
         if let Some(ended) = status.ended.clone() {
@@ -551,6 +576,10 @@ impl Seats {
         }
         let touched =
             status.last_seen_at <= now.minus(touch_interval) && self.touch(status.seat, now).await?;
+        if touched {
+            status.last_seen_at = now;
+        }
+        self.cache.put(hash, &status, generation);
         Ok(Check::Live { status, touched })
     }
 
@@ -586,15 +615,20 @@ impl Seats {
     /// Moves a live seat to a new session id (its session was given a fresh id). The old
     /// id finds no seat from then on. Returns false when the seat is no longer live.
     pub async fn rekey(&self, seat: SeatId, hash: &SessionHash) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE seats SET session_hash = $1 WHERE id = $2 AND ended_at IS NULL")
-                .bind(hash.as_str())
-                .bind(seat.0)
-                .execute(pool)
-                .await?
-                .rows_affected()
+        let user = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "UPDATE seats SET session_hash = $1 WHERE id = $2 AND ended_at IS NULL RETURNING user_id",
+            )
+            .bind(hash.as_str())
+            .bind(seat.0)
+            .fetch_optional(pool)
+            .await?
         });
-        Ok(done > 0)
+        // The old id must find nothing from now on, in the cache either.
+        if let Some(user) = user {
+            self.notifier.forget(Notice::User(UserId(user)));
+        }
+        Ok(user.is_some())
     }
 
     /// Moves a live seat's last-seen time forward. Returns whether a row changed.

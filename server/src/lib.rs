@@ -80,7 +80,7 @@ impl AppState {
         db.migrate().await?;
         let sessions = AnyStore::for_db(&db);
         sessions.migrate().await.map_err(StartError::SessionStore)?;
-        let seats = Seats::new(db.clone());
+        let seats = Seats::with_cache(db.clone(), config.settings.seat_cache_ttl);
         // Listening before the first request, so that no change can go unheard.
         if let Some(relay) = seats.listen().await.map_err(StartError::Listen)? {
             spawn_relay(seats.clone(), relay);

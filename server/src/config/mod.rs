@@ -154,6 +154,12 @@ pub struct Settings {
     /// that no notice reached (SQLite and another process) takes to arrive.
     #[serde(deserialize_with = "values::positive_duration")]
     pub live_recheck_interval: Duration,
+    /// How long the per-request check trusts what it read of a live seat before reading it
+    /// again. This process's own changes are seen at once; another process's by its notice
+    /// (PostgreSQL) or, where none reaches it, after this long at the most. Zero reads every
+    /// time.
+    #[serde(deserialize_with = "values::duration")]
+    pub seat_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -197,6 +203,7 @@ impl Default for Settings {
             ask_choice_timeout: Duration::from_secs(5 * 60),
             password_confirmation_timeout: Duration::from_secs(5 * 60),
             live_recheck_interval: Duration::from_secs(20),
+            seat_cache_ttl: Duration::from_secs(2),
         }
     }
 }

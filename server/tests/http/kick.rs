@@ -187,7 +187,75 @@ async fn requests_in_flight_during_the_kick_cannot_revive_it(db: TestDb) {
     assert_eq!(b.get("/").await.status(), StatusCode::OK);
 }
 
+/// The per-request check remembers live seats (`seat_cache_ttl`, an hour here), yet once the
+/// kicking login has answered, no request of the kicked browser gets a page: the login
+/// makes the cache forget before it answers.
+async fn a_kicked_session_never_gets_a_page_once_the_kicking_login_answered(db: TestDb) {
+    let app = spawn_app_with(db, |s| s.seat_cache_ttl = Duration::from_secs(3600)).await;
+    create_user(&app, "quin").await;
+    let (a, b) = (app.browser(), app.browser());
+    a.log_in("quin").await;
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    let answered = std::sync::OnceLock::<std::time::Instant>::new();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let requests = async {
+        let mut seen = Vec::new();
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let started = std::time::Instant::now();
+            seen.push((started, a.get("/").await.status()));
+        }
+        seen
+    };
+    let kick = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.log_in("quin").await;
+        answered.set(std::time::Instant::now()).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let (seen, ()) = tokio::join!(requests, kick);
+    let answered = *answered.get().unwrap();
+    let before = seen.iter().filter(|(at, _)| *at < answered).count();
+    let after: Vec<StatusCode> = seen
+        .iter()
+        .filter(|(at, _)| *at > answered)
+        .map(|(_, status)| *status)
+        .collect();
+    assert!(
+        before > 0 && !after.is_empty(),
+        "{before} before, {after:?} after"
+    );
+    assert!(
+        after.iter().all(|status| *status == StatusCode::SEE_OTHER),
+        "pages served after the kick answered: {after:?}"
+    );
+}
+
+/// Another process's kick reaches this one's cache by its notice: with the time to live an
+/// hour away, nothing else could deliver it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgres_another_processs_kick_reaches_the_cache_by_notice() {
+    let hour = |s: &mut Settings| s.seat_cache_ttl = Duration::from_secs(3600);
+    let first = spawn_app_with(testkit::postgres().await, hour).await;
+    let second = spawn_peer(&first, hour).await;
+    create_user(&first, "rex").await;
+    let a = first.browser();
+    a.log_in("rex").await;
+    assert_eq!(a.get("/").await.status(), StatusCode::OK);
+    second.browser().log_in("rex").await;
+    let mut status = StatusCode::OK;
+    for _ in 0..100 {
+        status = a.get("/").await.status();
+        if status != StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, StatusCode::SEE_OTHER, "still served from the cache");
+}
+
 on_both_backends!(
+    a_kicked_session_never_gets_a_page_once_the_kicking_login_answered,
     a_second_login_signs_the_first_browser_out_with_a_message,
     the_message_is_korean_for_korean_browsers,
     other_users_keep_their_sessions,
