@@ -3,6 +3,7 @@
 //!
 //! - the kick check's cost per request: one seat lookup by session hash, alone and from
 //!   eight tasks at once, with thousands of seats on record;
+//! - the same lookup as the table grows to 1k, 100k and 1M seats;
 //! - logins per second (the transaction that ends the older seat and opens the new one),
 //!   one user after another, and fifty logins of one user colliding.
 //!
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use single_login::{
-    Accounts, CredentialEpoch, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User,
+    Accounts, CredentialEpoch, Db, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User,
     Username,
 };
 use testkit::TestDb;
@@ -35,8 +36,10 @@ fn main() {
         println!("| backend | measurement | result |");
         println!("|---|---|---|");
         run("SQLite", testkit::sqlite().await).await;
+        scale("SQLite", testkit::sqlite().await).await;
         if std::env::var_os("TEST_POSTGRES_URL").is_some() {
             run("PostgreSQL", testkit::postgres().await).await;
+            scale("PostgreSQL", testkit::postgres().await).await;
         } else {
             eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL skipped (scripts/bench sets it)");
         }
@@ -165,6 +168,78 @@ async fn run(backend: &str, db: TestDb) {
             (COLLIDING as f64 / rounds[ROUNDS / 2].as_secs_f64()).round()
         ),
     );
+}
+
+/// The per-request lookup as the seat table grows to 1k, 100k and 1M rows (ended seats, as
+/// the history keeps them): the unique index should keep it flat.
+async fn scale(backend: &str, db: TestDb) {
+    let user = sign_up(&Accounts::new(db.db.clone()), 1).await.remove(0);
+    let seats = Seats::new(db.db.clone());
+    let mut medians = Vec::new();
+    let mut rows = 0;
+    for size in [1_000, 100_000, 1_000_000] {
+        while rows < size {
+            let batch = (size - rows).min(10_000);
+            insert_ended(&db, user.id.0, rows, rows + batch).await;
+            rows += batch;
+        }
+        let mut times = Vec::with_capacity(LOOKUPS / 4);
+        for i in 0..LOOKUPS / 4 {
+            let hash = SessionHash::of(&format!("scale-{}", (i * 7919) % size));
+            let started = Instant::now();
+            let status = seats.status(&hash).await.unwrap();
+            times.push(started.elapsed());
+            assert!(status.is_some());
+        }
+        times.sort();
+        medians.push(times[times.len() / 2]);
+    }
+    row(
+        backend,
+        "seat lookup per request with 1k / 100k / 1M seats on record (goal: flat within 1.2x)",
+        format!(
+            "median {} / {} / {} µs ({:.2}x)",
+            medians[0].as_micros(),
+            medians[1].as_micros(),
+            medians[2].as_micros(),
+            medians[2].as_secs_f64() / medians[0].as_secs_f64()
+        ),
+    );
+}
+
+/// Ended seats `from..to` of `user`, in one statement.
+async fn insert_ended(db: &TestDb, user: i64, from: usize, to: usize) {
+    let hashes: Vec<String> = (from..to)
+        .map(|i| SessionHash::of(&format!("scale-{i}")).as_str().to_owned())
+        .collect();
+    match &db.db {
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
+                 SELECT $1, h, 0, 0, 1, 'expired' FROM UNNEST($2::text[]) AS h",
+            )
+            .bind(user)
+            .bind(&hashes)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            for hash in &hashes {
+                sqlx::query(
+                    "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
+                     VALUES ($1, $2, 0, 0, 1, 'expired')",
+                )
+                .bind(user)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    }
 }
 
 async fn sign_up(accounts: &Accounts, count: usize) -> Vec<User> {

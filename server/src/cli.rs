@@ -77,6 +77,8 @@ async fn serve(config: Config) -> Result<(), Error> {
     let shutdown = state.shutdown.clone();
     let addr = config.leptos.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    #[cfg(feature = "bench-without-seat-check")]
+    tracing::warn!("built with bench-without-seat-check: sessions are not re-checked; for benchmarks only");
     if !config.settings.cookie_secure() && !addr.ip().is_loopback() {
         tracing::warn!(
             %addr,
