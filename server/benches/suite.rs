@@ -36,7 +36,9 @@ fn main() {
     let site = root.join("target/site");
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/bench.db", dir.path().display());
-    for name in ["owner", "u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"] {
+    for name in [
+        "alpha", "bravo", "user0", "user1", "user2", "user3", "user4", "user5", "user6", "user7",
+    ] {
         add_user(&checked, &db, name);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -50,14 +52,36 @@ fn main() {
             rows.push([what.to_owned(), result, goal.to_owned()]);
         };
 
-        // 1, 2, 3, 4 and 6 against the server as built for use.
+        // Memory first, on a fresh server: 10k signed-in sessions, then a stream each.
         let server = Server::start(&checked, &db, &site);
-        let owner = server.log_in("owner").await;
+        let cookies = fabricate_sessions(dir.path(), SESSIONS).await;
+        let rss_before = server.rss_kib();
+        visit_all(server.addr, &cookies).await;
+        let rss_seats = server.rss_kib();
+        let streams = open_streams(server.addr, &cookies).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss_streams = server.rss_kib();
+        drop(streams);
+        drop(server);
+
+        // Pages with and without the check: both servers up, their runs alternated (A B B A)
+        // so that whatever drifts during the run weighs on both alike.
+        let server = Server::start(&checked, &db, &site);
+        let yardstick = Server::start(&unchecked, &db, &site);
+        let owner = server.log_in("alpha").await;
+        let other = yardstick.log_in("bravo").await;
         let mut checked_runs = Vec::new();
+        let mut unchecked_runs = Vec::new();
         for connections in [1, 16, 64] {
-            let run = load(server.addr, "/", Some(&owner), connections).await;
-            checked_runs.push(run);
+            let a1 = load(server.addr, "/", Some(&owner), connections).await;
+            let b1 = load(yardstick.addr, "/", Some(&other), connections).await;
+            let b2 = load(yardstick.addr, "/", Some(&other), connections).await;
+            let a2 = load(server.addr, "/", Some(&owner), connections).await;
+            checked_runs.push(a1.and(a2));
+            unchecked_runs.push(b1.and(b2));
         }
+        drop(yardstick);
+
         let anonymous = load(server.addr, "/login", None, 16).await;
         let css = asset(&site, "css");
         let static_one = load(server.addr, &format!("/pkg/{css}"), None, 1).await;
@@ -67,7 +91,7 @@ fn main() {
         let mut logins = Vec::new();
         for _ in 0..LOGINS {
             let started = Instant::now();
-            server.log_in("u0").await;
+            server.log_in("user0").await;
             logins.push(started.elapsed().as_secs_f64() * 1000.0);
         }
 
@@ -79,7 +103,7 @@ fn main() {
                     let (stop, server) = (stop.clone(), server.handle());
                     tokio::spawn(async move {
                         while !stop.load(Ordering::Relaxed) {
-                            server.log_in(&format!("u{i}")).await;
+                            server.log_in(&format!("user{i}")).await;
                         }
                     })
                 })
@@ -91,24 +115,6 @@ fn main() {
             }
             run
         };
-
-        let cookies = fabricate_sessions(dir.path(), SESSIONS).await;
-        let rss_before = server.rss_kib();
-        visit_all(server.addr, &cookies).await;
-        let rss_seats = server.rss_kib();
-        let streams = open_streams(server.addr, &cookies).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let rss_streams = server.rss_kib();
-        drop(streams);
-        drop(server);
-
-        // The yardstick: the same requests without the check.
-        let server = Server::start(&unchecked, &db, &site);
-        let owner = server.log_in("owner").await;
-        let mut unchecked_runs = Vec::new();
-        for connections in [1, 16, 64] {
-            unchecked_runs.push(load(server.addr, "/", Some(&owner), connections).await);
-        }
         drop(server);
 
         for ((connections, with), without) in [1, 16, 64].iter().zip(&checked_runs).zip(&unchecked_runs) {
@@ -170,7 +176,7 @@ fn main() {
         row(
             &format!("server memory: {SESSIONS} live sessions, each checked once"),
             format!(
-                "{:.1} MB resident ({:.1} MB before them)",
+                "{:.1} MB resident ({:.1} MB before them, on a fresh server)",
                 rss_seats as f64 / 1024.0,
                 rss_before as f64 / 1024.0
             ),
@@ -222,6 +228,7 @@ fn bin(variable: &str, default: &Path) -> PathBuf {
 fn add_user(binary: &Path, db: &str, name: &str) {
     let mut add = Command::new(binary)
         .env("DATABASE_URL", db)
+        .env("LEPTOS_OUTPUT_NAME", "single-login")
         .env("RUST_LOG", "error")
         .args(["user", "add", name])
         .stdin(Stdio::piped())
@@ -374,6 +381,13 @@ struct Run {
 }
 
 impl Run {
+    /// Two runs as one.
+    fn and(mut self, other: Run) -> Run {
+        self.times.extend(other.times);
+        self.elapsed += other.elapsed;
+        self
+    }
+
     fn rate(&self) -> f64 {
         self.times.len() as f64 / self.elapsed.as_secs_f64()
     }
