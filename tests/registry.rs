@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use single_login::policy::OnLimit;
-use single_login::seats::OpenOutcome;
+use single_login::seats::{Check, OpenOutcome};
 use single_login::throttle::{Bucket, Refused, Reservation, Throttle, ThrottleConfig};
 use single_login::{
     Accounts, CredentialEpoch, EndReason, Lifetimes, LoginContext, LoginOutcome, Logins, Millis, NewSession,
@@ -1114,7 +1114,68 @@ async fn a_sign_up_opens_the_first_session(db: TestDb) {
     assert_eq!(logins.seats.live(user.id).await.unwrap().len(), 1);
 }
 
+/// Within its time to live the check answers from memory (the row behind it can be gone
+/// and it does not notice); a change through the registry is seen at once.
+async fn the_check_remembers_live_seats_until_the_registry_changes_them(db: TestDb) {
+    let alice = user(&db, "alice").await;
+    let seats = Seats::with_cache(db.db.clone(), Duration::from_secs(3600));
+    let hash = SessionHash::of("cached");
+    let opened = seats
+        .open(
+            alice.id,
+            CredentialEpoch::INITIAL,
+            &hash,
+            &from("10.0.0.1"),
+            &Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+    let OpenOutcome::Opened { seat, .. } = opened else {
+        panic!("{opened:?}")
+    };
+    let lifetimes = Lifetimes {
+        idle: Duration::from_secs(3600),
+        max: Duration::from_secs(7200),
+    };
+    let check = || seats.check(&hash, &lifetimes, Duration::from_secs(60), Millis::now());
+    assert!(matches!(check().await.unwrap(), Check::Live { .. }));
+    // Behind the registry's back: only a read would notice.
+    let moved = SessionHash::of("moved");
+    sqlx_update_hash(&db, seat, &moved).await;
+    assert!(
+        matches!(check().await.unwrap(), Check::Live { .. }),
+        "answered from memory"
+    );
+    // Through the registry: forgotten at once.
+    seats.end(seat, EndReason::Revoked).await.unwrap();
+    assert_eq!(check().await.unwrap(), Check::Unknown);
+}
+
+async fn sqlx_update_hash(db: &TestDb, seat: SeatId, hash: &SessionHash) {
+    let sql = "UPDATE seats SET session_hash = $1 WHERE id = $2";
+    match &db.db {
+        single_login::Db::Sqlite(pool) => {
+            sqlx::query(sql)
+                .bind(hash.as_str())
+                .bind(seat.0)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        single_login::Db::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(hash.as_str())
+                .bind(seat.0)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 on_both_backends!(
+    the_check_remembers_live_seats_until_the_registry_changes_them,
     a_sign_up_opens_the_first_session,
     re_authentication_and_the_password_change_are_core_operations,
     a_login_checks_the_throttle_then_the_password_then_opens_the_seat,

@@ -12,10 +12,11 @@ pub mod server_fns;
 pub mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::components::assets::Assets;
 use crate::components::toast::{ToastHost, ToastQueue};
 use crate::routes::{HomePage, LoginPage, NotFound, SessionsPage, SignupPage};
 
@@ -30,8 +31,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // No icon: without this line every page load asks for /favicon.ico (a 404).
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
-                <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                <Assets options/>
                 <MetaTags/>
             </head>
             <body>

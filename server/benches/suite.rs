@@ -53,8 +53,9 @@ fn main() {
         };
 
         // Memory first, on a fresh server: 10k signed-in sessions, then a stream each.
+        let pages_only = std::env::var_os("BENCH_PAGES_ONLY").is_some();
         let server = Server::start(&checked, &db, &site);
-        let cookies = fabricate_sessions(dir.path(), SESSIONS).await;
+        let cookies = fabricate_sessions(dir.path(), if pages_only { 16 } else { SESSIONS }).await;
         let rss_before = server.rss_kib();
         visit_all(server.addr, &cookies).await;
         let rss_seats = server.rss_kib();
@@ -77,10 +78,22 @@ fn main() {
             let b1 = load(yardstick.addr, "/", Some(&other), connections).await;
             let b2 = load(yardstick.addr, "/", Some(&other), connections).await;
             let a2 = load(server.addr, "/", Some(&owner), connections).await;
+            if pages_only {
+                println!(
+                    "{connections}: A {:.0} {:.0}  B {:.0} {:.0}",
+                    a1.rate(),
+                    a2.rate(),
+                    b1.rate(),
+                    b2.rate()
+                );
+            }
             checked_runs.push(a1.and(a2));
             unchecked_runs.push(b1.and(b2));
         }
         drop(yardstick);
+        if pages_only {
+            return;
+        }
 
         let anonymous = load(server.addr, "/login", None, 16).await;
         let css = asset(&site, "css");

@@ -1,5 +1,6 @@
 //! Components shared by the pages.
 
+pub mod assets;
 pub mod form;
 pub mod live;
 pub mod toast;
