@@ -16,52 +16,65 @@
 //!   to the database.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::seats::{SeatStatus, SessionHash};
 use crate::vocabulary::UserId;
 
 /// The most entries kept; beyond, the stale ones go, and if none is stale, all of them.
 const MAX_ENTRIES: usize = 200_000;
 
-/// Live seats by session hash, each for at most `ttl`.
-#[derive(Debug)]
-pub(crate) struct StatusCache {
-    ttl: Duration,
-    inner: Mutex<Inner>,
+/// What a change makes stale: told by the registry and by the notices.
+pub(crate) trait Forget: std::fmt::Debug + Send + Sync {
+    /// Forgets every entry of these users: their seats changed.
+    fn forget(&self, users: &[UserId]);
+    /// Forgets everything: changes may have gone unheard.
+    fn forget_all(&self);
 }
 
-#[derive(Debug, Default)]
-struct Inner {
+/// Values (a seat's status) by key (its session hash), each with the user it belongs to, for
+/// at most `ttl`.
+#[derive(Debug)]
+pub(crate) struct StatusCache<K, V> {
+    ttl: Duration,
+    inner: Mutex<Inner<K, V>>,
+}
+
+#[derive(Debug)]
+struct Inner<K, V> {
     /// Moves on with every change: a read that began under an older one is not stored.
     generation: u64,
-    entries: HashMap<SessionHash, (SeatStatus, Instant)>,
-    by_user: HashMap<UserId, HashSet<SessionHash>>,
+    entries: HashMap<K, (V, UserId, Instant)>,
+    by_user: HashMap<UserId, HashSet<K>>,
 }
 
-impl StatusCache {
+impl<K: Hash + Eq + Clone, V: Clone> StatusCache<K, V> {
     /// A cache whose entries live `ttl`; zero keeps nothing.
     pub(crate) fn new(ttl: Duration) -> Self {
         StatusCache {
             ttl,
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                generation: 0,
+                entries: HashMap::new(),
+                by_user: HashMap::new(),
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<K, V>> {
         // The map holds no invariant a panic elsewhere could break half-way.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The live seat remembered for `hash`, if read less than the time to live ago.
-    pub(crate) fn get(&self, hash: &SessionHash) -> Option<SeatStatus> {
+    /// The value remembered for `key`, if read less than the time to live ago.
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
         if self.ttl.is_zero() {
             return None;
         }
         let inner = self.lock();
-        let (status, read_at) = inner.entries.get(hash)?;
-        (read_at.elapsed() < self.ttl).then(|| status.clone())
+        let (value, _, read_at) = inner.entries.get(key)?;
+        (read_at.elapsed() < self.ttl).then(|| value.clone())
     }
 
     /// Where a read begins: hand it back to [`StatusCache::put`].
@@ -69,9 +82,9 @@ impl StatusCache {
         self.lock().generation
     }
 
-    /// Remembers a live seat read from the database, unless something changed since the read
-    /// began (`generation`).
-    pub(crate) fn put(&self, hash: &SessionHash, status: &SeatStatus, generation: u64) {
+    /// Remembers a value of `user` read from the database, unless something changed since
+    /// the read began (`generation`).
+    pub(crate) fn put(&self, key: &K, value: &V, user: UserId, generation: u64) {
         if self.ttl.is_zero() {
             return;
         }
@@ -81,7 +94,7 @@ impl StatusCache {
         }
         if inner.entries.len() >= MAX_ENTRIES {
             let ttl = self.ttl;
-            inner.entries.retain(|_, (_, read_at)| read_at.elapsed() < ttl);
+            inner.entries.retain(|_, (_, _, read_at)| read_at.elapsed() < ttl);
             if inner.entries.len() >= MAX_ENTRIES {
                 inner.entries.clear();
             }
@@ -93,16 +106,17 @@ impl StatusCache {
         }
         inner
             .entries
-            .insert(hash.clone(), (status.clone(), Instant::now()));
-        inner
-            .by_user
-            .entry(status.user.id)
-            .or_default()
-            .insert(hash.clone());
+            .insert(key.clone(), (value.clone(), user, Instant::now()));
+        inner.by_user.entry(user).or_default().insert(key.clone());
     }
+}
 
-    /// Forgets every entry of these users: their seats changed.
-    pub(crate) fn forget(&self, users: &[UserId]) {
+impl<K, V> Forget for StatusCache<K, V>
+where
+    K: Hash + Eq + Clone + std::fmt::Debug + Send,
+    V: Clone + std::fmt::Debug + Send,
+{
+    fn forget(&self, users: &[UserId]) {
         let mut inner = self.lock();
         inner.generation += 1;
         for user in users {
@@ -114,8 +128,7 @@ impl StatusCache {
         }
     }
 
-    /// Forgets everything: changes may have gone unheard.
-    pub(crate) fn forget_all(&self) {
+    fn forget_all(&self) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.entries.clear();
@@ -126,55 +139,39 @@ impl StatusCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Millis;
-    use crate::vocabulary::{SeatId, User};
 
-    fn status(user: i64, seat: i64) -> SeatStatus {
-        SeatStatus {
-            seat: SeatId(seat),
-            user: User {
-                id: UserId(user),
-                username: format!("u{user}"),
-            },
-            created_at: Millis(0),
-            last_seen_at: Millis(0),
-            ended: None,
-        }
-    }
+    type Cache = StatusCache<&'static str, i64>;
 
     #[test]
     fn a_change_forgets_its_user_only() {
-        let cache = StatusCache::new(Duration::from_secs(60));
-        let (a, b) = (SessionHash::of("a"), SessionHash::of("b"));
-        cache.put(&a, &status(1, 10), cache.generation());
-        cache.put(&b, &status(2, 20), cache.generation());
+        let cache = Cache::new(Duration::from_secs(60));
+        cache.put(&"a", &10, UserId(1), cache.generation());
+        cache.put(&"b", &20, UserId(2), cache.generation());
         cache.forget(&[UserId(1)]);
-        assert_eq!(cache.get(&a), None);
-        assert_eq!(cache.get(&b), Some(status(2, 20)));
+        assert_eq!(cache.get(&"a"), None);
+        assert_eq!(cache.get(&"b"), Some(20));
         cache.forget_all();
-        assert_eq!(cache.get(&b), None);
+        assert_eq!(cache.get(&"b"), None);
     }
 
     #[test]
     fn a_read_that_raced_a_change_is_not_kept() {
-        let cache = StatusCache::new(Duration::from_secs(60));
-        let a = SessionHash::of("a");
+        let cache = Cache::new(Duration::from_secs(60));
         let before = cache.generation();
         cache.forget(&[UserId(9)]);
-        cache.put(&a, &status(1, 10), before);
-        assert_eq!(cache.get(&a), None);
+        cache.put(&"a", &10, UserId(1), before);
+        assert_eq!(cache.get(&"a"), None);
     }
 
     #[test]
     fn entries_expire_and_zero_keeps_nothing() {
-        let cache = StatusCache::new(Duration::from_millis(20));
-        let a = SessionHash::of("a");
-        cache.put(&a, &status(1, 10), cache.generation());
-        assert!(cache.get(&a).is_some());
+        let cache = Cache::new(Duration::from_millis(20));
+        cache.put(&"a", &10, UserId(1), cache.generation());
+        assert!(cache.get(&"a").is_some());
         std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(cache.get(&a), None);
-        let off = StatusCache::new(Duration::ZERO);
-        off.put(&a, &status(1, 10), off.generation());
-        assert_eq!(off.get(&a), None);
+        assert_eq!(cache.get(&"a"), None);
+        let off = Cache::new(Duration::ZERO);
+        off.put(&"a", &10, UserId(1), off.generation());
+        assert_eq!(off.get(&"a"), None);
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::cache::StatusCache;
+use crate::cache::Forget;
 use crate::vocabulary::UserId;
 
 /// The PostgreSQL `LISTEN`/`NOTIFY` channel; the payload is a comma-separated list of user ids.
@@ -38,11 +38,11 @@ pub(crate) enum Notice {
 #[derive(Debug, Clone)]
 pub(crate) struct Notifier {
     sender: broadcast::Sender<Notice>,
-    cache: Arc<StatusCache>,
+    cache: Arc<dyn Forget>,
 }
 
 impl Notifier {
-    pub(crate) fn new(cache: Arc<StatusCache>) -> Self {
+    pub(crate) fn new(cache: Arc<dyn Forget>) -> Self {
         Notifier {
             sender: broadcast::channel(BACKLOG).0,
             cache,
@@ -156,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listener_wakes_for_its_user_only() {
-        let notifier = Notifier::new(Arc::new(StatusCache::new(Duration::ZERO)));
+        let notifier = Notifier::new(Arc::new(crate::cache::StatusCache::<u8, u8>::new(Duration::ZERO)));
         let mut changes = notifier.subscribe();
         notifier.send(Notice::User(UserId(2)));
         let waited = tokio::time::timeout(Duration::from_millis(50), changes.changed(UserId(1))).await;
@@ -172,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listener_that_fell_behind_wakes_to_re_read() {
-        let notifier = Notifier::new(Arc::new(StatusCache::new(Duration::ZERO)));
+        let notifier = Notifier::new(Arc::new(crate::cache::StatusCache::<u8, u8>::new(Duration::ZERO)));
         let mut changes = notifier.subscribe();
         for _ in 0..=BACKLOG {
             notifier.send(Notice::User(UserId(9)));

@@ -209,7 +209,7 @@ pub struct Seats {
     sqlite_gate: Arc<tokio::sync::Mutex<()>>,
     notifier: Notifier,
     /// What the per-request check remembers; forgotten by every change before it returns.
-    cache: Arc<StatusCache>,
+    cache: Arc<StatusCache<SessionHash, SeatStatus>>,
 }
 
 type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
@@ -586,7 +586,7 @@ impl Seats {
         if touched {
             status.last_seen_at = now;
         }
-        self.cache.put(hash, &status, generation);
+        self.cache.put(hash, &status, status.user.id, generation);
         Ok(Check::Live { status, touched })
     }
 
