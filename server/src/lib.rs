@@ -12,7 +12,7 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::ssr::AppContext;
+use app::ssr::{AppContext, AppServices};
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
@@ -97,7 +97,7 @@ impl AppState {
                 );
                 let policy = Arc::new(config.settings.policy());
                 let throttle = Arc::new(Throttle::new(db, config.settings.throttle()));
-                AppContext {
+                AppContext::new(AppServices {
                     logins: single_login::Logins {
                         accounts: accounts.clone(),
                         seats: seats.clone(),
@@ -110,7 +110,7 @@ impl AppState {
                     throttle,
                     ask_choice_timeout: config.settings.ask_choice_timeout,
                     password_confirmation_timeout: config.settings.password_confirmation_timeout,
-                }
+                })
             },
             settings: Arc::new(config.settings.clone()),
             sessions,

@@ -31,9 +31,28 @@ pub const CONFIRMED_KEY: &str = "password_confirmed";
 /// which carries the message why.
 pub const CLEAR_SITE_DATA: &str = r#""cache", "storage""#;
 
-/// Services and settings the server functions need; provided by the host.
+/// Services and settings the server functions need; provided by the host. Behind one `Arc`:
+/// Leptos clones its contexts several times a page, and cloning every service's own handles
+/// showed in profiles at about a twentieth of a page.
 #[derive(Clone)]
-pub struct AppContext {
+pub struct AppContext(Arc<AppServices>);
+
+impl AppContext {
+    pub fn new(services: AppServices) -> Self {
+        AppContext(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppContext {
+    type Target = AppServices;
+
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
+
+/// What [`AppContext`] holds.
+pub struct AppServices {
     /// The login operation of the core (throttle, verification, seat).
     pub logins: single_login::Logins,
     pub accounts: Accounts,
