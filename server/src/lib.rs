@@ -21,6 +21,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use single_login::changes::Relay;
 use single_login::throttle::Throttle;
+use single_login::web::SingleLogin;
 use single_login::{Accounts, Db, Hashing, Millis, Seats};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -53,6 +54,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub ctx: AppContext,
+    /// The per-request seat check, as the library offers it to any axum app.
+    pub login: SingleLogin,
     pub settings: Arc<Settings>,
     pub sessions: AnyStore,
     /// Ends the live channels' streams when the server stops.
@@ -85,33 +88,39 @@ impl AppState {
         if let Some(relay) = seats.listen().await.map_err(StartError::Listen)? {
             spawn_relay(seats.clone(), relay);
         }
+        let ctx = {
+            let accounts = Accounts::with_hashing(
+                db.clone(),
+                Hashing::new(
+                    config.settings.hash_concurrency,
+                    config.settings.hash_queue_timeout,
+                ),
+            );
+            let policy = Arc::new(config.settings.policy());
+            let throttle = Arc::new(Throttle::new(db, config.settings.throttle()));
+            AppContext::new(AppServices {
+                logins: single_login::Logins {
+                    accounts: accounts.clone(),
+                    seats: seats.clone(),
+                    throttle: throttle.clone(),
+                    policy: policy.clone(),
+                },
+                accounts,
+                seats,
+                policy,
+                throttle,
+                ask_choice_timeout: config.settings.ask_choice_timeout,
+                password_confirmation_timeout: config.settings.password_confirmation_timeout,
+            })
+        };
+        let login = SingleLogin::with_logins(ctx.logins.clone())
+            .lifetimes(config.settings.lifetimes())
+            .touch_interval(config.settings.seat_touch_interval)
+            .client_ip(config.settings.client_ip());
         Ok(AppState {
             leptos_options: config.leptos.clone(),
-            ctx: {
-                let accounts = Accounts::with_hashing(
-                    db.clone(),
-                    Hashing::new(
-                        config.settings.hash_concurrency,
-                        config.settings.hash_queue_timeout,
-                    ),
-                );
-                let policy = Arc::new(config.settings.policy());
-                let throttle = Arc::new(Throttle::new(db, config.settings.throttle()));
-                AppContext::new(AppServices {
-                    logins: single_login::Logins {
-                        accounts: accounts.clone(),
-                        seats: seats.clone(),
-                        throttle: throttle.clone(),
-                        policy: policy.clone(),
-                    },
-                    accounts,
-                    seats,
-                    policy,
-                    throttle,
-                    ask_choice_timeout: config.settings.ask_choice_timeout,
-                    password_confirmation_timeout: config.settings.password_confirmation_timeout,
-                })
-            },
+            ctx,
+            login,
             settings: Arc::new(config.settings.clone()),
             sessions,
             shutdown: live::Shutdown::default(),

@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{header, HeaderName, Request, StatusCode};
+use http::{header, HeaderMap, HeaderName, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::Session;
 
 use super::{Client, OnEnded, SeatState, SessionEnd, SingleLogin};
-use crate::client_ip::ForwardedHeader;
+use crate::client_ip::{ClientIpConfig, ForwardedHeader};
 
 /// The layer of [`SingleLogin::layer`].
 #[derive(Debug, Clone)]
@@ -128,24 +128,32 @@ fn client_of(login: &SingleLogin, request: &Request<Body>) -> Client {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let name = match login.client_ip.header {
-        ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
-        ForwardedHeader::Forwarded => header::FORWARDED,
-    };
-    let ip = peer.map(|peer| {
-        // A header that is not visible ASCII cannot be a list of addresses: it is malformed.
-        let values: Vec<&str> = headers
-            .get_all(&name)
-            .iter()
-            .map(|v| v.to_str().unwrap_or("\u{fffd}"))
-            .collect();
-        login.client_ip.resolve(peer, &values).ip
-    });
     Client {
-        ip,
+        ip: peer.map(|peer| client_address(&login.client_ip, peer, headers)),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     }
+}
+
+/// The client's address: `peer`, or what the trusted proxies in front of it forwarded in
+/// `config`'s header ([`ClientIpConfig::resolve`]). A malformed header is logged and read
+/// only as far as it can be trusted.
+pub fn client_address(config: &ClientIpConfig, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let name = match config.header {
+        ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
+        ForwardedHeader::Forwarded => header::FORWARDED,
+    };
+    // A header that is not visible ASCII cannot be a list of addresses: it is malformed.
+    let values: Vec<&str> = headers
+        .get_all(&name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        .collect();
+    let resolved = config.resolve(peer, &values);
+    if let Some(malformed) = &resolved.malformed {
+        tracing::warn!(peer = %peer, error = %malformed, "ignored a forwarding header");
+    }
+    resolved.ip
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 use tower_sessions::Session;
 
 pub use extract::{Client, NotSignedIn, SignedIn};
-pub use layer::{SeatCheck, SeatCheckLayer};
+pub use layer::{client_address, SeatCheck, SeatCheckLayer};
 
 use crate::client_ip::ClientIpConfig;
 use crate::login::{LoginError, LoginOutcome, NewSession};
@@ -132,14 +132,19 @@ impl SingleLogin {
     /// time is written at most once a minute, no proxy is trusted, and an ended session is
     /// answered 401.
     pub fn new(db: Db, policy: Policy) -> Self {
-        let accounts = Accounts::new(db.clone());
+        SingleLogin::with_logins(Logins {
+            accounts: Accounts::new(db.clone()),
+            seats: Seats::new(db.clone()),
+            throttle: Arc::new(Throttle::new(db, ThrottleConfig::default())),
+            policy: Arc::new(policy),
+        })
+    }
+
+    /// single-login around an existing [`Logins`] (its registry, policy and accounts), with
+    /// the defaults of [`SingleLogin::new`] for the rest.
+    pub fn with_logins(logins: Logins) -> Self {
         SingleLogin {
-            logins: Logins {
-                accounts,
-                seats: Seats::new(db.clone()),
-                throttle: Arc::new(Throttle::new(db, ThrottleConfig::default())),
-                policy: Arc::new(policy),
-            },
+            logins,
             lifetimes: Lifetimes {
                 idle: Duration::from_secs(14 * 24 * 3600),
                 max: Duration::from_secs(30 * 24 * 3600),
@@ -147,15 +152,6 @@ impl SingleLogin {
             touch_interval: Duration::from_secs(60),
             client_ip: Arc::default(),
             on_ended: OnEnded::default(),
-        }
-    }
-
-    /// single-login around an existing [`Logins`] (its registry, policy and accounts).
-    pub fn with_logins(logins: Logins) -> Self {
-        let db = logins.seats.db().clone();
-        SingleLogin {
-            logins,
-            ..SingleLogin::new(db, Policy::default())
         }
     }
 
@@ -203,8 +199,29 @@ impl SingleLogin {
     /// their own middleware. An ended session is cleared; a live one that was touched is
     /// marked modified, so that its cookie's expiry slides.
     pub async fn check(&self, session: &Session) -> Result<SeatState, Error> {
+        Ok(match self.check_seat(session).await? {
+            None | Some((_, Check::Unknown)) => SeatState::Anonymous,
+            Some((_, Check::Live { status, .. })) => SeatState::SignedIn(SignedIn {
+                user: status.user.id,
+                seat: status.seat,
+            }),
+            Some((_, Check::Ended { status, ended })) => SeatState::Ended(SessionEnd {
+                user: status.user.id,
+                seat: status.seat,
+                ended,
+            }),
+        })
+    }
+
+    /// The same check, answered in the registry's own terms, for hosts that tell their
+    /// users more than [`SeatState`] holds (the user's name, who replaced the seat): the
+    /// session's seat hash and [`Seats::check`]'s answer, with the same effects on the session.
+    /// `None` when the request has no session id (no cookie: nothing is looked up).
+    pub async fn check_seat(&self, session: &Session) -> Result<Option<(SessionHash, Check)>, Error> {
+        // The id from the cookie, read before the session record is loaded: the seat, not the
+        // record, decides.
         let Some(id) = session.id() else {
-            return Ok(SeatState::Anonymous);
+            return Ok(None);
         };
         let hash = SessionHash::of(&id.to_string());
         let now = Millis::now();
@@ -213,26 +230,12 @@ impl SingleLogin {
             .seats
             .check(&hash, &self.lifetimes, self.touch_interval, now)
             .await?;
-        Ok(match check {
-            Check::Unknown => SeatState::Anonymous,
-            Check::Live { status, touched } => {
-                if touched {
-                    session.insert(TOUCHED_KEY, now.0).await?;
-                }
-                SeatState::SignedIn(SignedIn {
-                    user: status.user.id,
-                    seat: status.seat,
-                })
-            }
-            Check::Ended { status, ended } => {
-                session.flush().await?;
-                SeatState::Ended(SessionEnd {
-                    user: status.user.id,
-                    seat: status.seat,
-                    ended,
-                })
-            }
-        })
+        match &check {
+            Check::Live { touched: true, .. } => session.insert(TOUCHED_KEY, now.0).await?,
+            Check::Ended { .. } => session.flush().await?,
+            _ => {}
+        }
+        Ok(Some((hash, check)))
     }
 
     /// Signs `user` in on this session, once the application has verified who it is: the
@@ -283,16 +286,7 @@ impl SingleLogin {
         chosen: &[SeatId],
         client: &Client,
     ) -> Result<LoginOutcome, Error> {
-        let replacing = match session.id() {
-            Some(id) => self
-                .logins
-                .seats
-                .status(&SessionHash::of(&id.to_string()))
-                .await?
-                .filter(|status| status.ended.is_none())
-                .map(|status| status.seat),
-            None => None,
-        };
+        let replacing = self.live_seat(session).await?;
         let context = LoginContext::new(client.ip.map(|ip| ip.to_string()), client.user_agent.as_deref());
         let renewed = session.clone();
         let new = NewSession {
@@ -309,21 +303,26 @@ impl SingleLogin {
         Ok(self.logins.open(user, epoch, chosen, new).await?)
     }
 
+    /// The live seat this session holds, if any.
+    async fn live_seat(&self, session: &Session) -> Result<Option<SeatId>, Error> {
+        let Some(id) = session.id() else {
+            return Ok(None);
+        };
+        let status = self
+            .logins
+            .seats
+            .status(&SessionHash::of(&id.to_string()))
+            .await?;
+        Ok(status
+            .filter(|status| status.ended.is_none())
+            .map(|status| status.seat))
+    }
+
     /// Ends this session's seat (reason `logged_out`) and clears the session. Returns whether
     /// a live seat ended.
     pub async fn log_out(&self, session: &Session) -> Result<bool, Error> {
-        let ended = match session.id() {
-            Some(id) => match self
-                .logins
-                .seats
-                .status(&SessionHash::of(&id.to_string()))
-                .await?
-            {
-                Some(status) if status.ended.is_none() => {
-                    self.logins.seats.end(status.seat, EndReason::LoggedOut).await?
-                }
-                _ => false,
-            },
+        let ended = match self.live_seat(session).await? {
+            Some(seat) => self.logins.seats.end(seat, EndReason::LoggedOut).await?,
             None => false,
         };
         session.flush().await?;

@@ -15,11 +15,10 @@ use crate::models::Toast;
 pub use messages::Lang;
 
 /// Session keys. The seat id ties the session record to its seat; the flash holds toasts for
-/// the next page; the touch time makes the session layer re-save (and so extend) the session
-/// when the seat's last-seen time moves.
+/// the next page. (The seat check keeps its own key, which re-saves, and so extends, the
+/// session when the seat's last-seen time moves.)
 pub const SEAT_KEY: &str = "seat";
 pub const FLASH_KEY: &str = "flash";
-pub const TOUCH_KEY: &str = "touched";
 /// A login waiting for the user to choose which sessions to end (the `ask` policy).
 pub const PENDING_KEY: &str = "pending_login";
 /// When the password was last confirmed for ending sessions (valid for

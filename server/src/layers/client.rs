@@ -8,8 +8,9 @@ use app::ssr::{ClientInfo, Lang};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::{header, HeaderName};
-use single_login::client_ip::{ClientIpConfig, ForwardedHeader};
+use http::header;
+use single_login::client_ip::ClientIpConfig;
+use single_login::web::client_address;
 
 pub async fn client_info(
     State(config): State<Arc<ClientIpConfig>>,
@@ -28,22 +29,8 @@ pub fn read(config: &ClientIpConfig, request: &Request) -> ClientInfo {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
-    let name = match config.header {
-        ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
-        ForwardedHeader::Forwarded => header::FORWARDED,
-    };
-    // A header that is not visible ASCII cannot be a list of addresses: it is malformed.
-    let values: Vec<&str> = headers
-        .get_all(&name)
-        .iter()
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
-        .collect();
-    let resolved = config.resolve(peer, &values);
-    if let Some(malformed) = &resolved.malformed {
-        tracing::warn!(peer = %peer, error = %malformed, "ignored a forwarding header");
-    }
     ClientInfo {
-        ip: Some(resolved.ip.to_string()),
+        ip: Some(client_address(config, peer, headers).to_string()),
         user_agent: text(header::USER_AGENT).map(str::to_owned),
         lang: Lang::from_accept_language(text(header::ACCEPT_LANGUAGE)),
         wants_html: text(header::ACCEPT).is_some_and(|accept| accept.contains("text/html")),

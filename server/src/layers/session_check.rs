@@ -7,13 +7,13 @@
 //! so that the server function answers the typed `SessionEnded` error.
 
 use app::ssr::{error_chain, messages};
-use app::ssr::{ClientInfo, Flash, RequestAuth, FLASH_KEY, TOUCH_KEY};
+use app::ssr::{ClientInfo, Flash, RequestAuth, FLASH_KEY};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{Method, StatusCode};
 use single_login::seats::Check;
-use single_login::{Millis, SessionHash};
+use single_login::Millis;
 use tower_sessions::Session;
 
 use crate::AppState;
@@ -90,31 +90,16 @@ async fn authenticate(
     session: &Session,
     client: &ClientInfo,
 ) -> Result<RequestAuth, BoxError> {
-    // The id from the cookie, read before the session record is loaded: the seat, not the
-    // record, decides. No cookie, no lookup.
-    let Some(id) = session.id() else {
-        return Ok(RequestAuth::Anonymous);
-    };
-    let hash = SessionHash::of(&id.to_string());
     #[cfg(feature = "bench-without-seat-check")]
-    if let Some(auth) = unchecked::remembered(&hash) {
+    if let Some(auth) = session.id().and_then(unchecked::remembered) {
         return Ok(auth);
     }
-    let now = Millis::now();
-    let settings = &state.settings;
-    let check = state
-        .ctx
-        .seats
-        .check(&hash, &settings.lifetimes(), settings.seat_touch_interval, now)
-        .await?;
+    let Some((hash, check)) = state.login.check_seat(session).await? else {
+        return Ok(RequestAuth::Anonymous);
+    };
     let (user, seat, ended) = match check {
         Check::Unknown => return Ok(RequestAuth::Anonymous),
-        Check::Live { status, touched } => {
-            if touched {
-                // Marks the session modified, so the session layer saves it and re-sends the
-                // cookie: its expiry slides along with the seat's last-seen time.
-                session.insert(TOUCH_KEY, now.0).await?;
-            }
+        Check::Live { status, .. } => {
             let auth = RequestAuth::SignedIn {
                 user: status.user,
                 seat: status.seat,
@@ -125,7 +110,6 @@ async fn authenticate(
         }
         Check::Ended { status, ended } => (status.user, status.seat, ended),
     };
-    session.flush().await?;
     tracing::info!(
         event = "ended_session_used",
         user = user.id.0,
@@ -135,10 +119,12 @@ async fn authenticate(
         client_ip = client.ip.as_deref(),
         "request from a session whose seat has ended"
     );
-    Ok(match messages::session_ended(client.lang, &ended, now) {
-        Some(toast) => RequestAuth::Ended(toast),
-        None => RequestAuth::Anonymous,
-    })
+    Ok(
+        match messages::session_ended(client.lang, &ended, Millis::now()) {
+            Some(toast) => RequestAuth::Ended(toast),
+            None => RequestAuth::Anonymous,
+        },
+    )
 }
 
 /// The benchmark's yardstick (feature `bench-without-seat-check`, built only by
@@ -151,11 +137,13 @@ mod unchecked {
 
     use app::ssr::RequestAuth;
     use single_login::SessionHash;
+    use tower_sessions::session::Id;
 
     static SEEN: LazyLock<Mutex<HashMap<SessionHash, RequestAuth>>> = LazyLock::new(Mutex::default);
 
-    pub fn remembered(hash: &SessionHash) -> Option<RequestAuth> {
-        SEEN.lock().ok()?.get(hash).cloned()
+    /// Hashed as the check hashes it, so that the yardstick saves the lookup and nothing else.
+    pub fn remembered(id: Id) -> Option<RequestAuth> {
+        SEEN.lock().ok()?.get(&SessionHash::of(&id.to_string())).cloned()
     }
 
     pub fn remember(hash: &SessionHash, auth: &RequestAuth) {
