@@ -41,7 +41,7 @@ pub struct UserSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum SignupError {
     /// Another account has the same name (compared by [`Username::key`]).
-    #[error("That username is taken")]
+    #[error("username taken")]
     UsernameTaken,
     /// The password could not be hashed, or no hashing slot was free in time.
     #[error(transparent)]
@@ -55,7 +55,7 @@ pub enum SignupError {
 #[derive(Debug, thiserror::Error)]
 pub enum ChangePasswordError {
     /// The current password did not match, or another change came first (the epoch moved).
-    #[error("The current password is not right")]
+    #[error("wrong current password")]
     WrongPassword,
     /// Verifying or hashing failed, or no hashing slot was free in time.
     #[error(transparent)]
@@ -70,7 +70,7 @@ pub enum ChangePasswordError {
 pub enum AuthError {
     /// Unknown user and wrong password alike: callers must not tell them apart to the
     /// client. `target` is the account the name belongs to, for the logs only.
-    #[error("Invalid username or password")]
+    #[error("invalid username or password")]
     InvalidCredentials {
         /// The account the name belongs to, if any.
         target: Option<UserId>,

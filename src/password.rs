@@ -20,14 +20,15 @@ pub const MAX_CHARS: usize = 128;
 #[derive(Clone)]
 pub struct Password(String);
 
-/// Why [`Password::parse`] refused a password.
+/// Why [`Password::parse`] refused a password: a code, not a sentence. The application puts
+/// it into words in its reader's language; `Display` is for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
     /// Fewer than [`MIN_CHARS`] characters.
-    #[error("A password needs at least {MIN_CHARS} characters")]
+    #[error("password shorter than {MIN_CHARS} characters")]
     TooShort,
     /// More than [`MAX_CHARS`] characters.
-    #[error("A password can have at most {MAX_CHARS} characters")]
+    #[error("password longer than {MAX_CHARS} characters")]
     TooLong,
 }
 

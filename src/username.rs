@@ -18,20 +18,21 @@ pub struct Username {
     key: String,
 }
 
-/// Why [`Username::parse`] refused a name.
+/// Why [`Username::parse`] refused a name: a code, not a sentence. The application puts
+/// it into words in its reader's language; `Display` is for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsernameError {
     /// Nothing but whitespace was typed.
-    #[error("Enter a username")]
+    #[error("empty username")]
     Empty,
     /// Fewer than [`MIN_CHARS`] characters.
-    #[error("A username needs at least {MIN_CHARS} characters")]
+    #[error("username shorter than {MIN_CHARS} characters")]
     TooShort,
     /// More than [`MAX_CHARS`] characters.
-    #[error("A username can have at most {MAX_CHARS} characters")]
+    #[error("username longer than {MAX_CHARS} characters")]
     TooLong,
     /// A character other than a letter, a digit, `_`, `.` or `-` (inner whitespace included).
-    #[error("A username may contain only letters, digits and _ . -")]
+    #[error("username with a character other than a letter, a digit, _ . or -")]
     InvalidCharacter,
 }
 

@@ -102,7 +102,7 @@ async fn wrong_password_and_unknown_user_fail_alike(db: TestDb) {
         .authenticate("x", "correct horse battery".into())
         .await
         .unwrap_err();
-    assert_eq!(wrong.to_string(), "Invalid username or password");
+    assert_eq!(wrong.to_string(), "invalid username or password");
     assert_eq!(unknown.to_string(), wrong.to_string());
     assert_eq!(invalid.to_string(), wrong.to_string());
 }

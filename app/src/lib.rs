@@ -3,28 +3,43 @@
 //! Everything here compiles twice: with `ssr` for the server (rendering, server-function
 //! bodies) and with `hydrate` for the browser. Server-only code lives under [`ssr`].
 
+// The browser build computes the layout of nested view types; the login page's go past the
+// default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod error;
+pub mod lang;
 pub mod models;
 pub mod routes;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+// The message catalogue (`locales/*.json`), made into code by build.rs: `i18n::Locale`, and
+// one accessor per message for the `td_string!` family of macros.
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use leptos_i18n::td_string;
+use leptos_i18n::Locale as _;
+
 use crate::components::assets::Assets;
+use crate::components::language::LanguageSwitch;
 use crate::components::toast::{ToastHost, ToastQueue};
 use crate::routes::{HomePage, LoginPage, NotFound, SessionsPage, SignupPage};
 
-/// The HTML document around the app.
+/// The HTML document around the app, in the request's language.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    lang::provide();
+    let locale = lang::locale();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=locale.as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -44,13 +59,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    lang::provide();
     ToastQueue::provide();
+    let locale = lang::locale();
 
     // Every page renders completely before it is sent: forms and toasts must work without
     // JavaScript, and out-of-order streaming needs it to put content in place.
     view! {
-        <Title text="single-login"/>
+        <Title formatter=move |page: String| td_string!(locale, page_title, page).to_string()/>
         <Router>
+            <header class="top">
+                <LanguageSwitch/>
+            </header>
             <main class="page">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>

@@ -149,6 +149,18 @@ impl Toast {
     }
 }
 
+/// A moment as a list shows it, in the reader's language: "3 hours ago", with the date and
+/// time in full for those who want it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct When {
+    /// "3 hours ago"
+    pub relative: String,
+    /// "Nov 30, 2026, 4:27 PM UTC"
+    pub absolute: String,
+    /// `2026-11-30T16:27:00Z`, for `<time datetime>`.
+    pub iso: String,
+}
+
 /// One login of the user as a list shows it, already in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
@@ -156,9 +168,8 @@ pub struct SessionView {
     /// "Chrome on Windows"
     pub device: String,
     pub ip: String,
-    /// "3 hours ago"
-    pub signed_in: String,
-    pub last_active: String,
+    pub signed_in: When,
+    pub last_active: When,
     /// The browser looking at the list.
     pub current: bool,
 }
@@ -169,8 +180,8 @@ pub struct HistoryView {
     pub id: i64,
     pub device: String,
     pub ip: String,
-    pub signed_in: String,
-    pub ended: String,
+    pub signed_in: When,
+    pub ended: When,
     /// "Replaced by a login from 203.0.113.9 (Firefox on Windows)", "Logged out", …
     pub how: String,
     /// For a replaced login: the login that replaced it.

@@ -1,4 +1,5 @@
 import { expect, test, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
+import { messagesOf } from "./catalogue";
 
 export const PASSWORD = "correct horse battery";
 export const KICKED_EN = "You were signed out because your account signed in from another browser.";
@@ -19,30 +20,38 @@ export async function ready(page: Page): Promise<void> {
   }
 }
 
+/** The home page says who is signed in (in any language). */
+export async function expectSignedIn(page: Page, name: string): Promise<void> {
+  await expect(page.locator(".signed-in strong")).toHaveText(name);
+}
+
+/** Signs up on the sign-up page, in whatever language the page is in. */
 export async function signUp(page: Page, name: string): Promise<void> {
   await page.goto("/signup");
   await ready(page);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Confirm password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
+  const t = await messagesOf(page);
+  await page.getByLabel(t.username).fill(name);
+  await page.getByLabel(t.password, { exact: true }).fill(PASSWORD);
+  await page.getByLabel(t.confirm_password).fill(PASSWORD);
+  await page.getByRole("button", { name: t.create_account }).click();
+  await expectSignedIn(page, name);
   await expect(page).toHaveURL("/");
 }
 
 /** Fills and sends the login form on the page as it is (which may carry a `next`). */
 export async function submitLogin(page: Page, name: string, password = PASSWORD): Promise<void> {
   await ready(page);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
+  const t = await messagesOf(page);
+  await page.getByLabel(t.username).fill(name);
+  await page.getByLabel(t.password).fill(password);
+  await page.getByRole("button", { name: t.login_title }).click();
 }
 
 /** Logs in from the login page and expects the home page. */
 export async function logIn(page: Page, name: string): Promise<void> {
   await page.goto("/login");
   await submitLogin(page, name);
-  await expect(page.getByText(`Signed in as ${name}`)).toBeVisible();
+  await expectSignedIn(page, name);
   await expect(page).toHaveURL(/\/$/);
 }
 
@@ -52,7 +61,7 @@ export async function afterSignOutElsewhere(page: Page): Promise<void> {
   if (javaScriptEnabled()) {
     await expect(page).toHaveURL(/\/login$/, { timeout: 10_000 });
   } else {
-    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: (await messagesOf(page)).log_out }).click();
   }
 }
 
@@ -61,12 +70,12 @@ export async function withoutLiveChannel(page: Page): Promise<void> {
   await page.route("**/api/session/events", (route) => route.abort());
 }
 
-function javaScriptEnabled(): boolean {
+export function javaScriptEnabled(): boolean {
   return test.info().project.use.javaScriptEnabled !== false;
 }
 
 export async function logOut(page: Page): Promise<void> {
-  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: (await messagesOf(page)).log_out }).click();
   await expect(page).toHaveURL("/login");
 }
 

@@ -207,10 +207,13 @@ pub async fn user(
                     out,
                     "  #{:<6} {:<40} {:<39} signed in {}, last active {}",
                     seat.id.0,
-                    app::ssr::messages::describe_user_agent(app::ssr::Lang::En, seat.user_agent.as_deref()),
+                    app::ssr::messages::describe_user_agent(
+                        app::lang::Locale::en,
+                        seat.user_agent.as_deref()
+                    ),
                     seat.client_ip.as_deref().unwrap_or("-"),
-                    app::ssr::messages::relative_time(app::ssr::Lang::En, seat.created_at, now),
-                    app::ssr::messages::relative_time(app::ssr::Lang::En, seat.last_seen_at, now),
+                    app::ssr::messages::relative_time(app::lang::Locale::en, seat.created_at, now),
+                    app::ssr::messages::relative_time(app::lang::Locale::en, seat.last_seen_at, now),
                 )?;
             }
         }

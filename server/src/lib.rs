@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod language;
 pub mod layers;
 pub mod live;
 pub mod serve;
@@ -227,6 +228,7 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
     };
     let pages: Router = Router::new()
         .route(live::EVENTS_PATH, axum::routing::get(live::events))
+        .route(app::lang::SWITCH_PATH, axum::routing::post(language::switch))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

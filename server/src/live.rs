@@ -30,8 +30,9 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use app::lang::Locale;
 use app::models::Toast;
-use app::ssr::messages::{self, Lang};
+use app::ssr::messages;
 use app::ssr::{error_chain, ClientInfo, RequestAuth};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -255,7 +256,7 @@ pub async fn events(
                 seat,
                 user: user.id,
                 others: None,
-                lang: client.map_or(Lang::En, |client| client.lang),
+                lang: client.map_or(Locale::default(), |client| client.lang),
                 state,
             };
             sse(watch.run(ticket, superseded)).into_response()
@@ -305,7 +306,7 @@ struct Watch {
     /// The user's other live seats when last read (`None`: not yet): a seat not among them
     /// is a new login.
     others: Option<Vec<SeatId>>,
-    lang: Lang,
+    lang: Locale,
 }
 
 enum Step {

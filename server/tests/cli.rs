@@ -46,7 +46,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
     let short = run(&db, UserCommand::Add { name: "Yan".into() }, "short\n")
         .await
         .unwrap_err();
-    assert!(short.contains("at least 8"), "{short}");
+    assert!(short.contains("shorter than 8"), "{short}");
     let taken = run(
         &db,
         UserCommand::Add { name: "ZOE".into() },

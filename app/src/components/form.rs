@@ -7,13 +7,18 @@ use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
+use leptos_i18n::td_string;
+
 use crate::components::toast::use_toasts;
 use crate::error::{AppError, Field};
+use crate::lang;
 use crate::server_fns::Logout;
 
 /// The message under one field, from the last result of an action.
 pub fn field_error<T>(result: Option<Result<T, AppError>>, field: Field) -> Option<String> {
-    result.and_then(|r| r.err()).and_then(|e| e.for_field(field))
+    result
+        .and_then(|r| r.err())
+        .and_then(|e| e.for_field(field, lang::locale()))
 }
 
 /// The message of an error that is about no field (too many attempts, busy, a malformed
@@ -21,8 +26,95 @@ pub fn field_error<T>(result: Option<Result<T, AppError>>, field: Field) -> Opti
 pub fn form_error<T>(result: Option<Result<T, AppError>>) -> Option<String> {
     match result? {
         Err(AppError::Invalid { .. } | AppError::SessionEnded(_)) | Ok(_) => None,
-        Err(error) => Some(error.to_string()),
+        Err(error) => Some(error.message(lang::locale())),
     }
+}
+
+/// One labelled input with its hint and its error, tied together for assistive technology
+/// (`aria-describedby`, `aria-invalid`). A field in error takes the focus: on the page a
+/// failed form post without JavaScript returns (`autofocus`, the first one wins), and after
+/// a failed call of the hydrated app ([`focus_first_error`]).
+#[component]
+pub fn TextField(
+    id: &'static str,
+    name: &'static str,
+    #[prop(into)] label: String,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    maxlength: u32,
+    #[prop(optional, into)] hint: Option<String>,
+    #[prop(optional, into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = {
+        let (hint_id, error_id, has_hint) = (hint_id.clone(), error_id.clone(), hint.is_some());
+        move || {
+            let ids: Vec<&str> = [
+                has_hint.then_some(hint_id.as_str()),
+                error.get().is_some().then_some(error_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    let invalid = move || error.get().is_some();
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            name=name
+            type=kind
+            autocomplete=autocomplete
+            required
+            maxlength=maxlength
+            aria-invalid=move || invalid().then_some("true")
+            aria-describedby=described
+            autofocus=invalid
+        />
+        {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
+        <Show when=invalid>
+            <p class="field-error" id=error_id.clone()>{move || error.get()}</p>
+        </Show>
+    }
+    // Erased: pages hold several fields, and the nested view types grow past the
+    // compiler's limits in the browser build.
+    .into_any()
+}
+
+/// After `action` fails with an error the form shows, moves the focus to it: the first
+/// field in error, or else the form's own message. (A toast never takes the focus.)
+pub fn focus_first_error<S>(action: ServerAction<S>)
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        let failed = matches!(
+            action.value().get(),
+            Some(Err(ref error)) if !matches!(error, AppError::SessionEnded(_))
+        );
+        if failed && action.version().get_untracked() > 0 {
+            // After this turn's rendering, so that the message is in the page.
+            request_animation_frame(|| {
+                let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+                    return;
+                };
+                let target = document
+                    .query_selector("main [aria-invalid=\"true\"], main .form-error")
+                    .ok()
+                    .flatten();
+                if let Some(element) = target.and_then(|e| {
+                    use leptos::wasm_bindgen::JsCast;
+                    e.dyn_into::<web_sys::HtmlElement>().ok()
+                }) {
+                    let _ = element.focus();
+                }
+            });
+        }
+    });
 }
 
 /// The error of the last call `action` made from this page, and nothing else. Leptos also
@@ -65,7 +157,7 @@ pub fn on_session_ended(result: impl Fn() -> Option<AppError> + Send + Sync + 's
 pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="form-error" role="alert">{move || message.get()}</p>
+            <p class="form-error" role="alert" tabindex="-1">{move || message.get()}</p>
         </Show>
     }
 }
@@ -74,7 +166,7 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
 pub fn FieldError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="field-error" role="alert">{move || message.get()}</p>
+            <p class="field-error">{move || message.get()}</p>
         </Show>
     }
 }
@@ -100,7 +192,9 @@ pub fn use_logout() -> ServerAction<Logout> {
 pub fn LogoutForm(logout: ServerAction<Logout>) -> impl IntoView {
     view! {
         <ActionForm action=logout attr:class="logout">
-            <button type="submit" class="secondary" disabled=move || logout.pending().get()>"Log out"</button>
+            <button type="submit" class="secondary" disabled=move || logout.pending().get()>
+                {td_string!(lang::locale(), log_out)}
+            </button>
         </ActionForm>
     }
 }

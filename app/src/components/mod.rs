@@ -2,5 +2,6 @@
 
 pub mod assets;
 pub mod form;
+pub mod language;
 pub mod live;
 pub mod toast;

@@ -6,7 +6,9 @@
 //! animation, so it works without JavaScript; hovering pauses it).
 
 use leptos::prelude::*;
+use leptos_i18n::td_string;
 
+use crate::lang;
 use crate::models::{Toast, ToastKind};
 use crate::server_fns::take_flash;
 
@@ -40,7 +42,7 @@ pub fn ToastHost() -> impl IntoView {
     let queue = use_toasts();
     let flash = Resource::new(|| (), |_| take_flash());
     view! {
-        <section class="toasts" aria-label="Notifications">
+        <section class="toasts" aria-label=td_string!(lang::locale(), notifications)>
             <Suspense fallback=|| ()>
                 {move || {
                     flash
@@ -72,6 +74,7 @@ fn ToastView(id: String, toast: Toast) -> impl IntoView {
     };
     // The checkbox keeps the dismissed state, so the close control works without JavaScript.
     let dismissed = RwSignal::new(false);
+    let dismiss = td_string!(lang::locale(), dismiss);
     view! {
         <input
             type="checkbox"
@@ -89,8 +92,8 @@ fn ToastView(id: String, toast: Toast) -> impl IntoView {
             <label
                 for=id
                 class="toast-close"
-                title="Dismiss"
-                aria-label="Dismiss"
+                title=dismiss
+                aria-label=dismiss
                 role="button"
                 tabindex="0"
                 on:keydown=move |ev| {

@@ -2,16 +2,20 @@
 //! `/login` before this renders; the redirect here covers client-side navigation.
 
 use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::components::form::{on_session_ended, use_logout, LogoutForm};
 use crate::components::live::watch_session;
+use crate::lang;
 use crate::server_fns::current_user;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let logout = use_logout();
+    let locale = lang::locale();
 
     on_session_ended(move || user.get().and_then(|r| r.err()));
     // This page's own logout ends the seat too, and the channel says so before the action
@@ -23,21 +27,30 @@ pub fn HomePage() -> impl IntoView {
     });
 
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Title text=td_string!(locale, home_title)/>
+        <Suspense fallback=move || view! { <p>{td_string!(locale, loading)}</p> }>
             {move || {
                 user.get()
                     .map(|result| match result {
                         Ok(Some(user)) => {
+                            let username = user.username;
                             view! {
-                                <h1>"Welcome"</h1>
-                                <p class="signed-in">"Signed in as " <strong>{user.username}</strong></p>
-                                <p><a href="/sessions">"Your sessions"</a></p>
+                                <h1>{td_string!(locale, welcome)}</h1>
+                                <p class="signed-in">
+                                    {td!(
+                                        locale,
+                                        signed_in_as,
+                                        username = move || username.clone(),
+                                        <b> = |children: ChildrenFn| view! { <strong>{children()}</strong> }
+                                    )}
+                                </p>
+                                <p><a href="/sessions">{td_string!(locale, your_sessions)}</a></p>
                                 <LogoutForm logout/>
                             }
                                 .into_any()
                         }
                         Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                        Err(_) => view! { <p>"Redirecting to the login page…"</p> }.into_any(),
+                        Err(_) => view! { <p>{td_string!(locale, redirecting)}</p> }.into_any(),
                     })
             }}
         </Suspense>

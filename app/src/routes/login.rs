@@ -3,11 +3,15 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::form::{focus_first_error, TextField};
 use crate::error::AppError;
-use crate::models::SessionView;
+use crate::lang;
+use crate::models::{SessionView, When};
 use crate::server_fns::{CancelLogin, ContinueLogin, Login};
 
 #[component]
@@ -17,6 +21,9 @@ pub fn LoginPage() -> impl IntoView {
     let next = move || use_query_map().read().get("next").unwrap_or_default();
     let proceed = ServerAction::<ContinueLogin>::new();
     let cancel = ServerAction::<CancelLogin>::new();
+    let locale = lang::locale();
+    focus_first_error(login);
+    focus_first_error(proceed);
 
     // The sessions to choose from: from the latest answer of either action, until a cancel.
     // Starts from the answers the server rendered (a form post without JavaScript), so that
@@ -50,7 +57,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     let proceed_error = move || match proceed.value().get() {
         Some(Err(AppError::ChooseSessions(_))) | None | Some(Ok(())) => None,
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) => Some(error.message(locale)),
     };
 
     view! {
@@ -58,35 +65,42 @@ pub fn LoginPage() -> impl IntoView {
             when=move || choice.get().is_some()
             fallback=move || {
                 view! {
-                    <h1>"Log in"</h1>
+                    <Title text=td_string!(locale, login_title)/>
+                    <h1>{td_string!(locale, login_title)}</h1>
                     <ActionForm action=login>
-                        <label for="login-username">"Username"</label>
-                        <input id="login-username" name="username" autocomplete="username" required maxlength="128"/>
-                        <label for="login-password">"Password"</label>
-                        <input
+                        <TextField
+                            id="login-username"
+                            name="username"
+                            label=td_string!(locale, username)
+                            autocomplete="username"
+                            maxlength=128
+                        />
+                        <TextField
                             id="login-password"
-                            type="password"
                             name="password"
+                            kind="password"
+                            label=td_string!(locale, password)
                             autocomplete="current-password"
-                            required
-                            maxlength="512"
+                            maxlength=512
                         />
                         <input type="hidden" name="next" value=next/>
                         {move || login_error().map(|error| view! { <LoginError error/> })}
                         <Show when=move || proceed_error().is_some()>
-                            <p class="form-error" role="alert">{proceed_error}</p>
+                            <p class="form-error" role="alert" tabindex="-1">{proceed_error}</p>
                         </Show>
-                        <button type="submit" disabled=move || login.pending().get()>"Log in"</button>
+                        <button type="submit" disabled=move || login.pending().get()>{td_string!(locale, login_title)}</button>
                     </ActionForm>
-                    <p>"No account yet? " <A href="/signup">"Sign up"</A></p>
+                    <p>{td_string!(locale, no_account)} " " <A href="/signup">{td_string!(locale, signup_title)}</A></p>
                 }
+                    .into_any()
             }
         >
-            <h1>"Signed in elsewhere"</h1>
-            <p>"This account is signed in elsewhere and has reached its limit. Choose the sessions to sign out, then continue."</p>
+            <Title text=td_string!(locale, signed_in_elsewhere)/>
+            <h1>{td_string!(locale, signed_in_elsewhere)}</h1>
+            <p>{td_string!(locale, choose_explain)}</p>
             <ActionForm action=proceed>
                 <fieldset class="sessions">
-                    <legend>"Sessions to sign out"</legend>
+                    <legend>{td_string!(locale, sessions_to_sign_out)}</legend>
                     {move || {
                         choice
                             .get()
@@ -106,10 +120,10 @@ pub fn LoginPage() -> impl IntoView {
                             .collect_view()
                     }}
                 </fieldset>
-                <button type="submit" disabled=move || proceed.pending().get()>"Sign out selected and continue"</button>
+                <button type="submit" disabled=move || proceed.pending().get()>{td_string!(locale, sign_out_selected)}</button>
             </ActionForm>
             <ActionForm action=cancel>
-                <button type="submit" class="secondary">"Cancel"</button>
+                <button type="submit" class="secondary">{td_string!(locale, cancel)}</button>
             </ActionForm>
         </Show>
     }
@@ -122,8 +136,8 @@ fn LoginError(error: AppError) -> impl IntoView {
         _ => Vec::new(),
     };
     view! {
-        <div class="form-error" role="alert">
-            <p>{error.to_string()}</p>
+        <div class="form-error" role="alert" tabindex="-1">
+            <p>{error.message(lang::locale())}</p>
             <ul class="session-list">
                 {sessions.into_iter().map(|session| view! { <li><SessionSummary session/></li> }).collect_view()}
             </ul>
@@ -134,13 +148,23 @@ fn LoginError(error: AppError) -> impl IntoView {
 /// "Chrome on Windows · 203.0.113.9 · signed in 2 hours ago · last active 5 minutes ago"
 #[component]
 pub fn SessionSummary(session: SessionView) -> impl IntoView {
+    let (signed_in, last_active) = (session.signed_in, session.last_active);
     view! {
         <span class="session-device">{session.device}</span>
         " · "
         <span class="session-ip">{session.ip}</span>
-        " · signed in "
-        {session.signed_in}
-        " · last active "
-        {session.last_active}
+        " · "
+        {td!(
+            lang::locale(),
+            session_times,
+            signed_in = move || view! { <Moment when=signed_in.clone()/> },
+            last_active = move || view! { <Moment when=last_active.clone()/> }
+        )}
     }
+}
+
+/// "2 hours ago", with the date and time in full for assistive technology and on hover.
+#[component]
+pub fn Moment(when: When) -> impl IntoView {
+    view! { <time datetime=when.iso title=when.absolute>{when.relative}</time> }
 }

@@ -11,6 +11,10 @@ pub use sessions::SessionsPage;
 pub use signup::SignupPage;
 
 use leptos::prelude::*;
+use leptos_i18n::td_string;
+use leptos_meta::Title;
+
+use crate::lang;
 
 /// The page that holds the form of a server function. A form post without JavaScript that
 /// fails is answered with its page; when the browser posted from a page that was itself such
@@ -30,8 +34,10 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    let locale = lang::locale();
     view! {
-        <h1>"Page not found"</h1>
-        <p><a href="/">"Go to the home page"</a></p>
+        <Title text=td_string!(locale, not_found_title)/>
+        <h1>{td_string!(locale, not_found_title)}</h1>
+        <p><a href="/">{td_string!(locale, go_home)}</a></p>
     }
 }

@@ -4,17 +4,20 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_i18n::{td, td_string};
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::form::{
-    dispatched_error, field_error, form_error, on_session_ended, use_logout, FieldError, FormError,
-    LogoutForm,
+    dispatched_error, field_error, focus_first_error, form_error, on_session_ended, use_logout, FormError,
+    LogoutForm, TextField,
 };
 use crate::components::live::watch_session;
 use crate::components::toast::use_toasts;
 use crate::error::{AppError, Field};
+use crate::lang;
 use crate::models::{SessionsPage, Toast};
-use crate::routes::login::SessionSummary;
+use crate::routes::login::{Moment, SessionSummary};
 use crate::server_fns::{my_sessions, ChangePassword, ConfirmPassword, EndOtherSessions, EndSession};
 
 #[component]
@@ -24,6 +27,9 @@ pub fn SessionsPage() -> impl IntoView {
     let end_others = ServerAction::<EndOtherSessions>::new();
     let change = ServerAction::<ChangePassword>::new();
     let logout = use_logout();
+    let locale = lang::locale();
+    focus_first_error(confirm);
+    focus_first_error(change);
     let page = Resource::new(
         move || {
             (
@@ -74,16 +80,17 @@ pub fn SessionsPage() -> impl IntoView {
         .into_iter()
         .flatten()
         .find(|e| !matches!(e, AppError::SessionEnded(_)))
-        .map(|e| e.to_string())
+        .map(|e| e.message(locale))
     };
 
     view! {
-        <h1>"Your sessions"</h1>
+        <Title text=td_string!(locale, your_sessions)/>
+        <h1>{td_string!(locale, your_sessions)}</h1>
         <nav class="page-actions">
-            <a href="/">"← Home"</a>
+            <a href="/">{td_string!(locale, back_home)}</a>
             <LogoutForm logout/>
         </nav>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p>{td_string!(locale, loading)}</p> }>
             {move || {
                 page.get()
                     .map(|result| match result {
@@ -91,13 +98,13 @@ pub fn SessionsPage() -> impl IntoView {
                             view! {
                                 <SessionList data=data.clone() highlight=highlight() review=review() end confirm end_others/>
                                 <Show when=move || end_error().is_some()>
-                                    <p class="form-error" role="alert">{end_error}</p>
+                                    <p class="form-error" role="alert" tabindex="-1">{end_error}</p>
                                 </Show>
                                 <History data highlight=highlight()/>
                             }
                                 .into_any()
                         }
-                        Err(_) => view! { <p>"Redirecting to the login page…"</p> }.into_any(),
+                        Err(_) => view! { <p>{td_string!(locale, redirecting)}</p> }.into_any(),
                     })
             }}
         </Suspense>
@@ -117,6 +124,7 @@ fn SessionList(
     let others = data.live.iter().filter(|s| !s.current).count();
     let confirmed = data.confirmed;
     let minutes = data.confirmation_minutes;
+    let locale = lang::locale();
     let rows = data
         .live
         .into_iter()
@@ -131,15 +139,18 @@ fn SessionList(
             view! {
                 <li class=class>
                     <SessionSummary session/>
-                    {current.then(|| view! { <strong class="badge">" This browser"</strong> })}
-                    {(Some(id) == highlight).then(|| view! { <strong class="badge warning">" The login that signed you out"</strong> })}
-                    {(Some(id) == review).then(|| view! { <strong class="badge warning">" The new login"</strong> })}
+                    {current.then(|| view! { " " <strong class="badge">{td_string!(locale, this_browser)}</strong> })}
+                    {(Some(id) == highlight)
+                        .then(|| view! { " " <strong class="badge warning">{td_string!(locale, login_that_signed_you_out)}</strong> })}
+                    {(Some(id) == review).then(|| view! { " " <strong class="badge warning">{td_string!(locale, the_new_login)}</strong> })}
                     {(!current && confirmed)
                         .then(|| {
                             view! {
                                 <ActionForm action=end>
                                     <input type="hidden" name="id" value=id.to_string()/>
-                                    <button type="submit" class="small" aria-label=format!("Sign out session {id}")>"Sign out"</button>
+                                    <button type="submit" class="small" aria-label=td_string!(locale, sign_out_session, id).to_string()>
+                                        {td_string!(locale, sign_out)}
+                                    </button>
                                 </ActionForm>
                             }
                         })}
@@ -149,13 +160,13 @@ fn SessionList(
         .collect_view();
     let confirm_error = move || field_error(confirm.value().get(), Field::CurrentPassword);
     view! {
-        <h2>"Signed in now"</h2>
+        <h2>{td_string!(locale, signed_in_now)}</h2>
         <ul class="session-rows">{rows}</ul>
         {(others > 0 && confirmed)
             .then(|| {
                 view! {
                     <ActionForm action=end_others>
-                        <button type="submit">"Sign out all other sessions"</button>
+                        <button type="submit">{td_string!(locale, sign_out_all_others)}</button>
                     </ActionForm>
                 }
             })}
@@ -164,15 +175,22 @@ fn SessionList(
                 view! {
                     <ActionForm action=confirm>
                         <p class="hint">
-                            "To sign out other sessions, confirm your password. It is remembered for "
-                            {minutes}
-                            {if minutes == 1 { " minute." } else { " minutes." }}
+                            {match minutes {
+                                1 => td_string!(locale, confirm_hint_1).to_string(),
+                                minutes => td_string!(locale, confirm_hint_n, minutes).to_string(),
+                            }}
                         </p>
-                        <label for="confirm-password">"Your password"</label>
-                        <input id="confirm-password" type="password" name="password" autocomplete="current-password" required maxlength="512"/>
-                        <FieldError message=Signal::derive(confirm_error)/>
+                        <TextField
+                            id="confirm-password"
+                            name="password"
+                            kind="password"
+                            label=td_string!(locale, your_password)
+                            autocomplete="current-password"
+                            maxlength=512
+                            error=Signal::derive(confirm_error)
+                        />
                         <FormError message=Signal::derive(move || form_error(confirm.value().get()))/>
-                        <button type="submit">"Confirm password"</button>
+                        <button type="submit">{td_string!(locale, confirm_password_button)}</button>
                     </ActionForm>
                 }
             })}
@@ -181,30 +199,36 @@ fn SessionList(
 
 #[component]
 fn History(data: SessionsPage, highlight: Option<i64>) -> impl IntoView {
+    let locale = lang::locale();
     let rows = data
         .history
         .into_iter()
         .map(|h| {
             let marked = highlight.is_some() && (Some(h.id) == highlight || h.replaced_by == highlight);
             let class = if Some(h.id) == highlight { "session highlighted" } else { "session" };
+            let (signed_in, ended) = (h.signed_in, h.ended);
             view! {
                 <li class=class>
                     <span class="session-device">{h.device}</span>
                     " · "
                     <span class="session-ip">{h.ip}</span>
-                    " · signed in "
-                    {h.signed_in}
-                    " · ended "
-                    {h.ended}
-                    ": "
+                    " · "
+                    {td!(
+                        locale,
+                        history_times,
+                        signed_in = move || view! { <Moment when=signed_in.clone()/> },
+                        ended = move || view! { <Moment when=ended.clone()/> }
+                    )}
+                    " "
                     <span class="session-how">{h.how}</span>
-                    {(marked && Some(h.id) == highlight).then(|| view! { <strong class="badge warning">" The login that signed you out"</strong> })}
+                    {(marked && Some(h.id) == highlight)
+                        .then(|| view! { " " <strong class="badge warning">{td_string!(locale, login_that_signed_you_out)}</strong> })}
                 </li>
             }
         })
         .collect_view();
     view! {
-        <h2>"Recent history"</h2>
+        <h2>{td_string!(locale, recent_history)}</h2>
         <ul class="session-rows history">{rows}</ul>
     }
 }
@@ -212,29 +236,46 @@ fn History(data: SessionsPage, highlight: Option<i64>) -> impl IntoView {
 #[component]
 fn PasswordChange(change: ServerAction<ChangePassword>, highlighted: bool) -> impl IntoView {
     let message = move |field| Signal::derive(move || field_error(change.value().get(), field));
+    let locale = lang::locale();
     view! {
         <section class=if highlighted { "secure highlighted" } else { "secure" }>
-            <h2>{if highlighted { "Not you? Secure your account" } else { "Change password" }}</h2>
+            <h2>
+                {if highlighted { td_string!(locale, not_you_secure) } else { td_string!(locale, change_password) }}
+            </h2>
             <p class="hint">
-                {if highlighted {
-                    "If you did not make the login marked above, change your password now: that also signs out every other session, so whoever has it cannot come back in."
-                } else {
-                    "Changing your password signs out every other session."
-                }}
+                {if highlighted { td_string!(locale, secure_hint) } else { td_string!(locale, change_hint) }}
             </p>
             <ActionForm action=change>
-                <label for="current-password">"Current password"</label>
-                <input id="current-password" type="password" name="current" autocomplete="current-password" required maxlength="512"/>
-                <FieldError message=message(Field::CurrentPassword)/>
-                <label for="new-password">"New password"</label>
-                <input id="new-password" type="password" name="password" autocomplete="new-password" required maxlength="512"/>
-                <FieldError message=message(Field::Password)/>
-                <label for="new-password-confirm">"Confirm new password"</label>
-                <input id="new-password-confirm" type="password" name="password_confirm" autocomplete="new-password" required maxlength="512"/>
-                <FieldError message=message(Field::PasswordConfirm)/>
+                <TextField
+                    id="current-password"
+                    name="current"
+                    kind="password"
+                    label=td_string!(locale, current_password)
+                    autocomplete="current-password"
+                    maxlength=512
+                    error=message(Field::CurrentPassword)
+                />
+                <TextField
+                    id="new-password"
+                    name="password"
+                    kind="password"
+                    label=td_string!(locale, new_password)
+                    autocomplete="new-password"
+                    maxlength=512
+                    error=message(Field::Password)
+                />
+                <TextField
+                    id="new-password-confirm"
+                    name="password_confirm"
+                    kind="password"
+                    label=td_string!(locale, confirm_new_password)
+                    autocomplete="new-password"
+                    maxlength=512
+                    error=message(Field::PasswordConfirm)
+                />
                 <FormError message=Signal::derive(move || form_error(change.value().get()))/>
                 <button type="submit" disabled=move || change.pending().get()>
-                    {if highlighted { "Change password and sign out everywhere else" } else { "Change password" }}
+                    {if highlighted { td_string!(locale, change_and_sign_out) } else { td_string!(locale, change_password) }}
                 </button>
             </ActionForm>
         </section>

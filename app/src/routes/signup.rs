@@ -2,34 +2,57 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_i18n::td_string;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::form::{field_error, form_error, FieldError, FormError};
+use crate::components::form::{field_error, focus_first_error, form_error, FormError, TextField};
 use crate::error::Field;
+use crate::lang;
 use crate::server_fns::Signup;
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
     let message = move |field| Signal::derive(move || field_error(signup.value().get(), field));
+    let locale = lang::locale();
+    focus_first_error(signup);
 
     view! {
-        <h1>"Sign up"</h1>
+        <Title text=td_string!(locale, signup_title)/>
+        <h1>{td_string!(locale, signup_title)}</h1>
         <ActionForm action=signup>
-            <label for="signup-username">"Username"</label>
-            <input id="signup-username" name="username" autocomplete="username" required maxlength="128"/>
-            <p class="hint">"3 to 32 letters, digits, _ . or -"</p>
-            <FieldError message=message(Field::Username)/>
-            <label for="signup-password">"Password"</label>
-            <input id="signup-password" type="password" name="password" autocomplete="new-password" required maxlength="512"/>
-            <p class="hint">"8 to 128 characters"</p>
-            <FieldError message=message(Field::Password)/>
-            <label for="signup-password-confirm">"Confirm password"</label>
-            <input id="signup-password-confirm" type="password" name="password_confirm" autocomplete="new-password" required maxlength="512"/>
-            <FieldError message=message(Field::PasswordConfirm)/>
+            <TextField
+                id="signup-username"
+                name="username"
+                label=td_string!(locale, username)
+                autocomplete="username"
+                maxlength=128
+                hint=td_string!(locale, username_hint)
+                error=message(Field::Username)
+            />
+            <TextField
+                id="signup-password"
+                name="password"
+                kind="password"
+                label=td_string!(locale, password)
+                autocomplete="new-password"
+                maxlength=512
+                hint=td_string!(locale, password_hint)
+                error=message(Field::Password)
+            />
+            <TextField
+                id="signup-password-confirm"
+                name="password_confirm"
+                kind="password"
+                label=td_string!(locale, confirm_password)
+                autocomplete="new-password"
+                maxlength=512
+                error=message(Field::PasswordConfirm)
+            />
             <FormError message=Signal::derive(move || form_error(signup.value().get()))/>
-            <button type="submit" disabled=move || signup.pending().get()>"Create account"</button>
+            <button type="submit" disabled=move || signup.pending().get()>{td_string!(locale, create_account)}</button>
         </ActionForm>
-        <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+        <p>{td_string!(locale, have_account)} " " <A href="/login">{td_string!(locale, login_title)}</A></p>
     }
 }

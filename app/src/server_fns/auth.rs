@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::error::Field;
+use crate::error::{Field, Invalid};
 use crate::models::{Toast, UserView};
 
 #[server(prefix = "/api", endpoint = "signup")]
@@ -14,12 +14,12 @@ pub async fn signup(username: String, password: String, password_confirm: String
     use single_login::login::SignupOutcome;
     use single_login::{Password, Username};
 
-    let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e.to_string()))?;
-    let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
+    let name = Username::parse(&username).map_err(|e| AppError::invalid(Field::Username, e))?;
+    let parsed = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e))?;
     if password != password_confirm {
         return Err(AppError::invalid(
             Field::PasswordConfirm,
-            "The passwords do not match",
+            Invalid::PasswordsDiffer,
         ));
     }
     let ctx = crate::ssr::context()?;
@@ -40,7 +40,7 @@ pub async fn signup(username: String, password: String, password_confirm: String
             );
             self::ssr::answer(login, None, "/").await
         }
-        SignupOutcome::UsernameTaken => Err(AppError::invalid(Field::Username, "That username is taken")),
+        SignupOutcome::UsernameTaken => Err(AppError::invalid(Field::Username, Invalid::UsernameTaken)),
         SignupOutcome::Throttled { wait } => Err(crate::ssr::throttled("signup", None, wait)),
         SignupOutcome::Busy { retry_after } => Err(crate::ssr::busy(retry_after)),
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::error::Field;
+use crate::error::{Field, Invalid};
 use crate::models::{SessionsPage, Toast};
 
 /// How many ended sessions the history shows.
@@ -141,11 +141,11 @@ pub async fn change_password(
     use single_login::Password;
 
     let (user, seat) = ssr::require_user()?;
-    let new = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e.to_string()))?;
+    let new = Password::parse(&password).map_err(|e| AppError::invalid(Field::Password, e))?;
     if password != password_confirm {
         return Err(AppError::invalid(
             Field::PasswordConfirm,
-            "The passwords do not match",
+            Invalid::PasswordsDiffer,
         ));
     }
     let ctx = ssr::context()?;
@@ -177,7 +177,7 @@ mod ssr {
     use single_login::login::ReauthOutcome;
     use single_login::{Millis, SeatId, UserId};
 
-    use crate::error::{AppError, Field};
+    use crate::error::{AppError, Field, Invalid};
     use crate::ssr::{self, CONFIRMED_KEY};
 
     /// The answer to a re-authentication: what it gave, or the error the form shows.
@@ -200,10 +200,7 @@ mod ssr {
                     client_ip = client_ip.as_deref(),
                     "wrong password"
                 );
-                Err(AppError::invalid(
-                    Field::CurrentPassword,
-                    "That password is not right",
-                ))
+                Err(AppError::invalid(Field::CurrentPassword, Invalid::PasswordWrong))
             }
             ReauthOutcome::Throttled { wait } => Err(ssr::throttled(operation, Some(user), wait)),
             ReauthOutcome::Busy { retry_after } => Err(ssr::busy(retry_after)),

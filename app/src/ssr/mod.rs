@@ -12,7 +12,7 @@ use single_login::{Accounts, Policy, SeatId, Seats, User};
 use crate::error::AppError;
 use crate::models::Toast;
 
-pub use messages::Lang;
+pub use crate::lang::Locale;
 
 /// Session keys. The seat id ties the session record to its seat; the flash holds toasts for
 /// the next page. (The seat check keeps its own key, which re-saves, and so extends, the
@@ -82,7 +82,8 @@ pub enum RequestAuth {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    pub lang: Lang,
+    /// The language of the pages and messages it gets (`crate::lang::of_request`).
+    pub lang: Locale,
     /// A browser page or plain form post (as opposed to a call from the hydrated app).
     pub wants_html: bool,
 }
@@ -147,7 +148,7 @@ pub fn client() -> ClientInfo {
         .unwrap_or(ClientInfo {
             ip: None,
             user_agent: None,
-            lang: Lang::En,
+            lang: Locale::default(),
             wants_html: false,
         })
 }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use app::ssr::{ClientInfo, Lang};
+use app::ssr::ClientInfo;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -32,7 +32,7 @@ pub fn read(config: &ClientIpConfig, request: &Request) -> ClientInfo {
     ClientInfo {
         ip: Some(client_address(config, peer, headers).to_string()),
         user_agent: text(header::USER_AGENT).map(str::to_owned),
-        lang: Lang::from_accept_language(text(header::ACCEPT_LANGUAGE)),
+        lang: app::lang::of_request(text(header::COOKIE), text(header::ACCEPT_LANGUAGE)),
         wants_html: text(header::ACCEPT).is_some_and(|accept| accept.contains("text/html")),
     }
 }

@@ -78,6 +78,24 @@ pub async fn drop_forged_results(mut request: Request, next: Next) -> Response {
     }
 }
 
+/// A form post without JavaScript that succeeds is sent back to the page it came from (the
+/// Referer). When that page was itself the answer to a failed post, its address is the
+/// server function's, which serves no page: send it to the page that holds the form.
+fn back_to_the_form_page(response: &mut Response, path: &str) {
+    let to_function = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| l.parse::<Uri>().ok())
+        .is_some_and(|uri| uri.path().starts_with("/api/"));
+    if response.status().is_redirection() && to_function {
+        let page = app::routes::form_page(path);
+        response
+            .headers_mut()
+            .insert(header::LOCATION, header::HeaderValue::from_static(page));
+    }
+}
+
 pub async fn map_errors(State(pages): State<Router>, request: Request, next: Next) -> Response {
     let rerender = request.method() == Method::POST
         && request
@@ -88,8 +106,11 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
     let path = request.uri().path().to_owned();
     let (parts, body) = request.into_parts();
     let replay = rerender.then(|| (parts.headers.clone(), parts.extensions.clone()));
-    let response = next.run(Request::from_parts(parts, body)).await;
+    let mut response = next.run(Request::from_parts(parts, body)).await;
     if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        if rerender {
+            back_to_the_form_page(&mut response, &path);
+        }
         return response;
     }
     let (mut head, body) = response.into_parts();

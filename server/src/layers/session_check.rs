@@ -40,11 +40,8 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(auth) => auth,
         Err(error) => {
             tracing::error!(error = %error_chain(&*error), "session check failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong. Please try again.",
-            )
-                .into_response();
+            let message = app::error::AppError::Internal.message(client.lang);
+            return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
         }
     };
     let page = client.wants_html;

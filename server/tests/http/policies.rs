@@ -18,7 +18,7 @@ async fn deny_new_refuses_a_second_login_and_says_where_the_first_is(db: TestDb)
             assert_eq!(sessions.len(), 1);
             assert_eq!(sessions[0].ip, "127.0.0.1");
             assert_eq!(sessions[0].device, "Chrome on Linux");
-            assert_eq!(sessions[0].last_active, "just now");
+            assert_eq!(sessions[0].last_active.relative, "just now");
         }
         other => panic!("expected LoginDenied, got {other:?}"),
     }

@@ -184,7 +184,9 @@ async fn changing_the_password_ends_every_other_session(db: TestDb) {
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: AppError = wrong.json().await.unwrap();
     assert!(
-        error.for_field(app::error::Field::CurrentPassword).is_some(),
+        error
+            .for_field(app::error::Field::CurrentPassword, app::lang::Locale::en)
+            .is_some(),
         "{error:?}"
     );
     assert_eq!(b.get("/").await.status(), StatusCode::OK);
