@@ -68,9 +68,6 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=move |page: String| td_string!(locale, page_title, page).to_string()/>
         <Router>
-            <header class="top">
-                <LanguageSwitch/>
-            </header>
             <main class="page">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
@@ -79,6 +76,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            // Below the page, where no toast ever covers it.
+            <footer class="bottom">
+                <LanguageSwitch/>
+            </footer>
             <ToastHost/>
         </Router>
     }

@@ -24,7 +24,11 @@ test("a taken username gets a message under the field", async ({ page }) => {
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Confirm password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "That username is taken" })).toBeVisible();
+  // Under the field, tied to it (read out with it), and the field has the focus.
+  const field = page.getByLabel("Username");
+  await expect(field).toHaveAccessibleDescription(/That username is taken/);
+  await expect(field).toHaveAttribute("aria-invalid", "true");
+  await expect(field).toBeFocused();
 });
 
 test("a wrong password gets the generic message", async ({ page }) => {
