@@ -41,6 +41,7 @@ const PATHS: &[&str] = &[
     "/api/sessions/end-others",
     "/api/account/password",
     "/api/session/events",
+    "/language",
     "/pkg/single-login.css",
     "/no/such/page",
     "//evil.example/",
@@ -52,6 +53,7 @@ const FIELDS: &[&str] = &[
     "password_confirm",
     "current",
     "next",
+    "lang",
     "id",
     "end[1]",
     "__err",
@@ -187,7 +189,8 @@ fn build(case: &Case, real_cookie: &str, cookie_name: &str) -> Option<Request<Bo
         None => {}
         Some(None) => request = request.header(header::COOKIE, format!("{cookie_name}={real_cookie}")),
         Some(Some(forged)) => {
-            if let Some(value) = header_value(&format!("{cookie_name}={forged}")) {
+            // The language cookie too: it is read on every request.
+            if let Some(value) = header_value(&format!("{cookie_name}={forged}; lang={forged}")) {
                 request = request.header(header::COOKIE, value);
             }
         }
