@@ -103,19 +103,14 @@ pub fn from_accept_language(header: Option<&str>) -> Locale {
 /// "3 minutes ago", "방금 전": how long before `now` (both in milliseconds) `then` was.
 pub fn relative_time(locale: Locale, then: i64, now: i64) -> String {
     let seconds = (now - then).max(0) / 1000;
-    let (n, one) = match seconds {
-        0..=59 => return td_string!(locale, just_now).to_string(),
-        60..=3599 => (seconds / 60, seconds < 120),
-        3600..=86_399 => (seconds / 3600, seconds < 7200),
-        _ => (seconds / 86_400, seconds < 2 * 86_400),
-    };
-    match (seconds, one) {
-        (..=3599, true) => td_string!(locale, minutes_ago_1).to_string(),
-        (..=3599, false) => td_string!(locale, minutes_ago_n, n).to_string(),
-        (..=86_399, true) => td_string!(locale, hours_ago_1).to_string(),
-        (..=86_399, false) => td_string!(locale, hours_ago_n, n).to_string(),
-        (_, true) => td_string!(locale, days_ago_1).to_string(),
-        (_, false) => td_string!(locale, days_ago_n, n).to_string(),
+    match seconds {
+        0..=59 => td_string!(locale, just_now).to_owned(),
+        60..=119 => td_string!(locale, minutes_ago_1).to_owned(),
+        120..=3599 => td_string!(locale, minutes_ago_n, n = seconds / 60).to_string(),
+        3600..=7199 => td_string!(locale, hours_ago_1).to_owned(),
+        7200..=86_399 => td_string!(locale, hours_ago_n, n = seconds / 3600).to_string(),
+        86_400..=172_799 => td_string!(locale, days_ago_1).to_owned(),
+        _ => td_string!(locale, days_ago_n, n = seconds / 86_400).to_string(),
     }
 }
 
@@ -201,6 +196,8 @@ mod tests {
         assert_eq!(relative_time(Locale::en, now - 60_000, now), "1 minute ago");
         assert_eq!(relative_time(Locale::en, now - 180_000, now), "3 minutes ago");
         assert_eq!(relative_time(Locale::en, now - 86_400_000, now), "1 day ago");
+        assert_eq!(relative_time(Locale::en, now - 3 * 86_400_000, now), "3 days ago");
+        assert_eq!(relative_time(Locale::en, now - 3_600_000, now), "1 hour ago");
         assert_eq!(relative_time(Locale::ko, now - 7_200_000, now), "2시간 전");
         assert_eq!(relative_time(Locale::ko, now + 5_000, now), "방금 전");
     }
