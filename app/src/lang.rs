@@ -38,7 +38,7 @@ fn document_locale() -> Locale {
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
         .and_then(|html| html.get_attribute("lang"))
-        .and_then(|lang| lang.parse().ok())
+        .and_then(|lang| parse(&lang))
         .unwrap_or_default()
 }
 

@@ -26,7 +26,6 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use leptos_i18n::td_string;
-use leptos_i18n::Locale as _;
 
 use crate::components::assets::Assets;
 use crate::components::language::LanguageSwitch;
@@ -39,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let locale = lang::locale();
     view! {
         <!DOCTYPE html>
-        <html lang=locale.as_str()>
+        <html lang=lang::code(locale)>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

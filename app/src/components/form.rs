@@ -91,12 +91,10 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
+    let error = dispatched_error(action);
     Effect::new(move |_| {
-        let failed = matches!(
-            action.value().get(),
-            Some(Err(ref error)) if !matches!(error, AppError::SessionEnded(_))
-        );
-        if failed && action.version().get_untracked() > 0 {
+        // A session that ended leads to the login page instead (`on_session_ended`).
+        if error().is_some_and(|e| !matches!(e, AppError::SessionEnded(_))) {
             // After this turn's rendering, so that the message is in the page.
             request_animation_frame(|| {
                 let Some(document) = web_sys::window().and_then(|w| w.document()) else {
@@ -158,15 +156,6 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
     view! {
         <Show when=move || message.get().is_some()>
             <p class="form-error" role="alert" tabindex="-1">{move || message.get()}</p>
-        </Show>
-    }
-}
-
-#[component]
-pub fn FieldError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
-    view! {
-        <Show when=move || message.get().is_some()>
-            <p class="field-error">{move || message.get()}</p>
         </Show>
     }
 }

@@ -4,11 +4,10 @@
 
 use leptos::prelude::*;
 use leptos_i18n::td_string;
-use leptos_i18n::Locale as _;
 use leptos_router::hooks::use_location;
 
-use crate::lang::{self, Locale, SWITCH_PATH};
-use crate::routes::form_page;
+use crate::lang::{self, SWITCH_PATH};
+use crate::routes::{form_page, is_server_function};
 
 #[component]
 pub fn LanguageSwitch() -> impl IntoView {
@@ -18,7 +17,7 @@ pub fn LanguageSwitch() -> impl IntoView {
     // server function's address: go back to the page that holds the form instead.
     let next = move || {
         let path = location.pathname.get();
-        if path.starts_with("/api/") {
+        if is_server_function(&path) {
             return form_page(&path).to_owned();
         }
         match location.search.get().trim_start_matches('?') {
@@ -29,7 +28,7 @@ pub fn LanguageSwitch() -> impl IntoView {
     view! {
         <form method="post" action=SWITCH_PATH class="language-switch" aria-label=td_string!(current, language_switch)>
             <input type="hidden" name="next" value=next/>
-            {Locale::get_all()
+            {lang::all()
                 .iter()
                 .map(|&locale| {
                     // Each language is named in itself, and marked so: a screen reader reads
@@ -38,8 +37,8 @@ pub fn LanguageSwitch() -> impl IntoView {
                         <button
                             type="submit"
                             name="lang"
-                            value=locale.as_str()
-                            lang=locale.as_str()
+                            value=lang::code(locale)
+                            lang=lang::code(locale)
                             aria-current=(locale == current).then_some("true")
                         >
                             {td_string!(locale, language_name)}

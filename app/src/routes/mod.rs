@@ -16,6 +16,12 @@ use leptos_meta::Title;
 
 use crate::lang;
 
+/// Whether `path` is a server function's address rather than a page's: a failed form post
+/// without JavaScript is answered there, and no page is ever served from it.
+pub fn is_server_function(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
 /// The page that holds the form of a server function. A form post without JavaScript that
 /// fails is answered with its page; when the browser posted from a page that was itself such
 /// an answer (its address is the server function's), this says which page that was.

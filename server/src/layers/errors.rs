@@ -78,16 +78,21 @@ pub async fn drop_forged_results(mut request: Request, next: Next) -> Response {
     }
 }
 
-/// A form post without JavaScript that succeeds is sent back to the page it came from (the
-/// Referer). When that page was itself the answer to a failed post, its address is the
-/// server function's, which serves no page: send it to the page that holds the form.
-fn back_to_the_form_page(response: &mut Response, path: &str) {
-    let to_function = response
-        .headers()
+/// Where server_fn sends a plain form post back to: the page it was posted from (its
+/// Referer), if it names one.
+fn sent_back_to(headers: &header::HeaderMap) -> Option<Uri> {
+    headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|l| l.parse::<Uri>().ok())
-        .is_some_and(|uri| uri.path().starts_with("/api/"));
+}
+
+/// A form post without JavaScript that succeeds is sent back to the page it came from.
+/// When that page was itself the answer to a failed post, its address is the server
+/// function's, which serves no page: send it to the page that holds the form.
+fn back_to_the_form_page(response: &mut Response, path: &str) {
+    let to_function =
+        sent_back_to(response.headers()).is_some_and(|uri| app::routes::is_server_function(uri.path()));
     if response.status().is_redirection() && to_function {
         let page = app::routes::form_page(path);
         response
@@ -135,13 +140,9 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
     // The page that holds the form: the one the browser posted from (server_fn's redirect
     // names it) unless that was itself such an answer, or none was named.
     if let Some((headers, extensions)) = replay {
-        let referer = head
-            .headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|l| l.parse::<Uri>().ok());
+        let referer = sent_back_to(&head.headers);
         let page = match &referer {
-            Some(uri) if !uri.path().starts_with("/api/") => uri.path().to_owned(),
+            Some(uri) if !app::routes::is_server_function(uri.path()) => uri.path().to_owned(),
             _ => app::routes::form_page(&path).to_owned(),
         };
         // The page's own query, then this answer's result: nothing the address brought.
