@@ -109,6 +109,28 @@ impl Accounts {
         Accounts { db, hashing }
     }
 
+    /// The same accounts, whose hashing waits in `lane` for its slot
+    /// ([`Hashing::in_lane`]): pass the client's lane so that slots are shared fairly.
+    pub fn in_lane(&self, lane: crate::slots::Lane) -> Self {
+        Accounts {
+            db: self.db.clone(),
+            hashing: self.hashing.in_lane(lane),
+        }
+    }
+
+    /// Whether an account has this name (its key), for the throttle: a name that belongs to
+    /// nobody has no account bucket to count in. (Sign-up already tells whether a name is
+    /// taken, so this reveals nothing new.)
+    pub async fn exists(&self, name_key: &str) -> Result<bool, sqlx::Error> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username_key = $1")
+                .bind(name_key)
+                .fetch_optional(pool)
+                .await?
+        })
+        .is_some())
+    }
+
     /// Creates an account with `username` and the hash of `password`, at
     /// [`CredentialEpoch::INITIAL`]. A name whose key is taken is
     /// [`SignupError::UsernameTaken`].

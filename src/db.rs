@@ -106,14 +106,19 @@ impl Db {
                 .foreign_keys(true)
                 // Writers queue on the file lock; a login waits rather than fails.
                 .busy_timeout(Duration::from_secs(30));
-            if let Some(dir) = Path::new(connect.get_filename()).parent() {
+            let file = Path::new(connect.get_filename());
+            if let Some(dir) = file.parent() {
                 if !dir.as_os_str().is_empty() && !dir.exists() {
-                    std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                    create_private_dir(dir).map_err(|source| DbError::CreateDir {
                         path: dir.display().to_string(),
                         source,
                     })?;
                 }
             }
+            create_private_file(file).map_err(|source| DbError::CreateDir {
+                path: file.display().to_string(),
+                source,
+            })?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(30))
@@ -149,4 +154,55 @@ impl Db {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// The database holds password hashes and session records: a directory we create is the
+/// owner's alone (0700), whatever the umask.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the SQLite file, if missing, readable by its owner only (0600); SQLite gives its
+/// `-wal` and `-shm` files the same mode. An in-memory database has no file. A file that is
+/// already there keeps its mode (an operator may have chosen it), with a warning when others
+/// can read it.
+fn create_private_file(file: &Path) -> std::io::Result<()> {
+    let name = file.as_os_str();
+    if name.is_empty() || name == ":memory:" {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_readable_by_others(file, "the SQLite database");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Logs a warning when `file` can be read by its group or by others: it holds secrets.
+pub fn warn_if_readable_by_others(file: &Path, what: &str) {
+    #[cfg(unix)]
+    if let Ok(metadata) = std::fs::metadata(file) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o044 != 0 {
+            tracing::warn!(
+                path = %file.display(),
+                mode = format!("{mode:o}"),
+                "{what} can be read by other users; chmod 600 it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, what);
 }

@@ -89,6 +89,8 @@ pub mod login;
 pub mod password;
 pub mod policy;
 pub mod seats;
+pub mod signing;
+pub mod slots;
 pub mod throttle;
 pub mod username;
 pub mod vocabulary;

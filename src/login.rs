@@ -24,6 +24,7 @@ use crate::password::HashError;
 use crate::password::Password;
 use crate::policy::Policy;
 use crate::seats::{EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, Seats, SessionHash};
+use crate::slots::Lane;
 use crate::throttle::{Bucket, Throttle};
 use crate::username::Username;
 use crate::Millis;
@@ -148,8 +149,12 @@ pub enum SignupOutcome {
 pub enum ReauthOutcome<T> {
     /// The password was right; what the operation gave.
     Done(T),
-    /// The password was wrong (counted against the user's re-authentication bucket).
+    /// The password was wrong (counted against the session's and the user's
+    /// re-authentication buckets).
     WrongPassword,
+    /// The password was wrong, and this session has now failed too often: it was ended
+    /// (reason `revoked`, by itself).
+    SessionEnded,
     /// A throttle bucket is full: no password was checked.
     Throttled {
         /// How long until the full bucket's window ends.
@@ -186,20 +191,46 @@ impl Logins {
         client_ip: Option<IpAddr>,
         session: NewSession<'_>,
     ) -> Result<LoginOutcome, LoginError> {
+        self.log_in_known(username, password, client_ip, None, session)
+            .await
+    }
+
+    /// [`Logins::log_in`] from a known device: `device` is the id of a device cookie the
+    /// caller found valid for this name ([`crate::signing::SigningKey::known_device`]). Its
+    /// attempts count in the device's own bucket instead of the name's, the account's and
+    /// the networks' (which strangers share and can fill), and wait for a hashing slot ahead
+    /// of every network.
+    pub async fn log_in_known(
+        &self,
+        username: &str,
+        password: String,
+        client_ip: Option<IpAddr>,
+        device: Option<&str>,
+        session: NewSession<'_>,
+    ) -> Result<LoginOutcome, LoginError> {
         let key = Username::attempt_key(username);
-        let buckets = [
-            Bucket::Address { client: client_ip },
-            Bucket::NameFromAddress {
-                name_key: &key,
-                client: client_ip,
-            },
-            Bucket::Account { name_key: &key },
-        ];
+        let mut buckets = Vec::with_capacity(3);
+        match device {
+            Some(device) => buckets.push(Bucket::Device { device }),
+            None => {
+                buckets.push(Bucket::Address { client: client_ip });
+                buckets.push(Bucket::NameFromAddress {
+                    name_key: &key,
+                    client: client_ip,
+                });
+                // A name nobody holds has no account to protect, and a row per random name
+                // would let a stranger grow the table twice as fast.
+                if self.accounts.exists(&key).await? {
+                    buckets.push(Bucket::Account { name_key: &key });
+                }
+            }
+        }
         let reservation = match self.throttle.reserve(&buckets, Millis::now()).await? {
             Ok(reservation) => reservation,
             Err(refused) => return Ok(LoginOutcome::Throttled { wait: refused.wait }),
         };
-        match self.accounts.authenticate(username, password).await {
+        let accounts = self.accounts.in_lane(lane(client_ip, device.is_some()));
+        match accounts.authenticate(username, password).await {
             Ok(Verified { user, epoch }) => {
                 self.throttle.succeeded(reservation).await?;
                 self.open(user, epoch, &[], session).await
@@ -259,7 +290,8 @@ impl Logins {
             Ok(reservation) => reservation,
             Err(refused) => return Ok(SignupOutcome::Throttled { wait: refused.wait }),
         };
-        match self.accounts.sign_up(username, password).await {
+        let accounts = self.accounts.in_lane(lane(client_ip, false));
+        match accounts.sign_up(username, password).await {
             Ok(user) => {
                 self.throttle.succeeded(reservation).await?;
                 let login = self
@@ -277,17 +309,21 @@ impl Logins {
         }
     }
 
-    /// A signed-in user confirms the password (before ending sessions). Counted per client
-    /// network and per user, before the check: a stolen cookie does not make the password
-    /// cheap to guess.
+    /// A signed-in user confirms the password (before ending sessions) from its session
+    /// `seat`. Counted per client network, per session and per user, before the check: a
+    /// stolen cookie does not make the password cheap to guess, and a session that fails
+    /// [`ThrottleConfig::reauth_max_failures`](crate::throttle::ThrottleConfig) times is
+    /// ended ([`ReauthOutcome::SessionEnded`]).
     pub async fn confirm_password(
         &self,
         user: UserId,
+        seat: SeatId,
         password: String,
         client_ip: Option<IpAddr>,
     ) -> Result<ReauthOutcome<()>, LoginError> {
-        self.reauthenticate(user, client_ip, || async {
-            match self.accounts.verify_password(user, password).await {
+        let accounts = self.accounts.in_lane(lane(client_ip, true));
+        self.reauthenticate(user, seat, client_ip, || async {
+            match accounts.verify_password(user, password).await {
                 Ok(true) => Ok(Some(())),
                 Ok(false) => Ok(None),
                 Err(AuthError::Hash(error)) => Err(error.into()),
@@ -298,9 +334,10 @@ impl Logins {
         .await
     }
 
-    /// A signed-in user changes the password (the current one required): the new hash, the
-    /// new credential epoch and the end of every other session but `keep` commit together.
-    /// Done with how many sessions ended.
+    /// A signed-in user changes the password (the current one required) from its session
+    /// `keep`: the new hash, the new credential epoch and the end of every other session
+    /// commit together. Done with how many sessions ended. Throttled as
+    /// [`Logins::confirm_password`].
     pub async fn change_password(
         &self,
         user: UserId,
@@ -309,9 +346,9 @@ impl Logins {
         keep: SeatId,
         client_ip: Option<IpAddr>,
     ) -> Result<ReauthOutcome<u64>, LoginError> {
-        self.reauthenticate(user, client_ip, || async {
-            match self
-                .accounts
+        let accounts = self.accounts.in_lane(lane(client_ip, true));
+        self.reauthenticate(user, keep, client_ip, || async {
+            match accounts
                 .change_password(&self.seats, user, current, new, keep)
                 .await
             {
@@ -325,10 +362,12 @@ impl Logins {
     }
 
     /// The throttle around a re-authentication: reserve, check (`None`: wrong password),
-    /// give back on success or when no check happened.
+    /// give back on success or when no check happened; end the session that has just
+    /// filled its own bucket.
     async fn reauthenticate<T, F, Fut>(
         &self,
         user: UserId,
+        seat: SeatId,
         client_ip: Option<IpAddr>,
         check: F,
     ) -> Result<ReauthOutcome<T>, LoginError>
@@ -336,8 +375,20 @@ impl Logins {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<T>, LoginError>>,
     {
-        let buckets = [Bucket::Address { client: client_ip }, Bucket::Reauth { user }];
-        let reservation = match self.throttle.reserve(&buckets, Millis::now()).await? {
+        let now = Millis::now();
+        let mut buckets = vec![Bucket::Address { client: client_ip }, Bucket::Reauth { seat }];
+        // A session whose login proved the password within the window answers to its own
+        // bucket only: other sessions' failures cannot keep the owner from recovering.
+        let window = self.throttle.config().window;
+        let fresh = self
+            .seats
+            .live_since(seat)
+            .await?
+            .is_some_and(|opened| opened >= now.minus(window));
+        if !fresh {
+            buckets.push(Bucket::ReauthUser { user });
+        }
+        let reservation = match self.throttle.reserve(&buckets, now).await? {
             Ok(reservation) => reservation,
             Err(refused) => return Ok(ReauthOutcome::Throttled { wait: refused.wait }),
         };
@@ -346,13 +397,29 @@ impl Logins {
                 self.throttle.succeeded(reservation).await?;
                 Ok(ReauthOutcome::Done(done))
             }
-            Ok(None) => Ok(ReauthOutcome::WrongPassword),
+            Ok(None) => {
+                let own = Bucket::Reauth { seat };
+                if self.throttle.count(&own, Millis::now()).await? >= self.throttle.limit(&own) {
+                    // Ended by itself: the user's other pages hear of it like any end.
+                    self.seats.end_own(user, seat, EndReason::Revoked, seat).await?;
+                    return Ok(ReauthOutcome::SessionEnded);
+                }
+                Ok(ReauthOutcome::WrongPassword)
+            }
             Err(LoginError::Hash(HashError::Busy { retry_after })) => {
                 self.throttle.release(reservation).await?;
                 Ok(ReauthOutcome::Busy { retry_after })
             }
             Err(other) => Err(other),
         }
+    }
+}
+
+/// The hashing lane of a client: its widest network, or the known devices' lane.
+fn lane(client_ip: Option<IpAddr>, known_device: bool) -> Lane {
+    Lane {
+        network: crate::throttle::lane_network(client_ip),
+        known_device,
     }
 }
 

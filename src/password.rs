@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use crate::slots::{FairSlots, Lane, Slot};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -112,12 +112,19 @@ fn hasher() -> Argon2<'static> {
 /// The work runs on as many dedicated threads as there are slots, not on tokio's blocking
 /// pool: the allocator keeps a freed 19 MiB block in the arena of the thread that used it, so
 /// hashes spread over dozens of pool threads once held hundreds of MiB between them.
+///
+/// Slots go to the waiting clients' networks in turn, known devices first
+/// ([`crate::slots`]): a clone made with [`Hashing::in_lane`] waits in its caller's lane.
 #[derive(Debug, Clone)]
 pub struct Hashing {
-    slots: Arc<Semaphore>,
+    slots: FairSlots,
     wait: Duration,
     jobs: std::sync::mpsc::Sender<Job>,
+    lane: Lane,
 }
+
+/// Waiters one network may queue for hashing slots, per slot.
+const WAITERS_PER_SLOT: usize = 8;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -160,10 +167,17 @@ impl Hashing {
             }
         }
         Hashing {
-            slots: Arc::new(Semaphore::new(concurrency)),
+            slots: FairSlots::new(concurrency, concurrency * WAITERS_PER_SLOT),
             wait,
             jobs,
+            lane: Lane::default(),
         }
+    }
+
+    /// The same slots and threads, waited for in `lane` (the caller's network, and whether
+    /// it showed a known-device cookie).
+    pub fn in_lane(&self, lane: Lane) -> Hashing {
+        Hashing { lane, ..self.clone() }
     }
 
     /// One slot fewer than the cores (a core stays free for everything else), and no more
@@ -175,14 +189,13 @@ impl Hashing {
             .max(1)
     }
 
-    async fn slot(&self) -> Result<OwnedSemaphorePermit, HashError> {
-        let busy = HashError::Busy {
-            retry_after: self.wait.max(Duration::from_secs(1)),
-        };
-        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(busy),
-        }
+    async fn slot(&self) -> Result<Slot, HashError> {
+        self.slots
+            .acquire(&self.lane, self.wait)
+            .await
+            .map_err(|_| HashError::Busy {
+                retry_after: self.wait.max(Duration::from_secs(1)),
+            })
     }
 
     /// Runs `work` on a hashing thread once a slot is free, carrying the caller's tracing
@@ -310,14 +323,14 @@ mod tests {
             .collect();
         let mut most = 0;
         while tasks.iter().any(|t| !t.is_finished()) {
-            most = most.max(2 - waiting.slots.available_permits());
+            most = most.max(2 - waiting.slots.available());
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert!((1..=2).contains(&most), "{most}");
         for task in tasks {
             assert!(!task.await.unwrap().unwrap());
         }
-        assert_eq!(waiting.slots.available_permits(), 2);
+        assert_eq!(waiting.slots.available(), 2);
     }
 
     #[test]

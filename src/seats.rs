@@ -196,6 +196,9 @@ pub enum CredentialChange<'a> {
     Disable,
     /// The account can log in again.
     Enable,
+    /// Nothing about the credentials changes, but every session ends and logins under way
+    /// or held by `ask` are void (an operator's sign-out).
+    SignOut,
 }
 
 /// The session-seat registry: opens, checks and ends seats, and tells listeners of changes.
@@ -393,6 +396,7 @@ macro_rules! change_in_tx {
                 CredentialChange::Password { hash, .. } => (Some(hash.0.as_str()), None),
                 CredentialChange::Disable => (None, Some(Some($now.0))),
                 CredentialChange::Enable => (None, Some(None)),
+                CredentialChange::SignOut => (None, None),
             };
             sqlx::query(
                 "UPDATE users SET credential_epoch = credential_epoch + 1, \
@@ -723,23 +727,77 @@ impl Seats {
         Ok(ended)
     }
 
-    /// Ends every live seat of every user (an operator's `sign-out --all`). Returns how many.
+    /// Ends every live seat of every user (an operator's `sign-out --all`), and moves every
+    /// account's credential epoch on in the same transaction, so that no login under way or
+    /// held by `ask` opens a seat afterwards. Returns how many seats ended.
     pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, sqlx::Error> {
-        let users: Vec<i64> = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(
-                "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id",
-            )
-            .bind(Millis::now().0)
-            .bind(reason.as_str())
-            .fetch_all(pool)
-            .await?
-        });
+        const BUMP: &str = "UPDATE users SET credential_epoch = credential_epoch + 1";
+        const END: &str =
+            "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
+        let now = Millis::now().0;
+        let users: Vec<i64> = match &self.db {
+            Db::Sqlite(pool) => {
+                let _queued = self.sqlite_gate.lock().await;
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(BUMP).execute(&mut *tx).await?;
+                let users = sqlx::query_scalar::<_, i64>(END)
+                    .bind(now)
+                    .bind(reason.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                users
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // The same order of locks as a login's (the user, then its seats).
+                sqlx::query(BUMP).execute(&mut *tx).await?;
+                let users = sqlx::query_scalar::<_, i64>(END)
+                    .bind(now)
+                    .bind(reason.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                users
+            }
+        };
         let ended = users.len() as u64;
         let mut users: Vec<UserId> = users.into_iter().map(UserId).collect();
         users.sort_by_key(|u| u.0);
         users.dedup();
         self.announce(&users).await;
         Ok(ended)
+    }
+
+    /// When a live seat was opened; `None` once it has ended.
+    pub async fn live_since(&self, seat: SeatId) -> Result<Option<Millis>, sqlx::Error> {
+        let opened = on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT created_at FROM seats WHERE id = $1 AND ended_at IS NULL")
+                .bind(seat.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(opened.map(Millis))
+    }
+
+    /// How a seat ended, with its user; `None` while it is live or once it is purged. For a
+    /// browser that was told which of its seats ended (a signed value), not for a session.
+    pub async fn ended(&self, seat: SeatId) -> Result<Option<(UserId, Ended)>, sqlx::Error> {
+        const SQL: &str = concat!(
+            "SELECT s.user_id AS user_id, ",
+            end_columns!(),
+            " FROM seats s LEFT JOIN seats r ON r.id = s.replaced_by WHERE s.id = $1"
+        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            user_id: i64,
+            #[sqlx(flatten)]
+            end: EndRow,
+        }
+        let row = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, Row>(SQL).bind(seat.0).fetch_optional(pool).await?
+        });
+        Ok(row.and_then(|row| Some((UserId(row.user_id), row.end.ended()?))))
     }
 
     /// Ends, with `reason`, every live seat of `user` but `except`; returns how many. `by` is
@@ -856,14 +914,32 @@ impl Seats {
         Ok(expired)
     }
 
-    /// Deletes seats that ended before `ended_before`.
+    /// Deletes seats that ended before `ended_before`, in batches of [`PURGE_BATCH`] (each
+    /// its own statement, so SQLite's write lock is let go between them and logins go on).
+    /// The keys that point at a deleted seat (`replaced_by`, `ended_by`) are indexed, so
+    /// each batch costs its own size, not the table's.
     pub async fn purge_ended(&self, ended_before: Millis) -> Result<u64, sqlx::Error> {
-        Ok(on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM seats WHERE ended_at IS NOT NULL AND ended_at < $1")
+        let mut purged = 0;
+        loop {
+            let deleted = on_pool!(&self.db, pool => {
+                sqlx::query(
+                    "DELETE FROM seats WHERE id IN (SELECT id FROM seats \
+                     WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2)",
+                )
                 .bind(ended_before.0)
+                .bind(PURGE_BATCH)
                 .execute(pool)
                 .await?
                 .rows_affected()
-        }))
+            });
+            purged += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }
+
+/// Ended seats deleted per statement by [`Seats::purge_ended`].
+pub const PURGE_BATCH: i64 = 5_000;

@@ -12,12 +12,20 @@
 //!   elsewhere is not affected; a success clears it);
 //! - failed logins of one account from every address, with a higher limit (ASVS 6.3.1 asks
 //!   for at most 100 an hour): spreading guesses over many addresses gains nothing. Over it,
-//!   logins to the account wait until the window passes; sessions already signed in are never
-//!   touched, and their password confirmations count in their own bucket, so guessing cannot
-//!   lock the owner out of a trusted session (OWASP: no account-lockout denial of service);
+//!   logins to the account from strangers wait until the window passes;
+//! - failed logins from one **known device** (OWASP "device cookies"): a browser that signed
+//!   in to the account before shows a signed cookie, and its attempts count here instead of
+//!   in the two buckets above and the network ones, so strangers who fill those cannot lock
+//!   the owner out;
 //! - password checks from one client network, whatever the name (login, signup, password
-//!   confirmation and change): random usernames or new accounts do not escape;
-//! - failed password confirmations and changes of one signed-in user.
+//!   confirmation and change): random usernames or new accounts do not escape. Networks
+//!   nest: an IPv4 address and its /24, an IPv6 /64, /56 and /48, each with its own limit,
+//!   counted widest first, so one /48 rotating over its /64s is held by the /48's limit
+//!   and a refused attempt writes no row for a narrower network or a name;
+//! - failed password confirmations and changes of one session (a session that guesses
+//!   throttles itself, and is ended when it fills its bucket), with a per-user ceiling far
+//!   above it that a freshly signed-in session does not answer to: no other session can
+//!   keep the owner from changing the password.
 //!
 //! A client network is the client's address, or for IPv6 its /64 (configurable), which one
 //! client usually holds whole. Keys are SHA-256 hashes: the table names nobody.
@@ -30,7 +38,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
-use crate::vocabulary::UserId;
+use crate::vocabulary::{SeatId, UserId};
 
 /// The network a client is counted by: its IPv4 address, or its IPv6 address's first
 /// `ipv6_prefix` bits (one client usually holds a whole /64).
@@ -38,12 +46,31 @@ pub fn client_network(client: Option<IpAddr>, ipv6_prefix: u8) -> String {
     match client.map(|ip| ip.to_canonical()) {
         None => "-".to_owned(),
         Some(IpAddr::V4(ip)) => ip.to_string(),
-        Some(IpAddr::V6(ip)) => {
-            let prefix = u32::from(ipv6_prefix.min(128));
-            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-            let net = std::net::Ipv6Addr::from(u128::from(ip) & mask);
-            format!("{net}/{prefix}")
-        }
+        Some(IpAddr::V6(ip)) => ipv6_network(ip, ipv6_prefix),
+    }
+}
+
+fn ipv6_network(ip: std::net::Ipv6Addr, prefix: u8) -> String {
+    let prefix = u32::from(prefix.min(128));
+    let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+    let net = std::net::Ipv6Addr::from(u128::from(ip) & mask);
+    format!("{net}/{prefix}")
+}
+
+fn ipv4_network(ip: std::net::Ipv4Addr, prefix: u8) -> String {
+    let prefix = u32::from(prefix.min(32));
+    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+    let net = std::net::Ipv4Addr::from(u32::from(ip) & mask);
+    format!("{net}/{prefix}")
+}
+
+/// The widest network a client is counted in (an IPv4 /24, an IPv6 /48): what one party
+/// plausibly holds whole. Hashing slots are shared out by it ([`crate::slots::Lane`]).
+pub fn lane_network(client: Option<IpAddr>) -> String {
+    match client.map(|ip| ip.to_canonical()) {
+        None => "-".to_owned(),
+        Some(IpAddr::V4(ip)) => ipv4_network(ip, 24),
+        Some(IpAddr::V6(ip)) => ipv6_network(ip, 48),
     }
 }
 
@@ -51,22 +78,32 @@ pub fn client_network(client: Option<IpAddr>, ipv6_prefix: u8) -> String {
 /// first attempt; its count starts over once the window has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
-    /// Failed logins allowed per username and client network within `window`.
+    /// Failed logins allowed per username and client network within `window`, and per known
+    /// device.
     pub max_failures: u32,
-    /// The window of `max_failures` and `reauth_max_failures` (default 15 minutes).
+    /// The window of `max_failures` and the re-authentication limits (default 15 minutes).
     pub window: Duration,
     /// Failed logins allowed per account, from every address, within `account_window`.
     pub account_max_failures: u32,
     /// The window of `account_max_failures` (default one hour).
     pub account_window: Duration,
     /// Password checks (login, signup, confirmation, change) allowed per client network
-    /// within `address_window`.
+    /// (an IPv4 address, an IPv6 /`ipv6_prefix`) within `address_window`.
     pub address_max_attempts: u32,
-    /// The window of `address_max_attempts` (default one minute).
+    /// The same per IPv4 /24 and IPv6 /56: many addresses of one subnet share it.
+    pub subnet_max_attempts: u32,
+    /// The same per IPv6 /48, what one site or tunnel broker's customer holds whole.
+    pub block_max_attempts: u32,
+    /// The window of the three limits above (default one minute).
     pub address_window: Duration,
-    /// Failed password confirmations and changes allowed per signed-in user within `window`.
+    /// Failed password confirmations and changes allowed per session (seat) within
+    /// `window`; the session that reaches it is ended.
     pub reauth_max_failures: u32,
-    /// IPv6 clients are grouped by this prefix length.
+    /// Failed password confirmations and changes allowed per user, from all its sessions,
+    /// within `window`: a ceiling far above the per-session one. A session opened within
+    /// `window` (its login proved the password) is not held by it.
+    pub reauth_user_max_failures: u32,
+    /// IPv6 clients are grouped by this prefix.
     pub ipv6_prefix: u8,
 }
 
@@ -78,8 +115,11 @@ impl Default for ThrottleConfig {
             account_max_failures: 100,
             account_window: Duration::from_secs(3600),
             address_max_attempts: 100,
+            subnet_max_attempts: 300,
+            block_max_attempts: 600,
             address_window: Duration::from_secs(60),
             reauth_max_failures: 5,
+            reauth_user_max_failures: 50,
             ipv6_prefix: 64,
         }
     }
@@ -100,13 +140,26 @@ pub enum Bucket<'a> {
         /// The name's key ([`Username::attempt_key`](crate::username::Username::attempt_key)).
         name_key: &'a str,
     },
-    /// Every password check from this client.
+    /// Every password check from this client, counted in its network and the networks
+    /// around it (IPv4: the address and its /24; IPv6: the /`ipv6_prefix`, /56 and /48),
+    /// widest first, so that a refused attempt writes no row for a narrower one.
     Address {
-        /// The client's address, counted by its network; `None` when unknown.
+        /// The client's address; `None` when unknown.
         client: Option<IpAddr>,
     },
-    /// Failed confirmations and changes of this signed-in user's password.
+    /// Failed logins from one known device (a valid device cookie for the account): the
+    /// owner's own browser, counted apart from strangers.
+    Device {
+        /// The device cookie's id.
+        device: &'a str,
+    },
+    /// Failed confirmations and changes of the password from one session.
     Reauth {
+        /// The session's seat.
+        seat: SeatId,
+    },
+    /// Failed confirmations and changes of this user's password from all its sessions.
+    ReauthUser {
         /// The signed-in user.
         user: UserId,
     },
@@ -151,6 +204,11 @@ impl Throttle {
         Throttle { db, config }
     }
 
+    /// The limits and windows it counts under.
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.config
+    }
+
     fn network(&self, client: Option<IpAddr>) -> String {
         client_network(client, self.config.ipv6_prefix)
     }
@@ -164,34 +222,68 @@ impl Throttle {
         hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// The key, limit, window and success rule of a bucket.
-    fn rule(&self, bucket: &Bucket) -> (String, u32, Duration, OnSuccess) {
+    /// The keys, limits, windows and success rules of a bucket (several for
+    /// [`Bucket::Address`], widest first).
+    fn rules(&self, bucket: &Bucket) -> Vec<(String, u32, Duration, OnSuccess)> {
         let c = &self.config;
         match *bucket {
-            Bucket::NameFromAddress { name_key, client } => (
+            Bucket::NameFromAddress { name_key, client } => vec![(
                 Self::key(&["login", &self.network(client), name_key]),
                 c.max_failures,
                 c.window,
                 OnSuccess::Clear,
-            ),
-            Bucket::Account { name_key } => (
+            )],
+            Bucket::Account { name_key } => vec![(
                 Self::key(&["account", name_key]),
                 c.account_max_failures,
                 c.account_window,
                 OnSuccess::Refund,
-            ),
-            Bucket::Address { client } => (
-                Self::key(&["address", &self.network(client)]),
-                c.address_max_attempts,
-                c.address_window,
-                OnSuccess::Keep,
-            ),
-            Bucket::Reauth { user } => (
-                Self::key(&["reauth", &user.0.to_string()]),
+            )],
+            Bucket::Address { client } => {
+                let rule = |network: String, limit| {
+                    (
+                        Self::key(&["address", &network]),
+                        limit,
+                        c.address_window,
+                        OnSuccess::Keep,
+                    )
+                };
+                match client.map(|ip| ip.to_canonical()) {
+                    Some(IpAddr::V4(ip)) => vec![
+                        rule(ipv4_network(ip, 24), c.subnet_max_attempts),
+                        rule(ip.to_string(), c.address_max_attempts),
+                    ],
+                    Some(IpAddr::V6(ip)) => {
+                        let mut rules = Vec::with_capacity(3);
+                        for (prefix, limit) in [(48, c.block_max_attempts), (56, c.subnet_max_attempts)] {
+                            if prefix < c.ipv6_prefix {
+                                rules.push(rule(ipv6_network(ip, prefix), limit));
+                            }
+                        }
+                        rules.push(rule(ipv6_network(ip, c.ipv6_prefix), c.address_max_attempts));
+                        rules
+                    }
+                    None => vec![rule("-".to_owned(), c.address_max_attempts)],
+                }
+            }
+            Bucket::Device { device } => vec![(
+                Self::key(&["device", device]),
+                c.max_failures,
+                c.window,
+                OnSuccess::Clear,
+            )],
+            Bucket::Reauth { seat } => vec![(
+                Self::key(&["reauth-seat", &seat.0.to_string()]),
                 c.reauth_max_failures,
                 c.window,
                 OnSuccess::Clear,
-            ),
+            )],
+            Bucket::ReauthUser { user } => vec![(
+                Self::key(&["reauth", &user.0.to_string()]),
+                c.reauth_user_max_failures,
+                c.window,
+                OnSuccess::Refund,
+            )],
         }
     }
 
@@ -208,8 +300,8 @@ impl Throttle {
     ) -> Result<Result<Reservation, Refused>, sqlx::Error> {
         let mut taken = Vec::with_capacity(buckets.len());
         let mut wait = None;
-        for bucket in buckets {
-            let (key, limit, window, on_success) = self.rule(bucket);
+        let rules = buckets.iter().flat_map(|bucket| self.rules(bucket));
+        for (key, limit, window, on_success) in rules {
             let (admitted, since) = on_pool!(&self.db, pool => {
                 sqlx::query_as::<_, (i64, i64)>(
                     "INSERT INTO attempts (key, window_start, count, expires_at, admitted) VALUES ($1, $2, 1, $4, 1) \
@@ -293,9 +385,12 @@ impl Throttle {
         Ok(())
     }
 
-    /// The current count of a bucket (for tests and operators).
+    /// The current count of a bucket (for tests and operators); for [`Bucket::Address`], of
+    /// the client's own network (the narrowest).
     pub async fn count(&self, bucket: &Bucket<'_>, now: Millis) -> Result<u32, sqlx::Error> {
-        let (key, _, window, _) = self.rule(bucket);
+        let Some((key, _, window, _)) = self.rules(bucket).pop() else {
+            return Ok(0);
+        };
         let count = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>("SELECT count FROM attempts WHERE key = $1 AND window_start > $2")
                 .bind(&key)
@@ -304,6 +399,11 @@ impl Throttle {
                 .await?
         });
         Ok(count.and_then(|c| u32::try_from(c).ok()).unwrap_or(0))
+    }
+
+    /// The limit of a bucket (its narrowest network's, for [`Bucket::Address`]).
+    pub fn limit(&self, bucket: &Bucket<'_>) -> u32 {
+        self.rules(bucket).pop().map_or(0, |(_, limit, _, _)| limit)
     }
 
     /// Deletes counts whose window has passed; returns how many.

@@ -423,8 +423,11 @@ fn throttle(db: &TestDb) -> Throttle {
             account_max_failures: 5,
             account_window: Duration::from_secs(600),
             address_max_attempts: 8,
+            subnet_max_attempts: 1000,
+            block_max_attempts: 1000,
             address_window: Duration::from_secs(60),
             reauth_max_failures: 2,
+            reauth_user_max_failures: 3,
             ipv6_prefix: 64,
         },
     )
@@ -613,36 +616,38 @@ async fn one_account_is_limited_across_addresses_and_one_address_across_names(db
     let _ = attempt(&t, "v6other", "2001:db8:1:3::1", now).await.unwrap();
 }
 
-async fn re_authentication_failures_are_limited_per_user(db: TestDb) {
+async fn re_authentication_failures_are_limited_per_session_under_a_user_ceiling(db: TestDb) {
     let t = throttle(&db);
     let now = Millis(0);
     let user = single_login::UserId(7);
-    let reauth = |from: &'static str| {
+    let reauth = |seat: i64, from: &'static str| {
         let t = &t;
         async move {
             t.reserve(
-                &[Bucket::Address { client: ip(from) }, Bucket::Reauth { user }],
+                &[
+                    Bucket::Address { client: ip(from) },
+                    Bucket::Reauth { seat: SeatId(seat) },
+                    Bucket::ReauthUser { user },
+                ],
                 now,
             )
             .await
             .unwrap()
         }
     };
-    let _ = reauth("10.1.0.1").await.unwrap();
-    let _ = reauth("10.1.0.2").await.unwrap();
-    // Two failures from anywhere: the third confirmation waits.
-    assert!(reauth("10.1.0.3").await.is_err());
-    // Another user is not affected.
-    let other = t
-        .reserve(
-            &[Bucket::Reauth {
-                user: single_login::UserId(8),
-            }],
-            now,
-        )
+    let _ = reauth(1, "10.1.0.1").await.unwrap();
+    let _ = reauth(1, "10.1.0.2").await.unwrap();
+    // Two failures of one session: its third confirmation waits, wherever it comes from ...
+    assert!(reauth(1, "10.1.0.3").await.is_err());
+    // ... and another session of the user goes on, up to the user's ceiling (3).
+    let _ = reauth(2, "10.1.0.1").await.unwrap();
+    assert!(reauth(3, "10.1.0.1").await.is_err());
+    // Without the ceiling (a freshly signed-in session), only its own bucket counts.
+    let fresh = t
+        .reserve(&[Bucket::Reauth { seat: SeatId(3) }], now)
         .await
         .unwrap();
-    assert!(other.is_ok());
+    assert!(fresh.is_ok());
 }
 
 /// Under `ask` with same-IP sharing, the sessions offered are only those that count: one from
@@ -983,12 +988,12 @@ async fn re_authentication_and_the_password_change_are_core_operations(db: TestD
     let (here, there) = (seats[0], seats[1]);
 
     let wrong = logins
-        .confirm_password(alice.id, "wrong password".into(), ip)
+        .confirm_password(alice.id, here, "wrong password".into(), ip)
         .await
         .unwrap();
     assert!(matches!(wrong, ReauthOutcome::WrongPassword), "{wrong:?}");
     let right = logins
-        .confirm_password(alice.id, "correct horse battery".into(), ip)
+        .confirm_password(alice.id, here, "correct horse battery".into(), ip)
         .await
         .unwrap();
     assert!(matches!(right, ReauthOutcome::Done(())), "{right:?}");
@@ -1023,38 +1028,40 @@ async fn re_authentication_and_the_password_change_are_core_operations(db: TestD
         .await
         .unwrap());
 
-    // Two wrong attempts fill the user's bucket; the third is refused unchecked, right or not.
-    for _ in 0..2 {
-        let wrong = logins
-            .change_password(
-                alice.id,
-                "guess".into(),
-                Password::parse("another one").unwrap(),
-                here,
-                ip,
-            )
-            .await
-            .unwrap();
-        assert!(matches!(wrong, ReauthOutcome::WrongPassword), "{wrong:?}");
-    }
-    let refused = logins
+    // Two wrong attempts fill this session's bucket: the second ends the session itself.
+    let wrong = logins
         .change_password(
             alice.id,
-            "a new password".into(),
+            "guess".into(),
             Password::parse("another one").unwrap(),
             here,
             ip,
         )
         .await
         .unwrap();
-    assert!(matches!(refused, ReauthOutcome::Throttled { .. }), "{refused:?}");
+    assert!(matches!(wrong, ReauthOutcome::WrongPassword), "{wrong:?}");
+    let ended = logins
+        .change_password(
+            alice.id,
+            "guess".into(),
+            Password::parse("another one").unwrap(),
+            here,
+            ip,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(ended, ReauthOutcome::SessionEnded), "{ended:?}");
+    assert!(logins.seats.live(alice.id).await.unwrap().is_empty());
+    let (_, how) = logins.seats.ended(here).await.unwrap().unwrap();
+    assert_eq!((how.reason, how.ended_by), (EndReason::Revoked, Some(here)));
     assert!(logins
         .accounts
         .verify_password(alice.id, "a new password".into())
         .await
         .unwrap());
+    // The session is throttled too, should its cookie come back before the check sees it.
     let refused = logins
-        .confirm_password(alice.id, "a new password".into(), ip)
+        .confirm_password(alice.id, here, "a new password".into(), ip)
         .await
         .unwrap();
     assert!(matches!(refused, ReauthOutcome::Throttled { .. }), "{refused:?}");
@@ -1187,7 +1194,7 @@ on_both_backends!(
     a_success_gives_the_failures_back,
     simultaneous_guesses_never_pass_the_limit,
     one_account_is_limited_across_addresses_and_one_address_across_names,
-    re_authentication_failures_are_limited_per_user,
+    re_authentication_failures_are_limited_per_session_under_a_user_ceiling,
     a_users_own_limit_replaces_the_default,
     deny_new_refuses_and_changes_nothing,
     ask_ends_only_the_chosen_seats_and_only_when_the_login_gets_in,

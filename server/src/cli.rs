@@ -83,7 +83,7 @@ async fn serve(config: Config) -> Result<(), Error> {
         tracing::warn!(
             %addr,
             "the session cookie is not Secure on a non-loopback address: it travels in clear \
-             over plain http; set cookie_secure = true (SESSION_COOKIE_SECURE) behind TLS"
+             over plain http; set session_cookie_secure = true (SESSION_COOKIE_SECURE) behind TLS"
         );
     }
     tracing::info!(
@@ -95,11 +95,11 @@ async fn serve(config: Config) -> Result<(), Error> {
         on_limit = ?config.settings.on_limit,
         "listening on http://{addr}"
     );
-    let header_read_timeout = config.settings.header_read_timeout;
+    let limits = crate::serve::Limits::of(&config.settings);
     crate::serve::serve(
         listener,
         router(state),
-        header_read_timeout,
+        limits,
         async move {
             shutdown_signal().await;
             shutdown.trigger();
@@ -230,7 +230,12 @@ pub async fn user(
         }
         UserCommand::SignOut { name: Some(name), .. } => {
             let user = find(&name).await?;
-            let ended = seats.end_all(user.id, EndReason::Revoked, None, None).await?;
+            // Like a credential change: the epoch moves on with the end of every session, so
+            // a login under way or held by `ask` opens no seat afterwards.
+            let ended = seats
+                .change_credentials(user.id, CredentialChange::SignOut, None)
+                .await?
+                .unwrap_or(0);
             tracing::info!(
                 event = "session_ended",
                 user = user.id.0,

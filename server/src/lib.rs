@@ -21,6 +21,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use single_login::changes::Relay;
+use single_login::signing::SigningKey;
 use single_login::throttle::Throttle;
 use single_login::web::SingleLogin;
 use single_login::{Accounts, Db, Hashing, Millis, Seats};
@@ -69,7 +70,7 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] single_login::DbError),
-    #[error("could not create the session table")]
+    #[error("could not prepare the session table or the signing key")]
     SessionStore(#[source] sqlx::Error),
     #[error("could not listen for seat changes")]
     Listen(#[source] sqlx::Error),
@@ -85,6 +86,30 @@ impl AppState {
         let sessions = AnyStore::for_db(&db);
         sessions.migrate().await.map_err(StartError::SessionStore)?;
         let seats = Seats::with_cache(db.clone(), config.settings.seat_cache_ttl);
+        if AnyStore::has_raw_id_table(&db)
+            .await
+            .map_err(StartError::SessionStore)?
+        {
+            // Sessions from before ids were stored hashed: their seats still answer to the
+            // raw cookie, so they end once (expired), then the raw ids go.
+            let ended = seats
+                .end_every_session(single_login::EndReason::Expired)
+                .await
+                .map_err(StartError::SessionStore)?;
+            AnyStore::drop_raw_id_table(&db)
+                .await
+                .map_err(StartError::SessionStore)?;
+            tracing::warn!(
+                ended,
+                "session ids are now stored hashed: every session from before was signed out once"
+            );
+        }
+        let cookies = app::ssr::cookies::Cookies {
+            secure: config.settings.cookie_secure(),
+            key: SigningKey::load_or_create(&db, "cookies")
+                .await
+                .map_err(StartError::SessionStore)?,
+        };
         // Listening before the first request, so that no change can go unheard.
         if let Some(relay) = seats.listen().await.map_err(StartError::Listen)? {
             spawn_relay(seats.clone(), relay);
@@ -112,6 +137,7 @@ impl AppState {
                 throttle,
                 ask_choice_timeout: config.settings.ask_choice_timeout,
                 password_confirmation_timeout: config.settings.password_confirmation_timeout,
+                cookies,
             })
         };
         let login = SingleLogin::with_logins(ctx.logins.clone())
@@ -268,9 +294,17 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
             Arc::new(state.settings.client_ip()),
             layers::client::client_info,
         ));
+    let deadlines = Arc::new(layers::deadline::Deadlines {
+        body: state.settings.request_body_timeout,
+        total: state.settings.request_timeout,
+    });
     Router::new()
         .merge(assets::router(&leptos_options))
         .merge(app)
+        .layer(axum::middleware::from_fn_with_state(
+            deadlines,
+            layers::deadline::bound,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(layers::cache::no_store))
         .layer(axum::middleware::from_fn(layers::errors::drop_forged_results))

@@ -256,6 +256,7 @@ pub async fn events(
                 seat,
                 user: user.id,
                 others: None,
+                viewer: client.as_ref().and_then(ClientInfo::addr),
                 lang: client.map_or(Locale::default(), |client| client.lang),
                 state,
             };
@@ -306,6 +307,8 @@ struct Watch {
     /// The user's other live seats when last read (`None`: not yet): a seat not among them
     /// is a new login.
     others: Option<Vec<SeatId>>,
+    /// This page's address: a new login is described as coarsely as a stranger may see it.
+    viewer: Option<std::net::IpAddr>,
     lang: Locale,
 }
 
@@ -430,7 +433,7 @@ impl Watch {
             live.iter()
                 .filter(|seat| seat.id != self.seat && !known.contains(&seat.id))
                 .max_by_key(|seat| seat.id)
-                .map(|newest| messages::new_login_elsewhere(self.lang, newest, Millis::now()))
+                .map(|newest| messages::new_login_elsewhere(self.lang, newest, Millis::now(), self.viewer))
         });
         Seen::Live {
             others_changed,

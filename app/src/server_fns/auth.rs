@@ -59,15 +59,25 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .unwrap_or("/")
         .to_owned();
     let session = self::ssr::new_session(&client).await?;
+    // A browser that signed in to this account before counts apart from strangers.
+    let key = single_login::Username::attempt_key(&username);
+    let device = ctx
+        .cookies
+        .device(crate::ssr::cookie_headers().iter().map(String::as_str), &key);
     let outcome = ctx
         .logins
-        .log_in(&username, password, client.addr(), session.new_session())
+        .log_in_known(
+            &username,
+            password,
+            client.addr(),
+            device.as_deref(),
+            session.new_session(),
+        )
         .await
         .map_err(crate::ssr::internal)?;
     if let single_login::LoginOutcome::InvalidCredentials { target } = &outcome {
         // The account by its id where the name exists, otherwise by a short hash of the name
         // (never the name itself, which may be a mistyped password).
-        let key = single_login::Username::attempt_key(&username);
         tracing::info!(
             event = "login_failed",
             target_user = target.map(|u| u.0),
@@ -142,12 +152,18 @@ pub async fn logout() -> Result<Toast, AppError> {
         }
         RequestAuth::Anonymous => {}
     }
+    // Nothing is stored for the browser from here on: a signed-out browser, or a stranger
+    // posting here without a session, leaves no record behind.
     session.flush().await.map_err(ssr::internal)?;
     let toast = messages::signed_out(client.lang);
     if client.wants_html {
         // A plain form post: the browser follows the redirect and the login page shows the
-        // flash. The hydrated app shows the returned toast itself.
-        ssr::flash_in_new_session(&session, toast.clone()).await?;
+        // notice. The hydrated app shows the returned toast itself.
+        let ctx = ssr::context()?;
+        ssr::set_cookie(
+            ctx.cookies
+                .set_notice(ssr::cookies::Notice::SignedOut, single_login::Millis::now()),
+        );
     }
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(
@@ -291,6 +307,14 @@ mod ssr {
     ) -> Result<(), AppError> {
         let client = ssr::client();
         let session = ssr::session().await?;
+        if let LoginOutcome::SignedIn { user, .. }
+        | LoginOutcome::Denied { user, .. }
+        | LoginOutcome::Held { user, .. } = &outcome
+        {
+            // The password was right: this browser is a known device of the account now.
+            let key = single_login::Username::attempt_key(&user.username);
+            ssr::set_cookie(ssr::context()?.cookies.set_device(&key));
+        }
         match outcome {
             LoginOutcome::SignedIn { user, seat, ended } => {
                 session.insert(SEAT_KEY, seat.0).await.map_err(ssr::internal)?;

@@ -56,7 +56,7 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
     let client = ssr::client();
     let outcome = ctx
         .logins
-        .confirm_password(user.id, password, client.addr())
+        .confirm_password(user.id, seat, password, client.addr())
         .await
         .map_err(ssr::internal)?;
     self::ssr::reauthenticated(outcome, "password_confirmation", user.id, seat)?;
@@ -201,6 +201,22 @@ mod ssr {
                     "wrong password"
                 );
                 Err(AppError::invalid(Field::CurrentPassword, Invalid::PasswordWrong))
+            }
+            ReauthOutcome::SessionEnded => {
+                tracing::warn!(
+                    event = "session_ended",
+                    reason = "revoked",
+                    operation,
+                    user = user.0,
+                    seat = seat.0,
+                    client_ip = client_ip.as_deref(),
+                    "session ended after too many wrong passwords"
+                );
+                let lang = ssr::client().lang;
+                Err(AppError::SessionEnded(crate::models::Toast::new(
+                    crate::models::ToastKind::Warning,
+                    leptos_i18n::td_string!(lang, revoked_after_failures),
+                )))
             }
             ReauthOutcome::Throttled { wait } => Err(ssr::throttled(operation, Some(user), wait)),
             ReauthOutcome::Busy { retry_after } => Err(ssr::busy(retry_after)),

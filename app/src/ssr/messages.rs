@@ -2,22 +2,33 @@
 //! reader's language (`crate::lang`): why a session ended, a new login elsewhere, sessions and
 //! their history. The words themselves are in the catalogue (`locales/*.json`).
 
+use std::net::IpAddr;
+
 use leptos_i18n::td_string;
 use single_login::seats::{EndReason, Ended, EndedSeat, SeatInfo};
+use single_login::throttle::lane_network;
 use single_login::Millis;
 
 use crate::lang::{self, Locale};
 use crate::models::{HistoryView, LocalPath, SessionMark, SessionView, Toast, ToastKind, When};
 
-/// The toast for a browser whose seat has ended, or `None` where no message is due (a
-/// session that logged out itself).
-pub fn session_ended(lang: Locale, ended: &Ended, now: Millis) -> Option<Toast> {
+/// The toast for a browser whose seat `seat` has ended, or `None` where no message is due (a
+/// session that logged out itself). `viewer` is the address of the browser reading it: the
+/// newer login's address is shown only as coarsely as [`coarse_network`] says, since the
+/// reader may be the thief the owner just locked out.
+pub fn session_ended(
+    lang: Locale,
+    seat: single_login::SeatId,
+    ended: &Ended,
+    now: Millis,
+    viewer: Option<IpAddr>,
+) -> Option<Toast> {
     let toast = match ended.reason {
         EndReason::LoggedOut => return None,
         EndReason::Replaced => {
             let toast = Toast::new(ToastKind::Warning, td_string!(lang, kicked));
             let toast = match &ended.replaced_by {
-                Some(newer) => toast.with_detail(newer_login(lang, newer, now)),
+                Some(newer) => toast.with_detail(newer_login(lang, newer, now, viewer)),
                 None => toast,
             };
             // After logging in again, /sessions shows the newer login and how to lock it out.
@@ -30,27 +41,51 @@ pub fn session_ended(lang: Locale, ended: &Ended, now: Millis) -> Option<Toast> 
         EndReason::Revoked if ended.ended_by.is_none() => {
             Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_operator))
         }
+        // Ended by itself: it failed its password confirmations too often.
+        EndReason::Revoked if ended.ended_by == Some(seat) => {
+            Toast::new(ToastKind::Warning, td_string!(lang, revoked_after_failures))
+        }
         EndReason::Revoked => Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_user)),
         EndReason::Expired => Toast::new(ToastKind::Info, td_string!(lang, expired)),
     };
     Some(toast)
 }
 
+/// Where a login came from, as much as a browser that is not signed in to the account may
+/// know: "this network" when it is the reader's own (its /24 or /48), otherwise the IPv4
+/// address without its last part ("203.0.113.x") or the IPv6 /48. The full address is on
+/// `/sessions`, for the signed-in owner.
+pub fn coarse_network(lang: Locale, ip: Option<&str>, viewer: Option<IpAddr>) -> String {
+    let Some(ip) = ip.and_then(|ip| ip.parse::<IpAddr>().ok()) else {
+        return td_string!(lang, unknown_ip).to_owned();
+    };
+    if viewer.is_some_and(|viewer| lane_network(Some(viewer)) == lane_network(Some(ip))) {
+        return td_string!(lang, this_network).to_owned();
+    }
+    match ip.to_canonical() {
+        IpAddr::V4(ip) => {
+            let [a, b, c, _] = ip.octets();
+            format!("{a}.{b}.{c}.x")
+        }
+        IpAddr::V6(_) => lane_network(Some(ip)),
+    }
+}
+
 /// The alert for an open page of the user when another login of theirs begins and this one
 /// stays (a limit above one, or a shared IP): says where, and how to lock it out.
-pub fn new_login_elsewhere(lang: Locale, newer: &SeatInfo, now: Millis) -> Toast {
+pub fn new_login_elsewhere(lang: Locale, newer: &SeatInfo, now: Millis, viewer: Option<IpAddr>) -> Toast {
     Toast::new(ToastKind::Info, td_string!(lang, new_login_elsewhere))
-        .with_detail(newer_login(lang, newer, now))
+        .with_detail(newer_login(lang, newer, now, viewer))
         .with_link(
             td_string!(lang, not_you_review),
             LocalPath::sessions_marked(SessionMark::Review, newer.id.0),
         )
 }
 
-/// "New login 2 minutes ago from 203.0.113.9, Chrome on Linux"
-fn newer_login(lang: Locale, seat: &SeatInfo, now: Millis) -> String {
+/// "New login 2 minutes ago from 203.0.113.x, Chrome on Linux"
+fn newer_login(lang: Locale, seat: &SeatInfo, now: Millis, viewer: Option<IpAddr>) -> String {
     let when = relative_time(lang, seat.created_at, now);
-    let ip = seat.client_ip.as_deref().unwrap_or(td_string!(lang, unknown_ip));
+    let ip = coarse_network(lang, seat.client_ip.as_deref(), viewer);
     let device = describe_user_agent(lang, seat.user_agent.as_deref());
     td_string!(lang, new_login_detail, when, ip, device).to_string()
 }
@@ -114,6 +149,9 @@ pub fn history_view(lang: Locale, ended: &EndedSeat, now: Millis) -> HistoryView
         EndReason::Revoked if ended.ended.ended_by.is_none() => {
             td_string!(lang, history_revoked_by_operator).to_owned()
         }
+        EndReason::Revoked if ended.ended.ended_by == Some(seat.id) => {
+            td_string!(lang, history_revoked_after_failures).to_owned()
+        }
         EndReason::Revoked => td_string!(lang, history_revoked_by_user).to_owned(),
         EndReason::Expired => td_string!(lang, history_expired).to_owned(),
     };
@@ -163,9 +201,58 @@ mod tests {
     }
 
     #[test]
+    fn the_kicked_side_sees_a_coarse_network_only() {
+        let viewer = "198.51.100.7".parse().ok();
+        assert_eq!(
+            coarse_network(Locale::en, Some("203.0.113.77"), viewer),
+            "203.0.113.x"
+        );
+        assert_eq!(
+            coarse_network(Locale::en, Some("2001:db8:1:2:3:4:5:6"), viewer),
+            "2001:db8:1::/48"
+        );
+        assert_eq!(
+            coarse_network(Locale::en, Some("198.51.100.200"), viewer),
+            "this network"
+        );
+        assert_eq!(
+            coarse_network(Locale::ko, Some("198.51.100.200"), viewer),
+            "이 네트워크"
+        );
+        assert_eq!(
+            coarse_network(Locale::en, Some("::ffff:203.0.113.77"), None),
+            "203.0.113.x"
+        );
+        assert_eq!(
+            coarse_network(Locale::en, Some("nonsense"), None),
+            "an unknown IP"
+        );
+        let newer = SeatInfo {
+            id: single_login::SeatId(2),
+            created_at: Millis(0),
+            last_seen_at: Millis(0),
+            client_ip: Some("203.0.113.77".into()),
+            user_agent: None,
+        };
+        let ended = Ended {
+            reason: EndReason::Replaced,
+            at: Millis(0),
+            replaced_by: Some(newer),
+            ended_by: None,
+        };
+        for lang in [Locale::en, Locale::ko] {
+            let toast = session_ended(lang, single_login::SeatId(1), &ended, Millis(0), viewer).unwrap();
+            let detail = toast.detail.unwrap();
+            assert!(!detail.contains("203.0.113.77"), "{detail}");
+            assert!(detail.contains("203.0.113.x"), "{detail}");
+        }
+    }
+
+    #[test]
     fn the_seed_sentence_is_kept_word_for_word() {
         let toast = session_ended(
             Locale::ko,
+            single_login::SeatId(1),
             &Ended {
                 reason: EndReason::Replaced,
                 at: Millis(0),
@@ -173,6 +260,7 @@ mod tests {
                 ended_by: None,
             },
             Millis(0),
+            None,
         )
         .unwrap();
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Server-only glue: what the host provides to server functions and rendering, and the
 //! helpers they use to read it.
 
+pub mod cookies;
 pub mod messages;
 
 use std::sync::Arc;
@@ -26,8 +27,8 @@ pub const PENDING_KEY: &str = "pending_login";
 pub const CONFIRMED_KEY: &str = "password_confirmed";
 
 /// `Clear-Site-Data` for a browser whose session ends (logout, kick): its caches and storage
-/// go (ASVS 14.3.1). Not "cookies": the answer sets the cookie of the next anonymous session,
-/// which carries the message why.
+/// go (ASVS 14.3.1). Not "cookies": the answer sets the notice cookie that says why
+/// (`cookies::Notice`), and the language and known-device cookies stay.
 pub const CLEAR_SITE_DATA: &str = r#""cache", "storage""#;
 
 /// Services and settings the server functions need; provided by the host. Behind one `Arc`:
@@ -62,6 +63,8 @@ pub struct AppServices {
     pub ask_choice_timeout: std::time::Duration,
     /// How long a confirmed password lets the user end sessions.
     pub password_confirmation_timeout: std::time::Duration,
+    /// The signed notice and known-device cookies.
+    pub cookies: cookies::Cookies,
 }
 
 /// Who is behind a request, as the session check found out. Put into the request
@@ -184,8 +187,13 @@ pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> A
 
 pub use single_login::error_chain;
 
-/// Stores toasts for the next full page load (a flash): used when the browser follows a
-/// redirect itself, without the hydrated app to show them.
+/// Most toasts a session's flash holds: past that the oldest go. A plain form post that is
+/// never followed by a page load (a script posting in a loop) must not grow the record.
+pub const FLASH_CAP: usize = 5;
+
+/// Stores toasts for the next full page load (a flash), for a signed-in session: used when
+/// the browser follows a redirect itself, without the hydrated app to show them. Keeps the
+/// newest [`FLASH_CAP`].
 pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Result<(), AppError> {
     let mut toasts: Vec<Toast> = session
         .get(FLASH_KEY)
@@ -193,14 +201,30 @@ pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Resu
         .map_err(internal)?
         .unwrap_or_default();
     toasts.push(toast);
+    let excess = toasts.len().saturating_sub(FLASH_CAP);
+    toasts.drain(..excess);
     session.insert(FLASH_KEY, toasts).await.map_err(internal)
 }
 
-/// Puts `toast` into a new anonymous session, for a browser whose login just ended: the new
-/// id keeps the ended session from coming back.
-pub async fn flash_in_new_session(session: &tower_sessions::Session, toast: Toast) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(internal)?;
-    push_flash(session, toast).await
+/// The request's `Cookie` headers.
+pub fn cookie_headers() -> Vec<String> {
+    parts()
+        .map(|parts| {
+            parts
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Adds a `Set-Cookie` to the server function's answer.
+pub fn set_cookie(value: http::HeaderValue) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
 }
 
 /// Gives the signed-in session a fresh id and moves its seat to it. The old id finds no

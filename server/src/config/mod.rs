@@ -92,11 +92,20 @@ pub struct Settings {
     /// Password checks per client network within `address_window`.
     #[serde(deserialize_with = "values::at_least_one")]
     pub address_max_attempts: u32,
+    /// The same per IPv4 /24 and IPv6 /56.
+    #[serde(deserialize_with = "values::at_least_one")]
+    pub subnet_max_attempts: u32,
+    /// The same per IPv6 /48.
+    #[serde(deserialize_with = "values::at_least_one")]
+    pub block_max_attempts: u32,
     #[serde(deserialize_with = "values::positive_duration")]
     pub address_window: Duration,
-    /// Failed password confirmations and changes per signed-in user.
+    /// Failed password confirmations and changes per session (which then ends).
     #[serde(deserialize_with = "values::at_least_one")]
     pub reauth_max_failures: u32,
+    /// Failed password confirmations and changes per user, from all its sessions.
+    #[serde(deserialize_with = "values::at_least_one")]
+    pub reauth_user_max_failures: u32,
     /// IPv6 clients are counted by this prefix.
     #[serde(deserialize_with = "values::prefix_length")]
     pub ipv6_prefix: u8,
@@ -109,6 +118,20 @@ pub struct Settings {
     /// How long a client may take to send a request's headers before the connection closes.
     #[serde(deserialize_with = "values::positive_duration")]
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body (beyond, 408 and the connection
+    /// closes).
+    #[serde(deserialize_with = "values::positive_duration")]
+    pub request_body_timeout: Duration,
+    /// How long a request may take in all, the live channel aside (beyond, 503).
+    #[serde(deserialize_with = "values::positive_duration")]
+    pub request_timeout: Duration,
+    /// Open connections in all; beyond, new ones are closed at once.
+    #[serde(deserialize_with = "values::at_least_one")]
+    pub max_connections: usize,
+    /// Open connections per client network (an IPv4 address, an IPv6 /64), trusted proxies
+    /// aside.
+    #[serde(deserialize_with = "values::at_least_one")]
+    pub max_connections_per_network: usize,
     /// Open live-channel streams per session (beyond, the session's oldest closes).
     #[serde(deserialize_with = "values::at_least_one")]
     pub live_streams_per_session: usize,
@@ -183,12 +206,19 @@ impl Default for Settings {
             account_max_failures: throttle.account_max_failures,
             account_failure_window: throttle.account_window,
             address_max_attempts: throttle.address_max_attempts,
+            subnet_max_attempts: throttle.subnet_max_attempts,
+            block_max_attempts: throttle.block_max_attempts,
             address_window: throttle.address_window,
             reauth_max_failures: throttle.reauth_max_failures,
+            reauth_user_max_failures: throttle.reauth_user_max_failures,
             ipv6_prefix: throttle.ipv6_prefix,
             hash_concurrency: single_login::Hashing::default_concurrency(64 * 1024 * 1024),
             hash_queue_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(15),
+            request_body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_network: 256,
             live_streams_per_session: streams.per_session,
             live_streams_per_user: streams.per_user,
             live_streams_per_address: streams.per_address,
@@ -259,8 +289,11 @@ impl Settings {
             account_max_failures: self.account_max_failures,
             account_window: self.account_failure_window,
             address_max_attempts: self.address_max_attempts,
+            subnet_max_attempts: self.subnet_max_attempts,
+            block_max_attempts: self.block_max_attempts,
             address_window: self.address_window,
             reauth_max_failures: self.reauth_max_failures,
+            reauth_user_max_failures: self.reauth_user_max_failures,
             ipv6_prefix: self.ipv6_prefix,
         }
     }
@@ -460,6 +493,10 @@ impl Config {
         let settings = Sources::gather(file, |name| std::env::var(name).ok())?
             .settings()?
             .for_address(leptos.site_addr, leptos.env.clone());
+        // It may hold the database's password.
+        if let Some(file) = file {
+            single_login::db::warn_if_readable_by_others(file, "the configuration file");
+        }
         Ok(Config { leptos, settings })
     }
 }

@@ -106,11 +106,11 @@ pub async fn serve(
     };
     let state = AppState::start(&config).await.expect("start the app");
     let app = server::router_with(state.clone(), after);
-    let header_read_timeout = state.settings.header_read_timeout;
+    let limits = server::serve::Limits::of(&state.settings);
     tokio::spawn(server::serve::serve(
         listener,
         app,
-        header_read_timeout,
+        limits,
         std::future::pending(),
         Duration::from_secs(1),
     ));
