@@ -15,6 +15,8 @@ use tokio::sync::oneshot;
 
 /// Who is waiting for a slot: the client's network (as
 /// [`crate::throttle::lane_network`] names it), and whether it showed a known-device cookie.
+/// The default, an empty network, is one lane for every caller that names none, and its
+/// queue has no cap.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Lane {
     /// The network the waiter is counted with; waiters of one network share one turn.
@@ -122,7 +124,8 @@ impl FairSlots {
                 let new_lane = !state.lanes.contains_key(&lane.network);
                 let queue = state.lanes.entry(lane.network.clone()).or_default();
                 queue.retain(|w| !w.is_closed());
-                if queue.len() >= per_lane {
+                // The unnamed lane (callers that name no network) queues without a cap.
+                if !lane.network.is_empty() && queue.len() >= per_lane {
                     return Err(NoSlot);
                 }
                 queue.push_back(sender);

@@ -3,8 +3,10 @@
 //! `Accept`, `Accept-Language`, forwarding headers and odd Unicode.
 //!
 //! Invariants: no 5xx but the documented 503 (hashing busy), no panic; a request that was
-//! refused (4xx) changed no account and no session; and afterwards the server still signs a
-//! user in normally. SQLite only: the database plays no part in parsing.
+//! refused (4xx) changed no account and no session; a request without a valid session that
+//! did not sign in changed the row count of no table but `attempts`, and that one by at most
+//! one row (a stranger leaves nothing lasting); and afterwards the server still signs a user
+//! in normally. SQLite only: the database plays no part in parsing.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -232,19 +234,37 @@ fn build(case: &Case, real_cookie: &str, cookie_name: &str) -> Option<Request<Bo
     Some(request)
 }
 
-/// Users, and seats live and ended: what a refused request must not change.
-async fn snapshot(state: &AppState) -> (i64, i64, i64) {
+/// Row counts: users, live seats, ended seats, session records, throttle attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    users: i64,
+    live: i64,
+    ended: i64,
+    sessions: i64,
+    attempts: i64,
+}
+
+async fn snapshot(state: &AppState) -> Counts {
     let db = state.ctx.seats.db();
-    on_pool!(db, pool => {
-        sqlx::query_as::<_, (i64, i64, i64)>(
+    let (users, live, ended, sessions, attempts) = on_pool!(db, pool => {
+        sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
             "SELECT (SELECT COUNT(*) FROM users), \
                     (SELECT COUNT(*) FROM seats WHERE ended_at IS NULL), \
-                    (SELECT COUNT(*) FROM seats WHERE ended_at IS NOT NULL)",
+                    (SELECT COUNT(*) FROM seats WHERE ended_at IS NOT NULL), \
+                    (SELECT COUNT(*) FROM session_by_hash), \
+                    (SELECT COUNT(*) FROM attempts)",
         )
         .fetch_one(pool)
         .await
         .unwrap()
-    })
+    });
+    Counts {
+        users,
+        live,
+        ended,
+        sessions,
+        attempts,
+    }
 }
 
 async fn call(app: &Router, request: Request<Body>) -> (StatusCode, http::HeaderMap) {
@@ -340,7 +360,7 @@ fn no_request_breaks_the_server() {
             };
             runtime.block_on(async {
                 let before = snapshot(&state).await;
-                let (status, _) = call(&app, request).await;
+                let (status, headers) = call(&app, request).await;
                 let after = snapshot(&state).await;
                 *seen.lock().unwrap().entry(status.as_u16()).or_default() += 1;
                 prop_assert!(
@@ -349,9 +369,31 @@ fn no_request_breaks_the_server() {
                 );
                 if status.is_client_error() {
                     prop_assert_eq!(
-                        before,
-                        after,
+                        (before.users, before.live, before.ended),
+                        (after.users, after.live, after.ended),
                         "a refused request changed the database: {:?}",
+                        case
+                    );
+                }
+                // A stranger (no cookie, or a forged one) who did not sign in leaves nothing
+                // but at most one throttle count behind.
+                let signed_in = headers
+                    .get_all(header::SET_COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(|c| c.starts_with(&format!("{cookie_name}=")) && !c.contains("Max-Age=0"));
+                if case.cookie != Some(None) && !signed_in {
+                    prop_assert_eq!(
+                        (before.users, before.live, before.ended, before.sessions),
+                        (after.users, after.live, after.ended, after.sessions),
+                        "a stranger's request left rows: {} for {:?}",
+                        status,
+                        case
+                    );
+                    prop_assert!(
+                        after.attempts <= before.attempts + 1,
+                        "{} attempts rows for one request: {:?}",
+                        after.attempts - before.attempts,
                         case
                     );
                 }

@@ -12,3 +12,4 @@ mod live;
 mod policies;
 mod security;
 mod sessions;
+mod stranger;
