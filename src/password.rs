@@ -123,8 +123,8 @@ pub struct Hashing {
     lane: Lane,
 }
 
-/// Waiters one network may queue for hashing slots, per slot.
-const WAITERS_PER_SLOT: usize = 8;
+/// Waiters one network may queue for hashing slots, per slot, by default.
+pub const WAITERS_PER_SLOT: usize = 8;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -138,8 +138,15 @@ impl Default for Hashing {
 }
 
 impl Hashing {
-    /// At most `concurrency` (at least one) hashes at a time; a caller waits at most `wait`.
+    /// At most `concurrency` (at least one) hashes at a time; a caller waits at most `wait`;
+    /// one network may queue [`WAITERS_PER_SLOT`] callers per slot.
     pub fn new(concurrency: usize, wait: Duration) -> Self {
+        Hashing::with_queue(concurrency, wait, concurrency.max(1) * WAITERS_PER_SLOT)
+    }
+
+    /// [`Hashing::new`] where one network may queue `per_network` callers (at least one);
+    /// past that a caller of that network is told [`HashError::Busy`] at once.
+    pub fn with_queue(concurrency: usize, wait: Duration, per_network: usize) -> Self {
         let concurrency = concurrency.max(1);
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
@@ -167,7 +174,7 @@ impl Hashing {
             }
         }
         Hashing {
-            slots: FairSlots::new(concurrency, concurrency * WAITERS_PER_SLOT),
+            slots: FairSlots::new(concurrency, per_network),
             wait,
             jobs,
             lane: Lane::default(),

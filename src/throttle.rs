@@ -365,11 +365,15 @@ impl Throttle {
         Ok(())
     }
 
-    /// No password was checked after all (the hashing was busy): every count gives back
-    /// this attempt.
+    /// No password was checked after all (the hashing was busy): the failure counts give
+    /// back this attempt. The networks' counts keep it: they count requests, and a flood
+    /// answered "busy" must fill them like any other (or it would write rows for ever
+    /// without ever being refused).
     pub async fn release(&self, reservation: Reservation) -> Result<(), sqlx::Error> {
-        for (key, _) in reservation.taken {
-            self.give_back(&key).await?;
+        for (key, on_success) in reservation.taken {
+            if on_success != OnSuccess::Keep {
+                self.give_back(&key).await?;
+            }
         }
         Ok(())
     }

@@ -28,8 +28,14 @@ async fn sqlite_plan(db: &Db, sql: &str) -> String {
 async fn the_purges_key_updates_and_the_history_use_indexes() {
     let db = testkit::sqlite().await;
     for (sql, index) in [
-        ("UPDATE seats SET replaced_by = NULL WHERE replaced_by = 1", "seats_replaced_by"),
-        ("UPDATE seats SET ended_by = NULL WHERE ended_by = 1", "seats_ended_by"),
+        (
+            "UPDATE seats SET replaced_by = NULL WHERE replaced_by = 1",
+            "seats_replaced_by",
+        ),
+        (
+            "UPDATE seats SET ended_by = NULL WHERE ended_by = 1",
+            "seats_ended_by",
+        ),
         (
             "SELECT id FROM seats WHERE user_id = 1 AND ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT 20",
             "seats_ended_by_user",
@@ -96,7 +102,10 @@ async fn old_seats_are_purged_in_batches(db: TestDb) {
         )
         .await
         .unwrap();
-    assert!(matches!(live, single_login::seats::OpenOutcome::Opened { .. }), "{live:?}");
+    assert!(
+        matches!(live, single_login::seats::OpenOutcome::Opened { .. }),
+        "{live:?}"
+    );
     let purged = seats
         .purge_ended(Millis::now().minus(Duration::from_secs(3600)))
         .await
@@ -105,7 +114,10 @@ async fn old_seats_are_purged_in_batches(db: TestDb) {
     let left = seats.history(user.id, 10).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].ended.reason, EndReason::LoggedOut);
-    assert_eq!(left[0].ended.replaced_by, None, "its key was cleared with the seat it named");
+    assert_eq!(
+        left[0].ended.replaced_by, None,
+        "its key was cleared with the seat it named"
+    );
     assert_eq!(seats.live(user.id).await.unwrap().len(), 1);
 }
 

@@ -549,7 +549,8 @@ async fn a_success_gives_the_failures_back(db: TestDb) {
         .unwrap(),
         3
     );
-    // A check that never happened (busy) is given back everywhere.
+    // A check that never happened (busy) gives the failure counts back, but the address
+    // keeps it: a flood answered "busy" fills its networks like any other.
     let busy = attempt(&t, "bob", "10.0.0.1", now).await.unwrap();
     t.release(busy).await.unwrap();
     assert_eq!(
@@ -561,7 +562,11 @@ async fn a_success_gives_the_failures_back(db: TestDb) {
         )
         .await
         .unwrap(),
-        3
+        4
+    );
+    assert_eq!(
+        t.count(&Bucket::Account { name_key: "bob" }, now).await.unwrap(),
+        2
     );
 }
 

@@ -117,9 +117,10 @@ impl AppState {
         let ctx = {
             let accounts = Accounts::with_hashing(
                 db.clone(),
-                Hashing::new(
+                Hashing::with_queue(
                     config.settings.hash_concurrency,
                     config.settings.hash_queue_timeout,
+                    config.settings.hash_queue_per_network,
                 ),
             );
             let policy = Arc::new(config.settings.policy());

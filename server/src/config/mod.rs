@@ -115,6 +115,10 @@ pub struct Settings {
     /// How long a request waits for a hashing slot before it is answered 503.
     #[serde(deserialize_with = "values::positive_duration")]
     pub hash_queue_timeout: Duration,
+    /// Requests of one client network (an IPv4 /24, an IPv6 /48) that may wait for a hashing
+    /// slot at once; beyond, 503 at once. Slots go to the waiting networks in turn.
+    #[serde(deserialize_with = "values::at_least_one")]
+    pub hash_queue_per_network: usize,
     /// How long a client may take to send a request's headers before the connection closes.
     #[serde(deserialize_with = "values::positive_duration")]
     pub header_read_timeout: Duration,
@@ -214,6 +218,7 @@ impl Default for Settings {
             ipv6_prefix: throttle.ipv6_prefix,
             hash_concurrency: single_login::Hashing::default_concurrency(64 * 1024 * 1024),
             hash_queue_timeout: Duration::from_secs(5),
+            hash_queue_per_network: 16,
             header_read_timeout: Duration::from_secs(15),
             request_body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),

@@ -79,6 +79,8 @@ pub async fn serve(
     // Every test browser comes from 127.0.0.1, and tests run at once on a busy machine: the
     // per-address limit and the hashing queue are tested where they are set low on purpose.
     settings.address_max_attempts = 10_000;
+    settings.subnet_max_attempts = 10_000;
+    settings.hash_queue_per_network = 10_000;
     settings.hash_queue_timeout = Duration::from_secs(120);
     adjust(&mut settings);
     let site = tempfile::tempdir().unwrap();
