@@ -3,7 +3,8 @@
 //!
 //! - the kick check's cost per request: one seat lookup by session hash, alone and from
 //!   eight tasks at once, with thousands of seats on record;
-//! - the same lookup as the table grows to 1k, 100k and 1M seats;
+//! - the same lookup as the table grows to 1k, 100k and 1M seats, then one user's history
+//!   and the purge of that million ended seats;
 //! - logins per second (the transaction that ends the older seat and opens the new one),
 //!   one user after another, and fifty logins of one user colliding.
 //!
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use single_login::{
-    Accounts, CredentialEpoch, Db, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash, User,
-    Username,
+    on_pool, Accounts, CredentialEpoch, Db, LoginContext, OpenOutcome, Password, Policy, Seats, SessionHash,
+    User, Username,
 };
 use testkit::TestDb;
 
@@ -203,6 +204,36 @@ async fn scale(backend: &str, db: TestDb) {
             medians[1].as_micros(),
             medians[2].as_micros(),
             medians[2].as_secs_f64() / medians[0].as_secs_f64()
+        ),
+    );
+
+    // The purge of those million ended seats, half of them pointing at the next one (as a
+    // kicked seat points at the login that replaced it): each deleted row clears the keys
+    // that name it, through their indexes.
+    on_pool!(&db.db, pool => {
+        sqlx::query("UPDATE seats SET replaced_by = id + 1 WHERE id % 2 = 0 AND id < (SELECT max(id) FROM seats)")
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected()
+    });
+    let started = Instant::now();
+    let history = seats.history(user.id, 20).await.unwrap();
+    let history_time = started.elapsed();
+    assert_eq!(history.len(), 20);
+    let started = Instant::now();
+    let purged = seats.purge_ended(single_login::Millis(2)).await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(purged, 1_000_000);
+    row(
+        backend,
+        "one user's history (20 of 1M ended seats), then the purge of all 1M (half with a replaced_by key)",
+        format!(
+            "{} µs; {:.1} s ({}, batches of {})",
+            history_time.as_micros(),
+            elapsed.as_secs_f64(),
+            rate(1_000_000, elapsed, "seats/s"),
+            single_login::seats::PURGE_BATCH
         ),
     );
 }

@@ -5,6 +5,12 @@
 //! can). It prints a Markdown table: the server's peak resident memory, the answers to the
 //! flood by status, and the signed-in GETs' latency at rest and during the flood.
 //!
+//! Then the /48 rotation (issue 18), on a fresh server with one hashing slot and a 200 ms
+//! wait: 100 clients rotate over the /64s of one IPv6 /48 with random names, while the owner
+//! logs in again and again from another network with its known-device cookie, and a
+//! stranger without one logs in from a third. Their logins' p50/p99 and answers, the
+//! flood's answers, and how many rows `attempts` grew by.
+//!
 //! Not a test: figures depend on the machine and on what else it is doing.
 
 use std::io::Write;
@@ -166,6 +172,160 @@ fn main() {
         );
     });
     drop(server);
+    rotation(&binary);
+}
+
+const ROTATION_CLIENTS: u32 = 100;
+const ROTATION_SECONDS: u64 = 10;
+
+/// The /48 rotation against a server of its own (see the module header).
+fn rotation(binary: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let database = format!("sqlite://{}/rotation.db", dir.path().display());
+    let env = |command: &mut Command| {
+        command
+            .env("DATABASE_URL", &database)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "single-login")
+            .env("TRUSTED_PROXIES", "127.0.0.1/32")
+            .env("HASH_CONCURRENCY", "1")
+            .env("HASH_QUEUE_TIMEOUT", "200ms")
+            .env("RUST_LOG", "error");
+    };
+    for name in ["owner", "stranger"] {
+        let mut add = Command::new(binary);
+        env(&mut add);
+        let mut add = add
+            .args(["user", "add", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        assert!(add.wait().unwrap().success());
+    }
+    let mut serve = Command::new(binary);
+    env(&mut serve);
+    let server = Server(serve.stdout(Stdio::null()).spawn().unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let base = format!("http://127.0.0.1:{port}");
+        wait_until_up(&base).await;
+        let attempts = || async {
+            let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        };
+        // The owner's browser becomes a known device by signing in once.
+        let owner = browser();
+        let first = log_in(&owner, &base, "owner", PASSWORD, "203.0.113.9").await;
+        assert!(first.0 == 200, "{}", first.0);
+        let rows_before = attempts().await;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let counts: Arc<[AtomicU64; 6]> = Arc::new(Default::default());
+        let flood: Vec<_> = (0..ROTATION_CLIENTS)
+            .map(|client| {
+                let (stop, counts, base) = (stop.clone(), counts.clone(), base.clone());
+                tokio::spawn(async move {
+                    let http = browser();
+                    let mut n: u32 = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let ip = format!("2001:db8:1:{:x}::1", (client * 655 + n) % 0x1_0000);
+                        let name = format!("r{client}x{n}");
+                        let (status, _) = log_in(&http, &base, &name, "a wrong password", &ip).await;
+                        let slot = match status {
+                            401 => 0,
+                            429 => 1,
+                            503 => 2,
+                            0 => 3,
+                            s if s >= 500 => 4,
+                            _ => 5,
+                        };
+                        counts[slot].fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let deadline = Instant::now() + Duration::from_secs(ROTATION_SECONDS - 1);
+        let stranger = browser();
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        while Instant::now() < deadline {
+            known.push(log_in(&owner, &base, "owner", PASSWORD, "203.0.113.9").await);
+            unknown.push(log_in(&stranger, &base, "stranger", PASSWORD, "198.51.100.50").await);
+        }
+        stop.store(true, Ordering::Relaxed);
+        for task in flood {
+            let _ = task.await;
+        }
+        let grown = attempts().await - rows_before;
+        let count = |i: usize| counts[i].load(Ordering::Relaxed);
+        let summary = |logins: &[(u16, f64)]| {
+            let times: Vec<f64> = logins.iter().map(|(_, ms)| *ms).collect();
+            let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+            for (status, _) in logins {
+                *statuses.entry(*status).or_default() += 1;
+            }
+            let statuses: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} × {s}")).collect();
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms; {}",
+                percentile(&times, 50.0),
+                percentile(&times, 99.0),
+                statuses.join(", ")
+            )
+        };
+        println!();
+        println!("| /48 rotation ({ROTATION_CLIENTS} clients, {ROTATION_SECONDS} s, one hashing slot, 200 ms wait) | result | target |");
+        println!("|---|---|---|");
+        println!(
+            "| the owner's logins, known device, from another network | {} | all 200 |",
+            summary(&known)
+        );
+        println!(
+            "| a stranger's logins, no device cookie, from a third network | {} | |",
+            summary(&unknown)
+        );
+        println!(
+            "| flood answers | {} 401, {} 429, {} 503, {} other 5xx, {} failed, {} other | no 5xx but 503 |",
+            count(0),
+            count(1),
+            count(2),
+            count(4),
+            count(3),
+            count(5)
+        );
+        println!(
+            "| `attempts` rows added | {grown} | bounded by the /48's limit (600 a minute), not the flood |"
+        );
+    });
+    drop(server);
+}
+
+/// One JSON login (as the hydrated app sends it) from `ip`: its status and milliseconds.
+async fn log_in(http: &reqwest::Client, base: &str, name: &str, password: &str, ip: &str) -> (u16, f64) {
+    let started = Instant::now();
+    let status = http
+        .post(format!("{base}/api/login"))
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .header("x-forwarded-for", ip)
+        .form(&[("username", name), ("password", password)])
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    (status, started.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// Kills the server when the benchmark ends, however it ends.
