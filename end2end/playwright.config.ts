@@ -36,6 +36,8 @@ const webServer = Object.entries(servers).map(([name, { port, env }]) => ({
     RUST_LOG: "warn",
     // Every browser of the suite comes from 127.0.0.1.
     ADDRESS_MAX_ATTEMPTS: "100000",
+    SUBNET_MAX_ATTEMPTS: "100000",
+    HASH_QUEUE_PER_NETWORK: "1000",
     ...env,
   },
 }));

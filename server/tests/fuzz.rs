@@ -314,6 +314,8 @@ fn no_request_breaks_the_server() {
     settings.login_max_failures = 1_000_000;
     settings.account_max_failures = 1_000_000;
     settings.reauth_max_failures = 1_000_000;
+    settings.subnet_max_attempts = 1_000_000;
+    settings.reauth_user_max_failures = 1_000_000;
     let config = Config {
         leptos: LeptosOptions::builder()
             .output_name("single-login")

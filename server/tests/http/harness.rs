@@ -81,6 +81,7 @@ pub async fn serve(
     settings.address_max_attempts = 10_000;
     settings.subnet_max_attempts = 10_000;
     settings.hash_queue_per_network = 10_000;
+    settings.max_connections_per_network = 100_000;
     settings.hash_queue_timeout = Duration::from_secs(120);
     adjust(&mut settings);
     let site = tempfile::tempdir().unwrap();
