@@ -735,30 +735,28 @@ impl Seats {
         const END: &str =
             "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
         let now = Millis::now().0;
+        // The same order of locks as a login's: the users, then their seats.
+        macro_rules! in_tx {
+            ($tx:ident) => {{
+                sqlx::query(BUMP).execute(&mut *$tx).await?;
+                let users = sqlx::query_scalar::<_, i64>(END)
+                    .bind(now)
+                    .bind(reason.as_str())
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                $tx.commit().await?;
+                users
+            }};
+        }
         let users: Vec<i64> = match &self.db {
             Db::Sqlite(pool) => {
                 let _queued = self.sqlite_gate.lock().await;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query(BUMP).execute(&mut *tx).await?;
-                let users = sqlx::query_scalar::<_, i64>(END)
-                    .bind(now)
-                    .bind(reason.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                users
+                in_tx!(tx)
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                // The same order of locks as a login's (the user, then its seats).
-                sqlx::query(BUMP).execute(&mut *tx).await?;
-                let users = sqlx::query_scalar::<_, i64>(END)
-                    .bind(now)
-                    .bind(reason.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                users
+                in_tx!(tx)
             }
         };
         let ended = users.len() as u64;

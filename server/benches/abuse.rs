@@ -46,16 +46,7 @@ fn main() {
             .env("TRUSTED_PROXIES", "127.0.0.1/32")
             .env("RUST_LOG", "error");
     };
-    let mut add = Command::new(&binary);
-    env(&mut add);
-    let mut add = add
-        .args(["user", "add", "owner"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(add.wait().unwrap().success());
+    add_user(&binary, &env, "owner");
 
     let mut serve = Command::new(&binary);
     env(&mut serve);
@@ -106,15 +97,7 @@ fn main() {
                             .await
                             .map(|r| r.status().as_u16())
                             .unwrap_or(0);
-                        let slot = match status {
-                            401 => 0,
-                            429 => 1,
-                            503 => 2,
-                            0 => 3,
-                            s if s >= 500 => 4,
-                            _ => 5,
-                        };
-                        counts[slot].fetch_add(1, Ordering::Relaxed);
+                        counts[slot(status)].fetch_add(1, Ordering::Relaxed);
                     }
                 })
             })
@@ -139,7 +122,6 @@ fn main() {
         }
         let sampled_peak = peak_sampler.await.unwrap();
         let peak = rss_kib(pid, "VmHWM").max(sampled_peak);
-        let count = |i: usize| counts[i].load(Ordering::Relaxed);
 
         println!("| measurement | result | target |");
         println!("|---|---|---|");
@@ -149,13 +131,8 @@ fn main() {
             rss_at_rest as f64 / 1024.0
         );
         println!(
-            "| flood answers in {FLOOD_SECONDS} s ({FLOOD_CLIENTS} clients, random names, a new address each) | {} 401, {} 429, {} 503, {} other 5xx, {} failed, {} other | no 5xx but 503 |",
-            count(0),
-            count(1),
-            count(2),
-            count(4),
-            count(3),
-            count(5)
+            "| flood answers in {FLOOD_SECONDS} s ({FLOOD_CLIENTS} clients, random names, a new address each) | {} | no 5xx but 503 |",
+            answers(&counts)
         );
         println!(
             "| signed-in `GET /` at rest ({} requests) | p50 {:.1} ms, p99 {:.1} ms | |",
@@ -194,16 +171,7 @@ fn rotation(binary: &str) {
             .env("RUST_LOG", "error");
     };
     for name in ["owner", "stranger"] {
-        let mut add = Command::new(binary);
-        env(&mut add);
-        let mut add = add
-            .args(["user", "add", name])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-        assert!(add.wait().unwrap().success());
+        add_user(binary, &env, name);
     }
     let mut serve = Command::new(binary);
     env(&mut serve);
@@ -244,15 +212,7 @@ fn rotation(binary: &str) {
                         let ip = format!("2001:db8:1:{:x}::1", (client * 655 + n) % 0x1_0000);
                         let name = format!("r{client}x{n}");
                         let (status, _) = log_in(&http, &base, &name, "a wrong password", &ip).await;
-                        let slot = match status {
-                            401 => 0,
-                            429 => 1,
-                            503 => 2,
-                            0 => 3,
-                            s if s >= 500 => 4,
-                            _ => 5,
-                        };
-                        counts[slot].fetch_add(1, Ordering::Relaxed);
+                        counts[slot(status)].fetch_add(1, Ordering::Relaxed);
                     }
                 })
             })
@@ -270,7 +230,6 @@ fn rotation(binary: &str) {
             let _ = task.await;
         }
         let grown = attempts().await - rows_before;
-        let count = |i: usize| counts[i].load(Ordering::Relaxed);
         let summary = |logins: &[(u16, f64)]| {
             let times: Vec<f64> = logins.iter().map(|(_, ms)| *ms).collect();
             let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
@@ -296,15 +255,7 @@ fn rotation(binary: &str) {
             "| a stranger's logins, no device cookie, from a third network | {} | |",
             summary(&unknown)
         );
-        println!(
-            "| flood answers | {} 401, {} 429, {} 503, {} other 5xx, {} failed, {} other | no 5xx but 503 |",
-            count(0),
-            count(1),
-            count(2),
-            count(4),
-            count(3),
-            count(5)
-        );
+        println!("| flood answers | {} | no 5xx but 503 |", answers(&counts));
         println!(
             "| `attempts` rows added | {grown} | bounded by the /48's limit (600 a minute), not the flood |"
         );
@@ -326,6 +277,45 @@ async fn log_in(http: &reqwest::Client, base: &str, name: &str, password: &str, 
         .map(|r| r.status().as_u16())
         .unwrap_or(0);
     (status, started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Creates a user with the operator command, as an operator would.
+fn add_user(binary: &str, env: &dyn Fn(&mut Command), name: &str) {
+    let mut add = Command::new(binary);
+    env(&mut add);
+    let mut add = add
+        .args(["user", "add", name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success());
+}
+
+/// Where a flood answer is counted: 401, 429, 503, failed, other 5xx, other.
+fn slot(status: u16) -> usize {
+    match status {
+        401 => 0,
+        429 => 1,
+        503 => 2,
+        0 => 3,
+        s if s >= 500 => 4,
+        _ => 5,
+    }
+}
+
+fn answers(counts: &[AtomicU64; 6]) -> String {
+    let count = |i: usize| counts[i].load(Ordering::Relaxed);
+    format!(
+        "{} 401, {} 429, {} 503, {} other 5xx, {} failed, {} other",
+        count(0),
+        count(1),
+        count(2),
+        count(4),
+        count(3),
+        count(5)
+    )
 }
 
 /// Kills the server when the benchmark ends, however it ends.
