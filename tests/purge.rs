@@ -37,13 +37,15 @@ async fn the_purges_key_updates_and_the_history_use_indexes() {
             "seats_ended_by",
         ),
         (
-            "SELECT id FROM seats WHERE user_id = 1 AND ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT 20",
+            "SELECT id FROM seats WHERE user_id = 1 AND ended_at IS NOT NULL ORDER BY ended_at DESC, id DESC LIMIT 20",
             "seats_ended_by_user",
         ),
     ] {
         let plan = sqlite_plan(&db.db, sql).await;
         assert!(plan.contains(index), "{sql}\n{plan}");
         assert!(!plan.contains("SCAN seats"), "{sql}\n{plan}");
+        // The history's order comes from the index: no sort of the user's whole history.
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n{plan}");
     }
 }
 

@@ -4,7 +4,7 @@
 -- newest first.
 CREATE INDEX seats_replaced_by ON seats (replaced_by) WHERE replaced_by IS NOT NULL;
 CREATE INDEX seats_ended_by ON seats (ended_by) WHERE ended_by IS NOT NULL;
-CREATE INDEX seats_ended_by_user ON seats (user_id, ended_at) WHERE ended_at IS NOT NULL;
+CREATE INDEX seats_ended_by_user ON seats (user_id, ended_at, id) WHERE ended_at IS NOT NULL;
 
 -- Keys for values the server signs and later checks (src/signing.rs): made once, at the
 -- first start, and shared by every process on this database. Hex text.
