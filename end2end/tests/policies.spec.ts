@@ -82,7 +82,10 @@ test.describe("same_ip_shares_seat", () => {
     await logIn(c, name);
     await afterSignOutElsewhere(a);
     await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toBeVisible();
-    await expect(a.getByRole("status").filter({ hasText: KICKED_EN })).toContainText("198.51.100.20");
+    // Where the new login came from, only as a network: the kicked browser may be a thief's.
+    const kicked = a.getByRole("status").filter({ hasText: KICKED_EN });
+    await expect(kicked).toContainText("198.51.100.x");
+    await expect(kicked).not.toContainText("198.51.100.20");
     await close();
     await home.close();
   });
