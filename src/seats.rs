@@ -35,14 +35,7 @@ impl SessionHash {
     /// assert_eq!(hash.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     /// ```
     pub fn of(session_id: &str) -> Self {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let digest = Sha256::digest(session_id.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-        }
-        SessionHash(hex)
+        SessionHash(crate::signing::hex(&Sha256::digest(session_id.as_bytes())))
     }
 
     /// The 64 hex digits, as stored in `seats.session_hash`.

@@ -94,9 +94,7 @@ impl SigningKey {
     pub fn device_cookie(&self, name_key: &str) -> String {
         let mut id = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut id);
-        let id = hex(&id);
-        let tag = self.mac(&device_purpose(name_key), &id).finalize().into_bytes();
-        format!("{id}.{}", hex(&tag[..MAC_BYTES]))
+        self.sign(&device_purpose(name_key), &hex(&id))
     }
 
     /// The device id of a known-device cookie `value` if it was made for the account whose
@@ -111,7 +109,8 @@ fn device_purpose(name_key: &str) -> String {
     format!("device\0{name_key}")
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, one allocation: for keys, MACs and the session hash.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

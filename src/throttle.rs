@@ -219,7 +219,7 @@ impl Throttle {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }
-        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::signing::hex(&hasher.finalize())
     }
 
     /// The keys, limits, windows and success rules of a bucket (several for
