@@ -212,10 +212,8 @@ mod ssr {
                     client_ip = client_ip.as_deref(),
                     "session ended after too many wrong passwords"
                 );
-                let lang = ssr::client().lang;
-                Err(AppError::SessionEnded(crate::models::Toast::new(
-                    crate::models::ToastKind::Warning,
-                    leptos_i18n::td_string!(lang, revoked_after_failures),
+                Err(AppError::SessionEnded(ssr::messages::revoked_after_failures(
+                    ssr::client().lang,
                 )))
             }
             ReauthOutcome::Throttled { wait } => Err(ssr::throttled(operation, Some(user), wait)),

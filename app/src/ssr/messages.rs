@@ -42,13 +42,17 @@ pub fn session_ended(
             Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_operator))
         }
         // Ended by itself: it failed its password confirmations too often.
-        EndReason::Revoked if ended.ended_by == Some(seat) => {
-            Toast::new(ToastKind::Warning, td_string!(lang, revoked_after_failures))
-        }
+        EndReason::Revoked if ended.ended_by == Some(seat) => revoked_after_failures(lang),
         EndReason::Revoked => Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_user)),
         EndReason::Expired => Toast::new(ToastKind::Info, td_string!(lang, expired)),
     };
     Some(toast)
+}
+
+/// For a session that ended itself by failing its password confirmations too often: at
+/// once to its own call, and later from its seat.
+pub fn revoked_after_failures(lang: Locale) -> Toast {
+    Toast::new(ToastKind::Warning, td_string!(lang, revoked_after_failures))
 }
 
 /// Where a login came from, as much as a browser that is not signed in to the account may
