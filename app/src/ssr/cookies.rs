@@ -126,6 +126,15 @@ impl Cookies {
     }
 }
 
+/// A request's `Cookie` headers, as text (one per line the client sent).
+pub fn cookie_headers(headers: &http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
 /// The value of cookie `name` in `Cookie` headers (the first one of that name).
 pub fn cookie_value<'a>(cookie_headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
     cookie_headers

@@ -209,14 +209,7 @@ pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Resu
 /// The request's `Cookie` headers.
 pub fn cookie_headers() -> Vec<String> {
     parts()
-        .map(|parts| {
-            parts
-                .headers
-                .get_all(http::header::COOKIE)
-                .iter()
-                .filter_map(|value| value.to_str().ok().map(str::to_owned))
-                .collect()
-        })
+        .map(|parts| cookies::cookie_headers(&parts.headers))
         .unwrap_or_default()
 }
 

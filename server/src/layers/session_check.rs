@@ -75,12 +75,7 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let mut shown_notice = false;
     if page && request.method() == Method::GET && FLASH_PAGES.contains(&path.as_str()) {
         let mut toasts = Vec::new();
-        let cookies: Vec<String> = request
-            .headers()
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok().map(str::to_owned))
-            .collect();
+        let cookies = app::ssr::cookies::cookie_headers(request.headers());
         if let Some(toast) = notice(&state, &cookies, &client).await {
             toasts.push(toast);
             shown_notice = true;
