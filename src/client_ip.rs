@@ -91,7 +91,8 @@ pub struct ClientIp {
 }
 
 impl ClientIpConfig {
-    fn trusted(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of our reverse proxies (an IPv4-mapped address as its IPv4).
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
@@ -122,7 +123,7 @@ impl ClientIpConfig {
             ip: peer,
             malformed: None,
         };
-        if !self.trusted(peer) || headers.is_empty() {
+        if !self.is_trusted_proxy(peer) || headers.is_empty() {
             return plain;
         }
         let entries: Vec<String> = match self.header {
@@ -149,7 +150,7 @@ impl ClientIpConfig {
                 }
             };
             match hop {
-                Ok(Hop::Ip(ip)) if self.trusted(ip) => last_verified = ip,
+                Ok(Hop::Ip(ip)) if self.is_trusted_proxy(ip) => last_verified = ip,
                 Ok(Hop::Ip(ip)) => return ClientIp { ip, malformed: None },
                 Ok(Hop::Hidden) => break,
                 Err(malformed) => {
@@ -552,7 +553,7 @@ mod tests {
         assert!(host.contains(&ip("::1")));
         // A dual-stack socket's IPv4-mapped peer is its IPv4 address.
         let config = xff(&["10.0.0.0/8"]);
-        assert!(config.trusted(ip("::ffff:10.1.2.3")));
+        assert!(config.is_trusted_proxy(ip("::ffff:10.1.2.3")));
         for bad in ["10.0.0.0/33", "::/129", "example.com", "10.0.0.0/", "/8", ""] {
             assert!(parse_net(bad).is_err(), "{bad:?}");
         }
@@ -569,7 +570,7 @@ mod tests {
         fn a_client_can_never_choose_a_trusted_address_left_of_the_real_one(spoof in proptest::collection::vec(proptest::num::u32::ANY, 0..5), real in proptest::num::u32::ANY) {
             let config = xff(&["10.0.0.0/8"]);
             let real = IpAddr::V4(real.into());
-            proptest::prop_assume!(!config.trusted(real));
+            proptest::prop_assume!(!config.is_trusted_proxy(real));
             let mut chain: Vec<String> = spoof.iter().map(|n| std::net::Ipv4Addr::from(*n).to_string()).collect();
             chain.push(real.to_string());
             let header = chain.join(", ");

@@ -39,8 +39,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     pub max_connections_per_network: usize,
-    /// Peers in these networks (the reverse proxies) count only in the total.
-    pub trusted_proxies: Vec<single_login::client_ip::IpNet>,
+    /// Our reverse proxies: they count only in the total.
+    pub proxies: single_login::client_ip::ClientIpConfig,
 }
 
 impl Limits {
@@ -49,7 +49,7 @@ impl Limits {
             header_read_timeout: settings.header_read_timeout,
             max_connections: settings.max_connections,
             max_connections_per_network: settings.max_connections_per_network,
-            trusted_proxies: settings.trusted_proxies.clone(),
+            proxies: settings.client_ip(),
         }
     }
 }
@@ -91,8 +91,7 @@ impl Open {
     }
 
     fn admit(self: &Arc<Self>, limits: &Limits, peer: IpAddr) -> Result<Admitted, &'static str> {
-        let peer = peer.to_canonical();
-        let network = (!limits.trusted_proxies.iter().any(|net| net.contains(&peer)))
+        let network = (!limits.proxies.is_trusted_proxy(peer))
             .then(|| single_login::throttle::client_network(Some(peer), 64));
         let mut counts = self.lock();
         if counts.0 >= limits.max_connections {
