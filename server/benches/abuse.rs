@@ -75,35 +75,12 @@ fn main() {
         let idle = signed_in_gets(&owner, &base, IDLE_GETS, None).await;
         let rss_at_rest = rss_kib(pid, "VmRSS");
 
-        let stop = Arc::new(AtomicBool::new(false));
-        let counts: Arc<[AtomicU64; 6]> = Arc::new(Default::default());
-        let flood: Vec<_> = (0..FLOOD_CLIENTS)
-            .map(|client| {
-                let (stop, counts, base) = (stop.clone(), counts.clone(), base.clone());
-                tokio::spawn(async move {
-                    let http = browser();
-                    let mut n: u64 = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        n += 1;
-                        // Another address and another name every time.
-                        let ip = format!("10.{}.{}.{}", client % 250, (n / 250) % 250, n % 250 + 1);
-                        let name = format!("u{client}x{n}");
-                        let status = http
-                            .post(format!("{base}/api/login"))
-                            .header("sec-fetch-site", "same-origin")
-                            .header("x-forwarded-for", ip)
-                            .form(&[("username", name.as_str()), ("password", "a wrong password")])
-                            .send()
-                            .await
-                            .map(|r| r.status().as_u16())
-                            .unwrap_or(0);
-                        counts[slot(status)].fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
+        // Another address and another name every time.
+        let flood = Flood::start(FLOOD_CLIENTS as u32, &base, |client, n| {
+            format!("10.{}.{}.{}", client % 250, (n / 250) % 250, n % 250 + 1)
+        });
         let peak_sampler = {
-            let stop = stop.clone();
+            let stop = flood.stop.clone();
             tokio::spawn(async move {
                 let mut peak = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -116,10 +93,7 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let deadline = Instant::now() + Duration::from_secs(FLOOD_SECONDS - 2);
         let during = signed_in_gets(&owner, &base, usize::MAX, Some(deadline)).await;
-        stop.store(true, Ordering::Relaxed);
-        for task in flood {
-            let _ = task.await;
-        }
+        let counts = flood.end().await;
         let sampled_peak = peak_sampler.await.unwrap();
         let peak = rss_kib(pid, "VmHWM").max(sampled_peak);
 
@@ -199,24 +173,9 @@ fn rotation(binary: &str) {
         assert!(first.0 == 200, "{}", first.0);
         let rows_before = attempts().await;
 
-        let stop = Arc::new(AtomicBool::new(false));
-        let counts: Arc<[AtomicU64; 6]> = Arc::new(Default::default());
-        let flood: Vec<_> = (0..ROTATION_CLIENTS)
-            .map(|client| {
-                let (stop, counts, base) = (stop.clone(), counts.clone(), base.clone());
-                tokio::spawn(async move {
-                    let http = browser();
-                    let mut n: u32 = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        n += 1;
-                        let ip = format!("2001:db8:1:{:x}::1", (client * 655 + n) % 0x1_0000);
-                        let name = format!("r{client}x{n}");
-                        let (status, _) = log_in(&http, &base, &name, "a wrong password", &ip).await;
-                        counts[slot(status)].fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
+        let flood = Flood::start(ROTATION_CLIENTS, &base, |client, n| {
+            format!("2001:db8:1:{:x}::1", (client * 655 + n) % 0x1_0000)
+        });
         tokio::time::sleep(Duration::from_secs(1)).await;
         let deadline = Instant::now() + Duration::from_secs(ROTATION_SECONDS - 1);
         let stranger = browser();
@@ -225,10 +184,7 @@ fn rotation(binary: &str) {
             known.push(log_in(&owner, &base, "owner", PASSWORD, "203.0.113.9").await);
             unknown.push(log_in(&stranger, &base, "stranger", PASSWORD, "198.51.100.50").await);
         }
-        stop.store(true, Ordering::Relaxed);
-        for task in flood {
-            let _ = task.await;
-        }
+        let counts = flood.end().await;
         let grown = attempts().await - rows_before;
         let summary = |logins: &[(u16, f64)]| {
             let times: Vec<f64> = logins.iter().map(|(_, ms)| *ms).collect();
@@ -277,6 +233,48 @@ async fn log_in(http: &reqwest::Client, base: &str, name: &str, password: &str, 
         .map(|r| r.status().as_u16())
         .unwrap_or(0);
     (status, started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Clients logging in with random names and a wrong password, each request from the
+/// address `address(client, n)` gives its `n`th request, until ended; their answers counted
+/// by [`slot`].
+struct Flood {
+    stop: Arc<AtomicBool>,
+    counts: Arc<[AtomicU64; 6]>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Flood {
+    fn start(clients: u32, base: &str, address: fn(u32, u32) -> String) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let counts: Arc<[AtomicU64; 6]> = Arc::new(Default::default());
+        let tasks = (0..clients)
+            .map(|client| {
+                let (stop, counts, base) = (stop.clone(), counts.clone(), base.to_owned());
+                tokio::spawn(async move {
+                    let http = browser();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let name = format!("u{client}x{n}");
+                        let (status, _) =
+                            log_in(&http, &base, &name, "a wrong password", &address(client, n)).await;
+                        counts[slot(status)].fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        Flood { stop, counts, tasks }
+    }
+
+    /// Stops the clients and returns their answers' counts.
+    async fn end(self) -> Arc<[AtomicU64; 6]> {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.counts
+    }
 }
 
 /// Creates a user with the operator command, as an operator would.
