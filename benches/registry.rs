@@ -211,7 +211,7 @@ async fn scale(backend: &str, db: TestDb) {
     // kicked seat points at the login that replaced it): each deleted row clears the keys
     // that name it, through their indexes.
     on_pool!(&db.db, pool => {
-        sqlx::query("UPDATE seats SET replaced_by = id + 1 WHERE id % 2 = 0 AND id < (SELECT max(id) FROM seats)")
+        sqlx::query("UPDATE single_login_seats SET replaced_by = id + 1 WHERE id % 2 = 0 AND id < (SELECT max(id) FROM single_login_seats)")
             .execute(pool)
             .await
             .unwrap()
@@ -246,7 +246,7 @@ async fn insert_ended(db: &TestDb, user: i64, from: usize, to: usize) {
     match &db.db {
         Db::Postgres(pool) => {
             sqlx::query(
-                "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
+                "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
                  SELECT $1, h, 0, 0, 1, 'expired' FROM UNNEST($2::text[]) AS h",
             )
             .bind(user)
@@ -259,7 +259,7 @@ async fn insert_ended(db: &TestDb, user: i64, from: usize, to: usize) {
             let mut tx = pool.begin().await.unwrap();
             for hash in &hashes {
                 sqlx::query(
-                    "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
+                    "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
                      VALUES ($1, $2, 0, 0, 1, 'expired')",
                 )
                 .bind(user)

@@ -2,9 +2,15 @@
 //! its users and its password check; after `AuthSession::login`, single-login opens the seat
 //! (and ends the older one). A kicked request gets the app's own answer: 401 with JSON.
 //!
-//! `cargo run --example axum_login --features tower-sessions`, then
+//! `INSECURE_DEV_COOKIES=1 cargo run --example axum_login --features tower-sessions`, then
 //! `curl -c a -d 'username=ferris&password=hunter42' http://127.0.0.1:3002/login` twice with
 //! two cookie jars, and `curl -b a http://127.0.0.1:3002/`.
+//!
+//! The login takes the account's credential epoch **before** the app's own password check
+//! ([`SingleLogin::begin_login`]), so that a password change meanwhile
+//! ([`SingleLogin::credentials_changed`], which the app calls after writing a new password)
+//! refuses it. The app's own password check must be throttled by the app (single-login's
+//! [`single_login::Logins`] does it for its own accounts; see the `plain` example).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,9 +23,9 @@ use axum::{Form, Json, Router};
 use axum_login::{AuthManagerLayerBuilder, AuthUser, AuthnBackend};
 use http::StatusCode;
 use serde::Deserialize;
-use single_login::web::{Client, OnEnded, SignedIn, SingleLogin};
+use single_login::web::{Client, HashedStore, OnEnded, SignedIn, SingleLogin};
 use single_login::{Db, LoginOutcome, Policy, UserId};
-use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+use tower_sessions::Session;
 
 /// The app's own user, from its own store (here, in memory).
 #[derive(Clone)]
@@ -81,6 +87,11 @@ impl Backend {
             users: Arc::new(users),
         }
     }
+
+    /// The id of the user named `name`.
+    pub fn id_of(&self, name: &str) -> Option<i64> {
+        self.users.values().find(|u| u.name == name).map(|u| u.id)
+    }
 }
 
 impl AuthnBackend for Backend {
@@ -104,8 +115,13 @@ impl AuthnBackend for Backend {
 
 type AuthSession = axum_login::AuthSession<Backend>;
 
-/// The whole app over a migrated database.
-pub fn app(db: Db, policy: Policy, backend: Backend) -> Router {
+/// The whole app over a migrated database; `secure`: `Secure` cookies.
+pub async fn app(
+    db: Db,
+    policy: Policy,
+    backend: Backend,
+    secure: bool,
+) -> Result<Router, Box<dyn std::error::Error>> {
     let kicked = |end: &single_login::web::SessionEnd| {
         let body = serde_json::json!({
             "error": "session_ended",
@@ -114,15 +130,21 @@ pub fn app(db: Db, policy: Policy, backend: Backend) -> Router {
         });
         (StatusCode::UNAUTHORIZED, Json(body)).into_response()
     };
-    let login = SingleLogin::new(db, policy).on_ended(OnEnded::Custom(Arc::new(kicked)));
-    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
-    Router::new()
+    let store = HashedStore::new(&db);
+    store.migrate().await?;
+    let mut login = SingleLogin::new(db, policy).on_ended(OnEnded::Custom(Arc::new(kicked)));
+    if !secure {
+        login = login.insecure_cookies_for_development();
+    }
+    // axum-login wraps the session layer itself; the seat check goes inside both.
+    let sessions = login.session_manager(store);
+    Ok(Router::new()
         .route("/", get(home))
         .route("/login", post(log_in))
         .route("/logout", post(log_out))
         .layer(login.layer())
         .layer(AuthManagerLayerBuilder::new(backend, sessions).build())
-        .with_state(login)
+        .with_state(login))
 }
 
 async fn home(auth: AuthSession, signed_in: SignedIn) -> Response {
@@ -141,6 +163,17 @@ async fn log_in(
     client: Client,
     Form(creds): Form<Credentials>,
 ) -> Response {
+    // The credential epoch first, then the app's own check.
+    let Some(id) = auth.backend.id_of(&creds.username) else {
+        return (StatusCode::UNAUTHORIZED, "Invalid username or password").into_response();
+    };
+    let ticket = match login.begin_login(UserId(id)).await {
+        Ok(ticket) => ticket,
+        Err(error) => {
+            tracing::error!(error = %single_login::error_chain(&error), "login failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let Ok(Some(user)) = auth.authenticate(creds).await else {
         return (StatusCode::UNAUTHORIZED, "Invalid username or password").into_response();
     };
@@ -148,7 +181,7 @@ async fn log_in(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     // axum-login has signed the user in; single-login gives the session its seat.
-    match login.log_in(&session, UserId(user.id), &client).await {
+    match login.log_in(&session, ticket, &client).await {
         Ok(LoginOutcome::SignedIn { .. }) => Redirect::to("/").into_response(),
         Ok(_) => {
             let _ = auth.logout().await;
@@ -173,11 +206,12 @@ async fn log_out(State(login): State<SingleLogin>, mut auth: AuthSession, sessio
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/example-axum-login.db".into());
+    let secure = std::env::var_os("INSECURE_DEV_COOKIES").is_none();
     let db = Db::connect(&url).await?;
     db.migrate().await?;
     let backend = Backend::with_users(&[(1, "ferris", "hunter42")]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3002").await?;
-    let app = app(db, Policy::default(), backend);
+    let app = app(db, Policy::default(), backend, secure).await?;
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

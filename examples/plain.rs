@@ -1,42 +1,73 @@
-//! One login per user in a plain axum + tower-sessions app, with single-login's own accounts
-//! for the passwords. A second login signs the first browser out; its next request lands on
-//! the login page, which says why.
+//! One login per user in a plain axum app, with single-login's own accounts for the
+//! passwords. A second login signs the first browser out; its next request lands on the
+//! login page, which says why.
 //!
-//! `cargo run --example plain --features tower-sessions`, then open <http://127.0.0.1:3001>
-//! and sign in as `alice` / `correct horse battery` in two browsers.
+//! `INSECURE_DEV_COOKIES=1 cargo run --example plain --features tower-sessions`, then open
+//! <http://127.0.0.1:3001> and sign in as `alice` / `correct horse battery` in two browsers.
+//! (Without `INSECURE_DEV_COOKIES`, the cookies are `Secure`: serve it behind TLS.)
+//!
+//! What this example shows an adopter:
+//! - the session layer and the seat check are one layer ([`SingleLogin::session_layer`])
+//!   over single-login's session store ([`HashedStore`]), in the database the app uses;
+//! - the password is checked by [`Logins::log_in`]: throttled per client network, name and
+//!   account before any hash is computed (`Accounts::authenticate` alone is not);
+//! - why a browser was signed out comes from a signed one-time cookie
+//!   ([`SingleLogin::notice`]), never from the URL;
+//! - the app is served with `ConnectInfo` (without it, every request is answered 500);
+//! - plain forms are only safe with CSRF protection: here `SameSite=Lax` cookies and the
+//!   refusal of cross-site form posts (the `Origin` check below). Forms of your own need it
+//!   too.
 
 use std::net::SocketAddr;
 
-use axum::extract::{Query, State};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use http::StatusCode;
 use serde::Deserialize;
-use single_login::web::{Client, OnEnded, SignedIn, SingleLogin};
-use single_login::{Accounts, Db, LoginOutcome, Policy, Verified};
-use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+use single_login::web::{Client, HashedStore, Notice, NoticeSeen, OnEnded, SignedIn, SingleLogin};
+use single_login::{Db, LoginOutcome, Logins, Policy};
+use tower_sessions::Session;
 
 #[derive(Clone)]
 pub struct App {
     pub login: SingleLogin,
-    pub accounts: Accounts,
 }
 
-/// The whole app over a migrated database, with `policy`.
-pub fn app(db: Db, policy: Policy) -> Router {
-    let login = SingleLogin::new(db.clone(), policy).on_ended(OnEnded::Redirect("/login".into()));
-    let state = App {
-        login: login.clone(),
-        accounts: Accounts::new(db),
-    };
-    Router::new()
+/// The whole app over a migrated database, with `policy`; `secure`: `Secure` cookies.
+pub async fn app(db: Db, policy: Policy, secure: bool) -> Result<Router, Box<dyn std::error::Error>> {
+    let store = HashedStore::new(&db);
+    store.migrate().await?;
+    let mut login = SingleLogin::new(db, policy).on_ended(OnEnded::Redirect("/login".into()));
+    if !secure {
+        login = login.insecure_cookies_for_development();
+    }
+    Ok(Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(log_in))
         .route("/logout", post(log_out))
-        .layer(login.layer())
-        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
-        .with_state(state)
+        .layer(login.session_layer(store))
+        .layer(axum::middleware::from_fn(same_origin_forms))
+        .with_state(App { login }))
+}
+
+/// CSRF: a form post whose `Origin` is another site's is refused (browsers send `Origin` on
+/// every POST).
+async fn same_origin_forms(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let same_site = match (origin, host) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, rest)| rest == host),
+        (Some(_), None) => false,
+    };
+    if request.method() == Method::POST && !same_site {
+        return (StatusCode::FORBIDDEN, "Cross-site form refused").into_response();
+    }
+    next.run(request).await
 }
 
 async fn home(signed_in: SignedIn) -> Html<String> {
@@ -47,25 +78,22 @@ async fn home(signed_in: SignedIn) -> Html<String> {
     ))
 }
 
-#[derive(Deserialize)]
-struct Ended {
-    ended: Option<String>,
-}
-
-async fn login_page(Query(query): Query<Ended>) -> Html<String> {
-    let why = match query.ended.as_deref() {
-        Some("replaced") => {
-            "<p role=alert>You were signed out because your account signed in somewhere else.</p>"
-        }
-        Some("revoked") => "<p role=alert>This session was ended from another of your sessions.</p>",
-        Some("expired") => "<p role=alert>Your session expired.</p>",
-        _ => "",
+async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let why = match app.login.notice(&headers).await {
+        Ok(Some(NoticeSeen::Ended(end))) => format!("<p role=alert>{}</p>", end.message()),
+        Ok(Some(NoticeSeen::SignedOut)) => "<p role=status>You signed out.</p>".to_owned(),
+        Ok(None) | Err(_) => String::new(),
     };
-    Html(format!(
+    let page = Html(format!(
         "<h1>Log in</h1>{why}<form method=post action=/login>\
          <input name=username autocomplete=username><input name=password type=password>\
          <button>Log in</button></form>"
-    ))
+    ));
+    // Shown once.
+    match app.login.clear_notice().await {
+        Ok(clear) => ([(header::SET_COOKIE, clear)], page).into_response(),
+        Err(_) => page.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,36 +108,54 @@ async fn log_in(
     client: Client,
     Form(form): Form<Credentials>,
 ) -> Response {
-    let Ok(Verified { user, epoch }) = app.accounts.authenticate(&form.username, form.password).await else {
-        return (StatusCode::UNAUTHORIZED, "Invalid username or password").into_response();
+    let logins: &Logins = app.login.logins();
+    let context = client.context();
+    let outcome = match app.login.new_session(&session, &context).await {
+        Ok(new) => logins.log_in(&form.username, form.password, client.ip, new).await,
+        Err(error) => return internal(&error),
     };
-    match app.login.open(&session, user, epoch, &[], &client).await {
+    match outcome {
         Ok(LoginOutcome::SignedIn { .. }) => Redirect::to("/").into_response(),
-        Ok(LoginOutcome::Denied { .. }) => {
-            (StatusCode::CONFLICT, "Signed in elsewhere already").into_response()
+        Ok(LoginOutcome::Denied { .. }) => (StatusCode::CONFLICT, "Signed in elsewhere already").into_response(),
+        Ok(LoginOutcome::Throttled { wait }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],
+            "Too many attempts; try again later",
+        )
+            .into_response(),
+        Ok(LoginOutcome::Busy { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "Busy; try again").into_response(),
+        Ok(LoginOutcome::InvalidCredentials { .. } | LoginOutcome::CredentialsChanged { .. }) => {
+            (StatusCode::UNAUTHORIZED, "Invalid username or password").into_response()
         }
-        Ok(_) => (StatusCode::CONFLICT, "Please try again").into_response(),
-        Err(error) => {
-            tracing::error!(error = %single_login::error_chain(&error), "login failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong").into_response()
-        }
+        Ok(LoginOutcome::Held { .. }) => (StatusCode::CONFLICT, "Please try again").into_response(),
+        Err(error) => internal(&error),
     }
 }
 
 async fn log_out(State(app): State<App>, session: Session) -> Response {
-    match app.login.log_out(&session).await {
-        Ok(_) => Redirect::to("/login").into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong").into_response(),
+    let notice = match app.login.log_out(&session).await {
+        Ok(_) => app.login.set_notice(Notice::SignedOut).await,
+        Err(error) => return internal(&error),
+    };
+    match notice {
+        Ok(notice) => ([(header::SET_COOKIE, notice)], Redirect::to("/login")).into_response(),
+        Err(error) => internal(&error),
     }
+}
+
+fn internal(error: &(dyn std::error::Error + 'static)) -> Response {
+    tracing::error!(error = %single_login::error_chain(error), "request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong").into_response()
 }
 
 #[allow(dead_code)] // The tests take `app` alone.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/example-plain.db".into());
+    let secure = std::env::var_os("INSECURE_DEV_COOKIES").is_none();
     let db = Db::connect(&url).await?;
     db.migrate().await?;
-    let accounts = Accounts::new(db.clone());
+    let accounts = single_login::Accounts::new(db.clone());
     let alice = single_login::Username::parse("alice")?;
     if accounts.find_by_name(&alice).await?.is_none() {
         accounts
@@ -117,7 +163,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3001").await?;
-    let app = app(db, Policy::default());
+    let app = app(db, Policy::default(), secure).await?;
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

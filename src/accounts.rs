@@ -123,7 +123,7 @@ impl Accounts {
     /// taken, so this reveals nothing new.)
     pub async fn exists(&self, name_key: &str) -> Result<bool, sqlx::Error> {
         Ok(on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username_key = $1")
+            sqlx::query_scalar::<_, i64>("SELECT id FROM single_login_users WHERE username_key = $1")
                 .bind(name_key)
                 .fetch_optional(pool)
                 .await?
@@ -139,7 +139,7 @@ impl Accounts {
         let hash = self.hashing.hash(password).await?;
         let inserted = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
-                "INSERT INTO users (username, username_key, password_hash, created_at) \
+                "INSERT INTO single_login_users (username, username_key, password_hash, created_at) \
                  VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(username.as_str())
@@ -179,7 +179,7 @@ impl Accounts {
             Db::Postgres(_) => "OVERRIDING SYSTEM VALUE",
         };
         let insert = format!(
-            "INSERT INTO users (id, username, username_key, password_hash, created_at) \
+            "INSERT INTO single_login_users (id, username, username_key, password_hash, created_at) \
              {overriding} VALUES ($1, $2, $2, '', $3) ON CONFLICT (id) DO NOTHING"
         );
         let row: (String, i64) = on_pool!(&self.db, pool => {
@@ -189,7 +189,7 @@ impl Accounts {
                 .bind(now)
                 .execute(pool)
                 .await?;
-            sqlx::query_as("SELECT username, credential_epoch FROM users WHERE id = $1")
+            sqlx::query_as("SELECT username, credential_epoch FROM single_login_users WHERE id = $1")
                 .bind(id.0)
                 .fetch_one(pool)
                 .await?
@@ -242,7 +242,7 @@ impl Accounts {
         keep: SeatId,
     ) -> Result<u64, ChangePasswordError> {
         let stored = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (String, i64)>("SELECT password_hash, credential_epoch FROM users WHERE id = $1")
+            sqlx::query_as::<_, (String, i64)>("SELECT password_hash, credential_epoch FROM single_login_users WHERE id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await?
@@ -269,7 +269,7 @@ impl Accounts {
     /// Checks a user's password (to confirm a sensitive action).
     pub async fn verify_password(&self, user: UserId, password: String) -> Result<bool, AuthError> {
         let stored = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE id = $1")
+            sqlx::query_scalar::<_, String>("SELECT password_hash FROM single_login_users WHERE id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await?
@@ -280,7 +280,7 @@ impl Accounts {
     async fn find_credentials(&self, name: &Username) -> Result<Option<Credentials>, sqlx::Error> {
         let row = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
-                "SELECT id, username, password_hash, disabled_at, credential_epoch FROM users WHERE username_key = $1",
+                "SELECT id, username, password_hash, disabled_at, credential_epoch FROM single_login_users WHERE username_key = $1",
             )
             .bind(name.key())
             .fetch_optional(pool)
@@ -307,9 +307,9 @@ impl Accounts {
         let rows = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, (i64, String, i64, Option<i64>, i64, Option<i64>)>(
                 "SELECT u.id, u.username, u.created_at, u.max_sessions, \
-                        (SELECT COUNT(*) FROM seats s WHERE s.user_id = u.id AND s.ended_at IS NULL), \
+                        (SELECT COUNT(*) FROM single_login_seats s WHERE s.user_id = u.id AND s.ended_at IS NULL), \
                         u.disabled_at \
-                 FROM users u ORDER BY u.username_key",
+                 FROM single_login_users u ORDER BY u.username_key",
             )
             .fetch_all(pool)
             .await?
@@ -332,7 +332,7 @@ impl Accounts {
     pub async fn set_max_sessions(&self, name: &Username, max: Option<u32>) -> Result<bool, sqlx::Error> {
         let max = max.map(|m| i64::from(m.max(1)));
         let done = on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE users SET max_sessions = $1 WHERE username_key = $2")
+            sqlx::query("UPDATE single_login_users SET max_sessions = $1 WHERE username_key = $2")
                 .bind(max)
                 .bind(name.key())
                 .execute(pool)

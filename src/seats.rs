@@ -295,11 +295,11 @@ struct HistoryRow {
 
 /// Ends every live seat of a user but one: `$1` when, `$2` why, `$3` by which session
 /// (or NULL), `$4` the user, `$5` the seat to keep (-1 for none).
-const END_USER_SEATS: &str = "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+const END_USER_SEATS: &str = "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
      WHERE user_id = $4 AND ended_at IS NULL AND id <> $5";
 
 const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent \
-     FROM seats WHERE user_id = $1 AND ended_at IS NULL ORDER BY id";
+     FROM single_login_seats WHERE user_id = $1 AND ended_at IS NULL ORDER BY id";
 
 /// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
 macro_rules! open_in_tx {
@@ -343,7 +343,7 @@ macro_rules! open_in_tx {
             },
             Decision::Admit { end } => {
                 let seat = sqlx::query_scalar::<_, i64>(
-                    "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
+                    "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
                      VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
                 )
                 .bind($user.0)
@@ -356,7 +356,7 @@ macro_rules! open_in_tx {
                 for (id, reason) in &end {
                     let replaced_by = (*reason == EndReason::Replaced).then_some(seat);
                     sqlx::query(
-                        "UPDATE seats SET ended_at = $1, end_reason = $2, replaced_by = $3 \
+                        "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, replaced_by = $3 \
                          WHERE id = $4 AND ended_at IS NULL",
                     )
                     .bind($now.0)
@@ -392,7 +392,7 @@ macro_rules! change_in_tx {
                 CredentialChange::SignOut => (None, None),
             };
             sqlx::query(
-                "UPDATE users SET credential_epoch = credential_epoch + 1, \
+                "UPDATE single_login_users SET credential_epoch = credential_epoch + 1, \
                    password_hash = COALESCE($1, password_hash), \
                    disabled_at = CASE WHEN $2 THEN $3 ELSE disabled_at END \
                  WHERE id = $4",
@@ -508,7 +508,7 @@ impl Seats {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 open_in_tx!(
                     tx,
-                    "SELECT max_sessions, credential_epoch, disabled_at FROM users WHERE id = $1",
+                    "SELECT max_sessions, credential_epoch, disabled_at FROM single_login_users WHERE id = $1",
                     user,
                     epoch,
                     hash,
@@ -522,7 +522,7 @@ impl Seats {
                 let mut tx = pool.begin().await?;
                 open_in_tx!(
                     tx,
-                    "SELECT max_sessions, credential_epoch, disabled_at FROM users WHERE id = $1 FOR UPDATE",
+                    "SELECT max_sessions, credential_epoch, disabled_at FROM single_login_users WHERE id = $1 FOR UPDATE",
                     user,
                     epoch,
                     hash,
@@ -594,8 +594,8 @@ impl Seats {
             "SELECT s.id AS id, s.user_id AS user_id, u.username AS username, \
              s.created_at AS created_at, s.last_seen_at AS last_seen_at, ",
             end_columns!(),
-            " FROM seats s JOIN users u ON u.id = s.user_id \
-              LEFT JOIN seats r ON r.id = s.replaced_by \
+            " FROM single_login_seats s JOIN single_login_users u ON u.id = s.user_id \
+              LEFT JOIN single_login_seats r ON r.id = s.replaced_by \
               WHERE s.session_hash = $1"
         );
         let row = on_pool!(&self.db, pool => {
@@ -621,7 +621,7 @@ impl Seats {
     pub async fn rekey(&self, seat: SeatId, hash: &SessionHash) -> Result<bool, sqlx::Error> {
         let user = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
-                "UPDATE seats SET session_hash = $1 WHERE id = $2 AND ended_at IS NULL RETURNING user_id",
+                "UPDATE single_login_seats SET session_hash = $1 WHERE id = $2 AND ended_at IS NULL RETURNING user_id",
             )
             .bind(hash.as_str())
             .bind(seat.0)
@@ -638,7 +638,7 @@ impl Seats {
     /// Moves a live seat's last-seen time forward. Returns whether a row changed.
     pub async fn touch(&self, seat: SeatId, now: Millis) -> Result<bool, sqlx::Error> {
         let done = on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE seats SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL AND last_seen_at < $1")
+            sqlx::query("UPDATE single_login_seats SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL AND last_seen_at < $1")
                 .bind(now.0)
                 .bind(seat.0)
                 .execute(pool)
@@ -652,7 +652,7 @@ impl Seats {
     pub async fn end(&self, seat: SeatId, reason: EndReason) -> Result<bool, sqlx::Error> {
         let user = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
-                "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL \
+                "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL \
                  RETURNING user_id",
             )
             .bind(Millis::now().0)
@@ -695,7 +695,7 @@ impl Seats {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 change_in_tx!(
                     tx,
-                    "SELECT credential_epoch FROM users WHERE id = $1",
+                    "SELECT credential_epoch FROM single_login_users WHERE id = $1",
                     user,
                     change,
                     keep,
@@ -706,7 +706,7 @@ impl Seats {
                 let mut tx = pool.begin().await?;
                 change_in_tx!(
                     tx,
-                    "SELECT credential_epoch FROM users WHERE id = $1 FOR UPDATE",
+                    "SELECT credential_epoch FROM single_login_users WHERE id = $1 FOR UPDATE",
                     user,
                     change,
                     keep,
@@ -724,9 +724,9 @@ impl Seats {
     /// account's credential epoch on in the same transaction, so that no login under way or
     /// held by `ask` opens a seat afterwards. Returns how many seats ended.
     pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, sqlx::Error> {
-        const BUMP: &str = "UPDATE users SET credential_epoch = credential_epoch + 1";
+        const BUMP: &str = "UPDATE single_login_users SET credential_epoch = credential_epoch + 1";
         const END: &str =
-            "UPDATE seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
         let now = Millis::now().0;
         // The same order of locks as a login's: the users, then their seats.
         macro_rules! in_tx {
@@ -763,7 +763,7 @@ impl Seats {
     /// When a live seat was opened; `None` once it has ended.
     pub async fn live_since(&self, seat: SeatId) -> Result<Option<Millis>, sqlx::Error> {
         let opened = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT created_at FROM seats WHERE id = $1 AND ended_at IS NULL")
+            sqlx::query_scalar::<_, i64>("SELECT created_at FROM single_login_seats WHERE id = $1 AND ended_at IS NULL")
                 .bind(seat.0)
                 .fetch_optional(pool)
                 .await?
@@ -777,7 +777,7 @@ impl Seats {
         const SQL: &str = concat!(
             "SELECT s.user_id AS user_id, ",
             end_columns!(),
-            " FROM seats s LEFT JOIN seats r ON r.id = s.replaced_by WHERE s.id = $1"
+            " FROM single_login_seats s LEFT JOIN single_login_seats r ON r.id = s.replaced_by WHERE s.id = $1"
         );
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -828,7 +828,7 @@ impl Seats {
     ) -> Result<bool, sqlx::Error> {
         let done = on_pool!(&self.db, pool => {
             sqlx::query(
-                "UPDATE seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+                "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
                  WHERE id = $4 AND user_id = $5 AND ended_at IS NULL",
             )
             .bind(Millis::now().0)
@@ -852,7 +852,7 @@ impl Seats {
             "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
                     s.client_ip AS client_ip, s.user_agent AS user_agent, ",
             end_columns!(),
-            " FROM seats s LEFT JOIN seats r ON r.id = s.replaced_by \
+            " FROM single_login_seats s LEFT JOIN single_login_seats r ON r.id = s.replaced_by \
               WHERE s.user_id = $1 AND s.ended_at IS NOT NULL \
               ORDER BY s.ended_at DESC, s.id DESC LIMIT $2"
         );
@@ -884,7 +884,7 @@ impl Seats {
     /// `now`.
     pub async fn expire(&self, lifetimes: &Lifetimes, now: Millis) -> Result<u64, sqlx::Error> {
         const SQL: &str = const_format::concatcp!(
-            "UPDATE seats SET ended_at = $1, end_reason = 'expired' WHERE ended_at IS NULL AND ",
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = 'expired' WHERE ended_at IS NULL AND ",
             EXPIRED_SQL,
             " RETURNING user_id"
         );
@@ -914,7 +914,7 @@ impl Seats {
         loop {
             let deleted = on_pool!(&self.db, pool => {
                 sqlx::query(
-                    "DELETE FROM seats WHERE id IN (SELECT id FROM seats \
+                    "DELETE FROM single_login_seats WHERE id IN (SELECT id FROM single_login_seats \
                      WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2)",
                 )
                 .bind(ended_before.0)

@@ -37,12 +37,12 @@ impl SigningKey {
         let mut fresh = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut fresh);
         let stored = on_pool!(db, pool => {
-            sqlx::query("INSERT INTO signing_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            sqlx::query("INSERT INTO single_login_signing_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(name)
                 .bind(hex(&fresh))
                 .execute(pool)
                 .await?;
-            sqlx::query_scalar::<_, String>("SELECT key FROM signing_keys WHERE name = $1")
+            sqlx::query_scalar::<_, String>("SELECT key FROM single_login_signing_keys WHERE name = $1")
                 .bind(name)
                 .fetch_one(pool)
                 .await?

@@ -304,14 +304,14 @@ impl Throttle {
         for (key, limit, window, on_success) in rules {
             let (admitted, since) = on_pool!(&self.db, pool => {
                 sqlx::query_as::<_, (i64, i64)>(
-                    "INSERT INTO attempts (key, window_start, count, expires_at, admitted) VALUES ($1, $2, 1, $4, 1) \
+                    "INSERT INTO single_login_attempts (key, window_start, count, expires_at, admitted) VALUES ($1, $2, 1, $4, 1) \
                      ON CONFLICT (key) DO UPDATE SET \
-                       count = CASE WHEN attempts.window_start <= $3 THEN 1 \
-                                    WHEN attempts.count < $5 THEN attempts.count + 1 \
-                                    ELSE attempts.count END, \
-                       admitted = CASE WHEN attempts.window_start <= $3 OR attempts.count < $5 THEN 1 ELSE 0 END, \
-                       window_start = CASE WHEN attempts.window_start <= $3 THEN $2 ELSE attempts.window_start END, \
-                       expires_at = CASE WHEN attempts.window_start <= $3 THEN $4 ELSE attempts.expires_at END \
+                       count = CASE WHEN single_login_attempts.window_start <= $3 THEN 1 \
+                                    WHEN single_login_attempts.count < $5 THEN single_login_attempts.count + 1 \
+                                    ELSE single_login_attempts.count END, \
+                       admitted = CASE WHEN single_login_attempts.window_start <= $3 OR single_login_attempts.count < $5 THEN 1 ELSE 0 END, \
+                       window_start = CASE WHEN single_login_attempts.window_start <= $3 THEN $2 ELSE single_login_attempts.window_start END, \
+                       expires_at = CASE WHEN single_login_attempts.window_start <= $3 THEN $4 ELSE single_login_attempts.expires_at END \
                      RETURNING admitted, window_start",
                 )
                 .bind(&key)
@@ -351,7 +351,7 @@ impl Throttle {
             match on_success {
                 OnSuccess::Clear => {
                     on_pool!(&self.db, pool => {
-                        sqlx::query("DELETE FROM attempts WHERE key = $1")
+                        sqlx::query("DELETE FROM single_login_attempts WHERE key = $1")
                             .bind(&key)
                             .execute(pool)
                             .await?
@@ -380,7 +380,7 @@ impl Throttle {
 
     async fn give_back(&self, key: &str) -> Result<(), sqlx::Error> {
         on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE attempts SET count = count - 1 WHERE key = $1 AND count > 0")
+            sqlx::query("UPDATE single_login_attempts SET count = count - 1 WHERE key = $1 AND count > 0")
                 .bind(key)
                 .execute(pool)
                 .await?
@@ -396,7 +396,7 @@ impl Throttle {
             return Ok(0);
         };
         let count = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT count FROM attempts WHERE key = $1 AND window_start > $2")
+            sqlx::query_scalar::<_, i64>("SELECT count FROM single_login_attempts WHERE key = $1 AND window_start > $2")
                 .bind(&key)
                 .bind(now.minus(window).0)
                 .fetch_optional(pool)
@@ -413,7 +413,7 @@ impl Throttle {
     /// Deletes counts whose window has passed; returns how many.
     pub async fn purge(&self, now: Millis) -> Result<u64, sqlx::Error> {
         Ok(on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM attempts WHERE expires_at < $1")
+            sqlx::query("DELETE FROM single_login_attempts WHERE expires_at < $1")
                 .bind(now.0)
                 .execute(pool)
                 .await?

@@ -1,7 +1,8 @@
 //! The two examples, driven over real HTTP on both databases: a second login signs the first
 //! browser out, the kicked request gets the answer the example chose, and simultaneous
 //! logins leave exactly the limit. The examples are compiled in as they are; only their
-//! `main` goes unused.
+//! `main` goes unused. Then the ways an adopter could misuse the library, each shown to fail
+//! loudly or to be refused.
 
 #[allow(dead_code)]
 #[path = "../examples/axum_login.rs"]
@@ -13,7 +14,7 @@ mod plain;
 use std::net::SocketAddr;
 
 use http::StatusCode;
-use single_login::{Accounts, Password, Policy, Seats, UserId, Username};
+use single_login::{Accounts, Password, Policy, SeatId, Seats, UserId, Username};
 use testkit::{on_both_backends, TestDb};
 
 /// Serves `router` on a free port, as the examples' `main` does; returns its base URL.
@@ -70,7 +71,7 @@ async fn alice(db: &TestDb) -> UserId {
 
 async fn plain_a_second_login_sends_the_first_to_the_login_page_saying_why(db: TestDb) {
     alice(&db).await;
-    let base = serve(plain::app(db.db.clone(), Policy::default())).await;
+    let base = serve(plain::app(db.db.clone(), Policy::default(), false).await.unwrap()).await;
     let (a, b) = (browser(), browser());
     let signed_in = log_in(&a, &base, "alice", "correct horse battery").await;
     assert_eq!(
@@ -82,17 +83,20 @@ async fn plain_a_second_login_sends_the_first_to_the_login_page_saying_why(db: T
     log_in(&b, &base, "alice", "correct horse battery").await;
     let kicked = a.get(&base).send().await.unwrap();
     assert_eq!(kicked.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&kicked), "/login?ended=replaced");
+    // The reason is in a signed cookie, not the URL.
+    assert_eq!(location(&kicked), "/login");
     assert!(kicked.headers().contains_key("clear-site-data"));
-    let page = a
-        .get(format!("{base}/login?ended=replaced"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_page = |browser: &reqwest::Client, path: &str| {
+        let request = browser.get(format!("{base}{path}"));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let page = login_page(&a, "/login").await;
     assert!(page.contains("signed in somewhere else"), "{page}");
+    let again = login_page(&a, "/login").await;
+    assert!(!again.contains("signed in"), "shown once: {again}");
+    // A link anyone could send says nothing.
+    let forged = login_page(&browser(), "/login?ended=replaced").await;
+    assert!(!forged.contains("signed in"), "{forged}");
     // Told once: afterwards the browser is simply signed out.
     assert_eq!(
         a.get(&base).send().await.unwrap().status(),
@@ -104,6 +108,7 @@ async fn plain_a_second_login_sends_the_first_to_the_login_page_saying_why(db: T
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let out = b.post(format!("{base}/logout")).send().await.unwrap();
     assert_eq!(location(&out), "/login");
+    assert!(login_page(&b, "/login").await.contains("You signed out"));
     assert_eq!(
         b.get(&base).send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED
@@ -116,8 +121,10 @@ async fn plain_simultaneous_logins_leave_exactly_the_limit(db: TestDb) {
         max_sessions: 2,
         ..Policy::default()
     };
-    let base = serve(plain::app(db.db.clone(), limit)).await;
-    let browsers: Vec<_> = (0..12).map(|_| browser()).collect();
+    let base = serve(plain::app(db.db.clone(), limit, false).await.unwrap()).await;
+    // Fewer than the throttle's 10 attempts in flight per name and address: attempts count
+    // until they succeed.
+    let browsers: Vec<_> = (0..8).map(|_| browser()).collect();
     let logins = browsers
         .iter()
         .map(|b| log_in(b, &base, "alice", "correct horse battery"));
@@ -139,7 +146,12 @@ fn ferris() -> axum_login::Backend {
 }
 
 async fn axum_login_a_second_login_answers_the_first_with_json(db: TestDb) {
-    let base = serve(axum_login::app(db.db.clone(), Policy::default(), ferris())).await;
+    let base = serve(
+        axum_login::app(db.db.clone(), Policy::default(), ferris(), false)
+            .await
+            .unwrap(),
+    )
+    .await;
     let (a, b) = (browser(), browser());
     assert_eq!(location(&log_in(&a, &base, "ferris", "hunter42").await), "/");
     let home: serde_json::Value = a.get(&base).send().await.unwrap().json().await.unwrap();
@@ -163,7 +175,12 @@ async fn axum_login_a_second_login_answers_the_first_with_json(db: TestDb) {
 }
 
 async fn axum_login_simultaneous_logins_leave_exactly_one(db: TestDb) {
-    let base = serve(axum_login::app(db.db.clone(), Policy::default(), ferris())).await;
+    let base = serve(
+        axum_login::app(db.db.clone(), Policy::default(), ferris(), false)
+            .await
+            .unwrap(),
+    )
+    .await;
     let browsers: Vec<_> = (0..10).map(|_| browser()).collect();
     let logins = browsers.iter().map(|b| log_in(b, &base, "ferris", "hunter42"));
     futures_util::future::join_all(logins).await;
@@ -177,7 +194,192 @@ async fn axum_login_simultaneous_logins_leave_exactly_one(db: TestDb) {
     assert_eq!(Seats::new(db.db.clone()).live(UserId(7)).await.unwrap().len(), 1);
 }
 
+/// The example checks passwords through the throttled login: guessing from one address is
+/// refused before any hash is computed.
+async fn plain_guessing_is_throttled(db: TestDb) {
+    alice(&db).await;
+    let base = serve(plain::app(db.db.clone(), Policy::default(), false).await.unwrap()).await;
+    let guesser = browser();
+    let mut statuses = Vec::new();
+    for n in 0..50 {
+        let response = log_in(&guesser, &base, "alice", &format!("guess number {n}")).await;
+        statuses.push(response.status());
+    }
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(refused >= 30, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
+}
+
+/// Secure cookies by default (`__Host-`), and a cross-site form post is refused.
+async fn plain_cookies_are_secure_and_cross_site_forms_refused(db: TestDb) {
+    alice(&db).await;
+    let secure = serve(plain::app(db.db.clone(), Policy::default(), true).await.unwrap()).await;
+    let response = log_in(&browser(), &secure, "alice", "correct horse battery").await;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(cookie.starts_with("__Host-single_login_session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    let forged = browser()
+        .post(format!("{secure}/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("username", "alice"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+/// The seat check's answers to an app wired wrong: served without `ConnectInfo`, or with
+/// the check outside the session layer, every request is 500 (never a silent pass).
+async fn a_miswired_app_fails_loudly(db: TestDb) {
+    use axum::routing::get;
+    use single_login::web::{HashedStore, SignedIn, SingleLogin};
+
+    let login = SingleLogin::new(db.db.clone(), Policy::default()).insecure_cookies_for_development();
+    let store = HashedStore::new(&db.db);
+    store.migrate().await.unwrap();
+    let home = || get(|me: SignedIn| async move { format!("{}", me.user.0) });
+    // No ConnectInfo.
+    let router = axum::Router::new()
+        .route("/", home())
+        .layer(login.session_layer(store.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let answer = browser().get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // The check outside the session layer.
+    let router = axum::Router::new()
+        .route("/", home())
+        .layer(login.session_manager(store))
+        .layer(login.layer());
+    let base = serve(router).await;
+    let answer = browser().get(&base).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// The seat follows the application's own session expiry: with sessions that end after one
+/// idle second, a copy of the cookie replayed two seconds later is signed out.
+async fn the_seat_follows_the_apps_session_expiry(db: TestDb) {
+    use axum::routing::{get, post};
+    use single_login::web::{Client, HashedStore, SignedIn, SingleLogin};
+    use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+    let user = alice(&db).await;
+    let login = SingleLogin::new(db.db.clone(), Policy::default());
+    let store = HashedStore::new(&db.db);
+    store.migrate().await.unwrap();
+    let sessions = SessionManagerLayer::new(store)
+        .with_secure(false)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(1)));
+    let signing_in = login.clone();
+    let router = axum::Router::new()
+        .route("/", get(|me: SignedIn| async move { format!("{}", me.user.0) }))
+        .route(
+            "/login",
+            post(move |session: Session, client: Client| async move {
+                let ticket = signing_in.begin_login(user).await.unwrap();
+                signing_in.log_in(&session, ticket, &client).await.unwrap();
+                "ok"
+            }),
+        )
+        .layer(login.layer())
+        .layer(sessions);
+    let base = serve(router).await;
+    let response = reqwest::Client::new()
+        .post(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let replay = || {
+        reqwest::Client::new()
+            .get(&base)
+            .header("cookie", cookie.clone())
+            .send()
+    };
+    assert_eq!(replay().await.unwrap().status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_eq!(replay().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A login begun before the application's password change never opens a seat after it,
+/// and the change ends the other sessions; renewing or ending needs the signed-in state of
+/// the session itself.
+async fn credential_changes_refuse_logins_under_way(db: TestDb) {
+    use single_login::web::{Client, Error, HashedStore, SignedIn, SingleLogin};
+    use single_login::LoginOutcome;
+    use tower_sessions::Session;
+
+    let user = alice(&db).await;
+    let login = SingleLogin::new(db.db.clone(), Policy {
+        max_sessions: 3,
+        ..Policy::default()
+    });
+    let store = std::sync::Arc::new(HashedStore::new(&db.db));
+    store.migrate().await.unwrap();
+    let session = || Session::new(None, store.clone(), None);
+    let client = Client::default();
+
+    let (first, second) = (session(), session());
+    let ticket = login.begin_login(user).await.unwrap();
+    let LoginOutcome::SignedIn { seat, .. } = login.log_in(&first, ticket, &client).await.unwrap() else {
+        panic!("first login refused");
+    };
+    let me = SignedIn {
+        user,
+        seat,
+        username: "alice".into(),
+    };
+    // Begun, then the password changes (another session keeps going), then finished.
+    let under_way = login.begin_login(user).await.unwrap();
+    let ended = login.credentials_changed(user, Some(&me)).await.unwrap();
+    assert_eq!(ended, 0);
+    let late = login.log_in(&second, under_way, &client).await.unwrap();
+    assert!(matches!(late, LoginOutcome::CredentialsChanged { .. }), "{late:?}");
+    assert_eq!(Seats::new(db.db.clone()).live(user).await.unwrap().len(), 1);
+
+    // A fresh login works, and the next change ends it but keeps `me`.
+    let third = session();
+    let ticket = login.begin_login(user).await.unwrap();
+    let LoginOutcome::SignedIn { seat: other, .. } = login.log_in(&third, ticket, &client).await.unwrap() else {
+        panic!("fresh login refused");
+    };
+    assert_eq!(login.credentials_changed(user, Some(&me)).await.unwrap(), 1);
+
+    // Renewal takes the session's own signed-in state only.
+    let not_mine = SignedIn { seat: other, ..me.clone() };
+    assert!(matches!(login.renew(&first, &not_mine).await, Err(Error::NotYours)));
+    assert!(login.renew(&first, &me).await.unwrap());
+    // Ending another user's seat does nothing.
+    let stranger = SignedIn {
+        user: UserId(user.0 + 1000),
+        seat: SeatId(seat.0 + 1000),
+        username: "mallory".into(),
+    };
+    assert!(!login.end_session(&stranger, seat).await.unwrap());
+    assert_eq!(Seats::new(db.db.clone()).live(user).await.unwrap().len(), 1);
+}
+
 on_both_backends!(
+    plain_guessing_is_throttled,
+    plain_cookies_are_secure_and_cross_site_forms_refused,
+    a_miswired_app_fails_loudly,
+    the_seat_follows_the_apps_session_expiry,
+    credential_changes_refuse_logins_under_way,
     plain_a_second_login_sends_the_first_to_the_login_page_saying_why,
     plain_simultaneous_logins_leave_exactly_the_limit,
     axum_login_a_second_login_answers_the_first_with_json,

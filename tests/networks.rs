@@ -23,7 +23,7 @@ fn throttle(db: &TestDb) -> Throttle {
 }
 
 async fn rows(db: &Db) -> i64 {
-    on_pool!(db, pool => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM attempts").fetch_one(pool).await.unwrap())
+    on_pool!(db, pool => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM single_login_attempts").fetch_one(pool).await.unwrap())
 }
 
 async fn from(t: &Throttle, ip: &str) -> bool {

@@ -29,15 +29,15 @@ async fn the_purges_key_updates_and_the_history_use_indexes() {
     let db = testkit::sqlite().await;
     for (sql, index) in [
         (
-            "UPDATE seats SET replaced_by = NULL WHERE replaced_by = 1",
+            "UPDATE single_login_seats SET replaced_by = NULL WHERE replaced_by = 1",
             "seats_replaced_by",
         ),
         (
-            "UPDATE seats SET ended_by = NULL WHERE ended_by = 1",
+            "UPDATE single_login_seats SET ended_by = NULL WHERE ended_by = 1",
             "seats_ended_by",
         ),
         (
-            "SELECT id FROM seats WHERE user_id = 1 AND ended_at IS NOT NULL ORDER BY ended_at DESC, id DESC LIMIT 20",
+            "SELECT id FROM single_login_seats WHERE user_id = 1 AND ended_at IS NOT NULL ORDER BY ended_at DESC, id DESC LIMIT 20",
             "seats_ended_by_user",
         ),
     ] {
@@ -60,7 +60,7 @@ async fn old_seats_are_purged_in_batches(db: TestDb) {
         .await
         .unwrap();
     let old = PURGE_BATCH * 2 + 7;
-    let sql = "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason, replaced_by, ended_by) \
+    let sql = "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason, replaced_by, ended_by) \
                VALUES ($1, $2, 0, 0, $3, $4, $5, $6)";
     on_pool!(&db.db, pool => {
         let mut tx = pool.begin().await.unwrap();

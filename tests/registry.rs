@@ -168,7 +168,7 @@ async fn the_session_id_itself_is_not_stored(db: TestDb) {
         .is_some());
     // What the table holds: the hash, and nowhere the id itself.
     let rows: Vec<(String, Option<String>, Option<String>)> = single_login::on_pool!(&db.db, pool => {
-        sqlx::query_as("SELECT session_hash, client_ip, user_agent FROM seats")
+        sqlx::query_as("SELECT session_hash, client_ip, user_agent FROM single_login_seats")
             .fetch_all(pool)
             .await
             .unwrap()
@@ -505,7 +505,7 @@ async fn throttle_counts_are_per_bucket_and_name_nobody(db: TestDb) {
     let _ = attempt(&t, "bob", "10.0.0.2", now).await.unwrap();
     let _ = attempt(&t, "alice", "10.0.0.1", now).await.unwrap();
     let keys: Vec<String> = single_login::on_pool!(&db.db, pool => {
-        sqlx::query_scalar("SELECT key FROM attempts").fetch_all(pool).await.unwrap()
+        sqlx::query_scalar("SELECT key FROM single_login_attempts").fetch_all(pool).await.unwrap()
     });
     assert!(!keys.is_empty());
     assert!(
@@ -737,7 +737,7 @@ async fn the_purge_and_the_request_check_agree_on_expiry(db: TestDb) {
             other => panic!("{other:?}"),
         };
         single_login::on_pool!(&db.db, pool => {
-            sqlx::query("UPDATE seats SET created_at = $1, last_seen_at = $2 WHERE id = $3")
+            sqlx::query("UPDATE single_login_seats SET created_at = $1, last_seen_at = $2 WHERE id = $3")
                 .bind(created.0)
                 .bind(seen.0)
                 .bind(seat.0)
@@ -1165,7 +1165,7 @@ async fn the_check_remembers_live_seats_until_the_registry_changes_them(db: Test
 }
 
 async fn sqlx_update_hash(db: &TestDb, seat: SeatId, hash: &SessionHash) {
-    let sql = "UPDATE seats SET session_hash = $1 WHERE id = $2";
+    let sql = "UPDATE single_login_seats SET session_hash = $1 WHERE id = $2";
     match &db.db {
         single_login::Db::Sqlite(pool) => {
             sqlx::query(sql)

@@ -160,7 +160,7 @@ fn rotation(binary: &str) {
         wait_until_up(&base).await;
         let attempts = || async {
             let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
-            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM single_login_attempts")
                 .fetch_one(&pool)
                 .await
                 .unwrap();

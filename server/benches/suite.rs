@@ -506,7 +506,7 @@ async fn fabricate_sessions(dir: &Path, count: usize) -> Vec<String> {
         let id: [u8; 16] = rand::random();
         let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id);
         let user: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, username_key, password_hash, created_at) \
+            "INSERT INTO single_login_users (username, username_key, password_hash, created_at) \
              VALUES ($1, $1, '', $2) RETURNING id",
         )
         .bind(format!("bench-{i}"))
@@ -515,7 +515,7 @@ async fn fabricate_sessions(dir: &Path, count: usize) -> Vec<String> {
         .await
         .unwrap();
         sqlx::query(
-            "INSERT INTO seats (user_id, session_hash, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+            "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
         )
         .bind(user)
         .bind(single_login::SessionHash::of(&value).as_str())

@@ -23,22 +23,13 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use single_login::changes::Relay;
 use single_login::signing::SigningKey;
 use single_login::throttle::Throttle;
-use single_login::web::SingleLogin;
+use single_login::web::{HashedStore, OnEnded, SingleLogin};
 use single_login::{Accounts, Db, Hashing, Millis, Seats};
-use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{Config, Settings};
-use crate::store::AnyStore;
 
-/// Name of the session cookie (not the library default `id`, which says nothing) where it is
-/// not `Secure`: a development run on plain-http loopback.
-pub const SESSION_COOKIE: &str = "single_login_session";
-/// Name of the `Secure` session cookie. Browsers accept a `__Host-` cookie only with
-/// `Secure`, `Path=/` and no `Domain`, so no other host of the domain can set or shadow it
-/// (ASVS 3.3.3).
-pub const SECURE_SESSION_COOKIE: &str = "__Host-single_login_session";
+pub use single_login::web::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 
 /// The session cookie's name under these settings.
 pub fn session_cookie_name(settings: &Settings) -> &'static str {
@@ -55,11 +46,10 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// single-login (as the library offers it to any axum app) and the app's own settings.
     pub ctx: AppContext,
-    /// The per-request seat check, as the library offers it to any axum app.
-    pub login: SingleLogin,
     pub settings: Arc<Settings>,
-    pub sessions: AnyStore,
+    pub sessions: HashedStore,
     /// Ends the live channels' streams when the server stops.
     pub shutdown: live::Shutdown,
     /// The open live-channel streams, counted against their limits.
@@ -83,10 +73,10 @@ impl AppState {
     pub async fn start(config: &Config) -> Result<AppState, StartError> {
         let db = Db::connect(config.settings.database_url.as_str()).await?;
         db.migrate().await?;
-        let sessions = AnyStore::for_db(&db);
+        let sessions = HashedStore::new(&db);
         sessions.migrate().await.map_err(StartError::SessionStore)?;
         let seats = Seats::with_cache(db.clone(), config.settings.seat_cache_ttl);
-        if AnyStore::has_raw_id_table(&db)
+        if store::has_raw_id_table(&db)
             .await
             .map_err(StartError::SessionStore)?
         {
@@ -96,7 +86,7 @@ impl AppState {
                 .end_every_session(single_login::EndReason::Expired)
                 .await
                 .map_err(StartError::SessionStore)?;
-            AnyStore::drop_raw_id_table(&db)
+            store::drop_raw_id_table(&db)
                 .await
                 .map_err(StartError::SessionStore)?;
             tracing::warn!(
@@ -104,51 +94,46 @@ impl AppState {
                 "session ids are now stored hashed: every session from before was signed out once"
             );
         }
-        let cookies = app::ssr::cookies::Cookies {
-            secure: config.settings.cookie_secure(),
-            key: SigningKey::load_or_create(&db, "cookies")
-                .await
-                .map_err(StartError::SessionStore)?,
-        };
+        let key = SigningKey::load_or_create(&db, "cookies")
+            .await
+            .map_err(StartError::SessionStore)?;
         // Listening before the first request, so that no change can go unheard.
         if let Some(relay) = seats.listen().await.map_err(StartError::Listen)? {
             spawn_relay(seats.clone(), relay);
         }
-        let ctx = {
-            let accounts = Accounts::with_hashing(
-                db.clone(),
-                Hashing::with_queue(
-                    config.settings.hash_concurrency,
-                    config.settings.hash_queue_timeout,
-                    config.settings.hash_queue_per_network,
-                ),
-            );
-            let policy = Arc::new(config.settings.policy());
-            let throttle = Arc::new(Throttle::new(db, config.settings.throttle()));
-            AppContext::new(AppServices {
-                logins: single_login::Logins {
-                    accounts: accounts.clone(),
-                    seats: seats.clone(),
-                    throttle: throttle.clone(),
-                    policy: policy.clone(),
-                },
-                accounts,
-                seats,
-                policy,
-                throttle,
-                ask_choice_timeout: config.settings.ask_choice_timeout,
-                password_confirmation_timeout: config.settings.password_confirmation_timeout,
-                cookies,
-            })
+        let accounts = Accounts::with_hashing(
+            db.clone(),
+            Hashing::with_queue(
+                config.settings.hash_concurrency,
+                config.settings.hash_queue_timeout,
+                config.settings.hash_queue_per_network,
+            ),
+        );
+        let logins = single_login::Logins {
+            accounts,
+            seats,
+            throttle: Arc::new(Throttle::new(db, config.settings.throttle())),
+            policy: Arc::new(config.settings.policy()),
         };
-        let login = SingleLogin::with_logins(ctx.logins.clone())
+        // Ended sessions pass through to the app's own check (`layers::session_check`),
+        // which tells a page, a form post and the hydrated app apart.
+        let mut login = SingleLogin::with_logins(logins)
             .lifetimes(config.settings.lifetimes())
             .touch_interval(config.settings.seat_touch_interval)
-            .client_ip(config.settings.client_ip());
+            .client_ip(config.settings.client_ip())
+            .on_ended(OnEnded::PassThrough)
+            .signing_key(key);
+        if !config.settings.cookie_secure() {
+            login = login.insecure_cookies_for_development();
+        }
+        let ctx = AppContext::new(AppServices {
+            login,
+            ask_choice_timeout: config.settings.ask_choice_timeout,
+            password_confirmation_timeout: config.settings.password_confirmation_timeout,
+        });
         Ok(AppState {
             leptos_options: config.leptos.clone(),
             ctx,
-            login,
             settings: Arc::new(config.settings.clone()),
             sessions,
             shutdown: live::Shutdown::default(),
@@ -160,10 +145,10 @@ impl AppState {
     /// records are deleted.
     pub async fn purge(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let now = Millis::now();
-        let seats = &self.ctx.seats;
+        let seats = self.ctx.seats();
         let expired = seats.expire(&self.settings.lifetimes(), now).await?;
         let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
-        let failures = self.ctx.throttle.purge(now).await?;
+        let failures = self.ctx.logins().throttle.purge(now).await?;
         self.sessions.delete_expired().await?;
         tracing::info!(
             expired,
@@ -266,15 +251,6 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .with_state(state.clone());
     let security = Arc::new(layers::security::Policy::new(&state.settings, &leptos_options));
 
-    let session_layer = SessionManagerLayer::new(state.sessions.clone())
-        .with_name(session_cookie_name(&state.settings))
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.settings.cookie_secure())
-        .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(state.settings.session_idle_timeout).unwrap_or(time::Duration::WEEK),
-        ));
-
     let app = pages.clone();
     let app = match after {
         Some(step) => app.layer(axum::middleware::from_fn_with_state(step, after_check)),
@@ -288,13 +264,14 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::session_check::check,
-        ))
-        .layer(session_layer)
-        .layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(state.settings.client_ip()),
-            layers::client::client_info,
         ));
+    // The library's session layer with its seat check inside (the session, the client, the
+    // kick), as any adopter wires it.
+    #[cfg(not(feature = "bench-without-seat-check"))]
+    let app = app.layer(state.ctx.login.session_layer(state.sessions.clone()));
+    #[cfg(feature = "bench-without-seat-check")]
+    let app = app.layer(layers::session_check::unchecked::layer(&state));
+    let app = app.layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin));
     let deadlines = Arc::new(layers::deadline::Deadlines {
         body: state.settings.request_body_timeout,
         total: state.settings.request_timeout,

@@ -252,7 +252,7 @@ pub async fn events(
                     }
                 };
             let watch = Watch {
-                changes: state.ctx.seats.subscribe(),
+                changes: state.ctx.seats().subscribe(),
                 seat,
                 user: user.id,
                 others: None,
@@ -412,7 +412,7 @@ impl Watch {
     /// began since the last read, the alert for the newest one (none on the first read, which
     /// only takes stock).
     async fn look(&mut self) -> Seen {
-        let live = match self.state.ctx.seats.live(self.user).await {
+        let live = match self.state.ctx.seats().live(self.user).await {
             Ok(live) => live,
             Err(error) => {
                 tracing::warn!(error = %error_chain(&error), "live channel: could not read the sessions");

@@ -245,14 +245,14 @@ struct Counts {
 }
 
 async fn snapshot(state: &AppState) -> Counts {
-    let db = state.ctx.seats.db();
+    let db = state.ctx.seats().db();
     let (users, live, ended, sessions, attempts) = on_pool!(db, pool => {
         sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
-            "SELECT (SELECT COUNT(*) FROM users), \
-                    (SELECT COUNT(*) FROM seats WHERE ended_at IS NULL), \
-                    (SELECT COUNT(*) FROM seats WHERE ended_at IS NOT NULL), \
-                    (SELECT COUNT(*) FROM session_by_hash), \
-                    (SELECT COUNT(*) FROM attempts)",
+            "SELECT (SELECT COUNT(*) FROM single_login_users), \
+                    (SELECT COUNT(*) FROM single_login_seats WHERE ended_at IS NULL), \
+                    (SELECT COUNT(*) FROM single_login_seats WHERE ended_at IS NOT NULL), \
+                    (SELECT COUNT(*) FROM single_login_sessions), \
+                    (SELECT COUNT(*) FROM single_login_attempts)",
         )
         .fetch_one(pool)
         .await
@@ -331,6 +331,7 @@ fn no_request_breaks_the_server() {
         let state = AppState::start(&config).await.unwrap();
         state
             .ctx
+            .logins()
             .accounts
             .sign_up(
                 &single_login::Username::parse("fuzzy").unwrap(),

@@ -13,22 +13,32 @@ use crate::{SeatId, UserId};
 
 /// A request from a live seat. As an extractor it rejects every other request with
 /// [`NotSignedIn`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
     /// The signed-in user.
     pub user: UserId,
     /// This session's seat.
     pub seat: SeatId,
+    /// The user's name in single-login's accounts (`#id` for an adopted user).
+    pub username: String,
 }
 
 /// Where a request comes from, for the seat a login opens (shown on a sessions page, and
 /// used by `same_ip_shares_seat`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Client {
-    /// The client's address; `None` when the app is not served with `ConnectInfo`.
+    /// The client's address (the peer's, or the one trusted proxies forwarded). `None` only
+    /// for a request the check did not see.
     pub ip: Option<IpAddr>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+}
+
+impl Client {
+    /// What a seat records of its client.
+    pub fn context(&self) -> crate::LoginContext {
+        crate::LoginContext::new(self.ip.map(|ip| ip.to_string()), self.user_agent.as_deref())
+    }
 }
 
 /// The rejection of [`SignedIn`]: `401` with a short reason.

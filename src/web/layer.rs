@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{header, HeaderMap, HeaderName, Request, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::Session;
@@ -65,23 +65,27 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let login = self.login.clone();
         Box::pin(async move {
-            let client = client_of(&login, &request);
+            // Wiring mistakes answer every request 500 with the fix in the log: served without
+            // the client's address, every per-address limit would be one site-wide bucket;
+            // outside the session layer, the check could not see the session it must refuse.
+            let Some(client) = login.client(request.headers(), request.extensions()) else {
+                return Ok(miswired(
+                    "the app is served without ConnectInfo: serve it with \
+                     `router.into_make_service_with_connect_info::<std::net::SocketAddr>()`",
+                ));
+            };
             request.extensions_mut().insert(client);
-            let state = match request.extensions().get::<Session>().cloned() {
-                Some(session) => match login.check(&session).await {
-                    Ok(state) => state,
-                    Err(error) => {
-                        tracing::error!(error = %crate::error_chain(&error), "the seat check failed");
-                        return Ok((
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Something went wrong. Please try again.",
-                        )
-                            .into_response());
-                    }
-                },
-                None => {
-                    tracing::error!("no session: put the seat check inside tower-sessions' layer");
-                    SeatState::Anonymous
+            let Some(session) = request.extensions().get::<Session>().cloned() else {
+                return Ok(miswired(
+                    "the seat check runs outside tower-sessions' layer: use \
+                     `SingleLogin::session_layer`, or add `SingleLogin::layer` before the session layer",
+                ));
+            };
+            let state = match login.check(&session).await {
+                Ok(state) => state,
+                Err(error) => {
+                    tracing::error!(error = %crate::error_chain(&error), "the seat check failed");
+                    return Ok(something_went_wrong());
                 }
             };
             if let SeatState::Ended(end) = &state {
@@ -91,8 +95,13 @@ where
                     reason = end.ended.reason.as_str(),
                     "request from a session whose seat has ended"
                 );
-                if let Some(answer) = answer(&login.on_ended, end) {
-                    return Ok(answer);
+                match answer(&login, end).await {
+                    Ok(Some(answer)) => return Ok(answer),
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::error!(error = %crate::error_chain(&error), "could not sign the notice");
+                        return Ok(something_went_wrong());
+                    }
                 }
             }
             request.extensions_mut().insert(state);
@@ -101,40 +110,52 @@ where
     }
 }
 
+fn something_went_wrong() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong. Please try again.",
+    )
+        .into_response()
+}
+
+fn miswired(fix: &str) -> Response {
+    tracing::error!("single-login is wired wrong: {fix}");
+    something_went_wrong()
+}
+
 /// The answer to an ended session, unless it passes through.
-fn answer(on_ended: &OnEnded, end: &SessionEnd) -> Option<Response> {
+async fn answer(login: &SingleLogin, end: &SessionEnd) -> Result<Option<Response>, super::Error> {
     // Caches and storage of a browser whose session ended go with it (ASVS 14.3.1).
     let clear = (
         HeaderName::from_static("clear-site-data"),
-        r#""cache", "storage""#,
+        HeaderValue::from_static(super::CLEAR_SITE_DATA),
     );
-    match on_ended {
+    Ok(match &login.on_ended {
         OnEnded::Unauthorized => Some((StatusCode::UNAUTHORIZED, [clear], end.message()).into_response()),
         OnEnded::Redirect(path) => {
-            let separator = if path.contains('?') { '&' } else { '?' };
-            let to = format!("{path}{separator}ended={}", end.ended.reason.as_str());
-            Some(([clear], Redirect::to(&to)).into_response())
+            let notice = login.set_notice(super::Notice::Ended(end.seat)).await?;
+            Some(([clear, (header::SET_COOKIE, notice)], Redirect::to(path)).into_response())
         }
         OnEnded::PassThrough => None,
         OnEnded::Custom(answer) => Some(answer(end)),
-    }
+    })
 }
 
-/// The client behind the request: the peer (axum's `ConnectInfo`, where the app is served
-/// with it), or the address the trusted proxies forwarded.
-fn client_of(login: &SingleLogin, request: &Request<Body>) -> Client {
-    let headers = request.headers();
-    let peer: Option<IpAddr> = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    Client {
-        ip: peer.map(|peer| client_address(&login.client_ip, peer, headers)),
+/// The client behind the request: the peer (axum's `ConnectInfo`), or the address the
+/// trusted proxies forwarded. `None` when the app is not served with `ConnectInfo`.
+pub(super) fn client_of(
+    config: &ClientIpConfig,
+    headers: &HeaderMap,
+    extensions: &http::Extensions,
+) -> Option<Client> {
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(Client {
+        ip: Some(client_address(config, peer.ip(), headers)),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-    }
+    })
 }
 
 /// The client's address: `peer`, or what the trusted proxies in front of it forwarded in

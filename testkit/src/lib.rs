@@ -30,6 +30,25 @@ pub async fn postgres() -> TestDb {
     TestDb { db, url, _dir: None }
 }
 
+/// A fresh SQLite file, connected but not migrated.
+pub async fn sqlite_empty() -> TestDb {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}/test.db", dir.path().display());
+    let db = Db::connect(&url).await.expect("connect to the test database");
+    TestDb {
+        db,
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// A fresh PostgreSQL database, connected but not migrated.
+pub async fn postgres_empty() -> TestDb {
+    let url = postgres_database().await;
+    let db = Db::connect(&url).await.expect("connect to the test database");
+    TestDb { db, url, _dir: None }
+}
+
 async fn connect(url: &str) -> Db {
     let db = Db::connect_with(url, ConnectOptions { max_connections: 64 })
         .await

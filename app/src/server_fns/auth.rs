@@ -24,10 +24,12 @@ pub async fn signup(username: String, password: String, password_confirm: String
     }
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
-    let session = self::ssr::new_session(&client).await?;
+    let session = crate::ssr::session().await?;
+    let context = client.client.context();
+    let new = self::ssr::new_session(&ctx, &session, &context).await?;
     let outcome = ctx
-        .logins
-        .sign_up(&name, parsed, client.addr(), session.new_session())
+        .logins()
+        .sign_up(&name, parsed, client.addr(), new)
         .await
         .map_err(crate::ssr::internal)?;
     match outcome {
@@ -58,21 +60,18 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .filter(|n| self::ssr::is_safe_next(n))
         .unwrap_or("/")
         .to_owned();
-    let session = self::ssr::new_session(&client).await?;
+    let session = crate::ssr::session().await?;
+    let context = client.client.context();
+    let new = self::ssr::new_session(&ctx, &session, &context).await?;
     // A browser that signed in to this account before counts apart from strangers.
     let key = single_login::Username::attempt_key(&username);
     let device = ctx
-        .cookies
+        .cookies()
+        .await?
         .device(crate::ssr::cookie_headers().iter().map(String::as_str), &key);
     let outcome = ctx
-        .logins
-        .log_in_known(
-            &username,
-            password,
-            client.addr(),
-            device.as_deref(),
-            session.new_session(),
-        )
+        .logins()
+        .log_in_known(&username, password, client.addr(), device.as_deref(), new)
         .await
         .map_err(crate::ssr::internal)?;
     if let single_login::LoginOutcome::InvalidCredentials { target } = &outcome {
@@ -103,10 +102,12 @@ pub async fn continue_login(end: Option<HashMap<String, String>>) -> Result<(), 
         .collect();
     let ctx = crate::ssr::context()?;
     let client = crate::ssr::client();
-    let session = self::ssr::new_session(&client).await?;
+    let session = crate::ssr::session().await?;
+    let context = client.client.context();
+    let new = self::ssr::new_session(&ctx, &session, &context).await?;
     let outcome = ctx
-        .logins
-        .open(user, epoch, &chosen, session.new_session())
+        .logins()
+        .open(user, epoch, &chosen, new)
         .await
         .map_err(crate::ssr::internal)?;
     self::ssr::answer(outcome, Some(held_since), "/").await
@@ -128,19 +129,20 @@ pub async fn cancel_login() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<Toast, AppError> {
     use crate::ssr::{self, messages, RequestAuth};
-    use single_login::EndReason;
+    use single_login::web::Notice;
 
     let session = ssr::session().await?;
     let client = ssr::client();
-    match ssr::auth() {
+    let ctx = ssr::context()?;
+    if let RequestAuth::Ended(toast) = ssr::auth() {
         // Already signed out by the check: the client shows why instead.
-        RequestAuth::Ended(toast) => return Err(AppError::SessionEnded(toast)),
-        RequestAuth::SignedIn { user, seat } => {
-            let ctx = ssr::context()?;
-            ctx.seats
-                .end(seat, EndReason::LoggedOut)
-                .await
-                .map_err(ssr::internal)?;
+        return Err(AppError::SessionEnded(toast));
+    }
+    // The seat ends, and nothing is stored for the browser from here on: a signed-out
+    // browser, or a stranger posting here without a session, leaves no record behind.
+    let ended = ctx.login.log_out(&session).await.map_err(ssr::internal)?;
+    match ssr::auth() {
+        RequestAuth::SignedIn { user, seat } if ended => {
             tracing::info!(
                 event = "session_ended",
                 user = user.id.0,
@@ -150,19 +152,17 @@ pub async fn logout() -> Result<Toast, AppError> {
                 "logout"
             );
         }
-        RequestAuth::Anonymous => {}
+        _ => {}
     }
-    // Nothing is stored for the browser from here on: a signed-out browser, or a stranger
-    // posting here without a session, leaves no record behind.
-    session.flush().await.map_err(ssr::internal)?;
     let toast = messages::signed_out(client.lang);
     if client.wants_html {
         // A plain form post: the browser follows the redirect and the login page shows the
         // notice. The hydrated app shows the returned toast itself.
-        let ctx = ssr::context()?;
         ssr::set_cookie(
-            ctx.cookies
-                .set_notice(ssr::cookies::Notice::SignedOut, single_login::Millis::now()),
+            ctx.login
+                .set_notice(Notice::SignedOut)
+                .await
+                .map_err(ssr::internal)?,
         );
     }
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
@@ -197,13 +197,11 @@ pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
 mod ssr {
     use serde::{Deserialize, Serialize};
     use single_login::seats::SeatInfo;
-    use single_login::{
-        CredentialEpoch, LoginContext, LoginOutcome, Millis, NewSession, SeatId, User, UserId,
-    };
+    use single_login::{CredentialEpoch, LoginContext, LoginOutcome, Millis, NewSession, User, UserId};
 
     use crate::error::AppError;
     use crate::models::SessionView;
-    use crate::ssr::{self, messages, RequestAuth, PENDING_KEY, SEAT_KEY};
+    use crate::ssr::{self, messages, PENDING_KEY};
 
     /// Only our own sessions page, with at most a numeric highlight: never another site.
     pub fn is_safe_next(next: &str) -> bool {
@@ -258,43 +256,16 @@ mod ssr {
             .collect()
     }
 
-    /// What a login hands to the core for the browser's session: the client, the seat this
-    /// browser holds (a login over it ends it), and the renewal of its id.
-    pub struct Handover {
-        session: tower_sessions::Session,
-        login: LoginContext,
-        replacing: Option<SeatId>,
-    }
-
-    pub async fn new_session(client: &ssr::ClientInfo) -> Result<Handover, AppError> {
-        Ok(Handover {
-            session: ssr::session().await?,
-            login: LoginContext::new(client.ip.clone(), client.user_agent.as_deref()),
-            replacing: match ssr::auth() {
-                RequestAuth::SignedIn { seat, .. } => Some(seat),
-                _ => None,
-            },
-        })
-    }
-
-    impl Handover {
-        /// The old session id is discarded, with whatever it held (no fixation), once the
-        /// core asks: only for a login whose password was right.
-        pub fn new_session(&self) -> NewSession<'_> {
-            let session = self.session.clone();
-            NewSession {
-                client: &self.login,
-                replacing: self.replacing,
-                renew: Box::new(move || {
-                    Box::pin(async move {
-                        session.clear().await;
-                        single_login::web::renew_id(&session)
-                            .await
-                            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })
-                    })
-                }),
-            }
-        }
+    /// What a login hands to the core for this browser's session (the library's: the seat
+    /// this browser holds ends first, and the id is renewed once the password was right).
+    /// A held login waiting for a choice is not carried into the new session.
+    pub async fn new_session<'a>(
+        ctx: &ssr::AppContext,
+        session: &tower_sessions::Session,
+        context: &'a LoginContext,
+    ) -> Result<NewSession<'a>, AppError> {
+        session.remove_value(PENDING_KEY).await.map_err(ssr::internal)?;
+        ctx.login.new_session(session, context).await.map_err(ssr::internal)
     }
 
     /// Turns the core's outcome into the answer: the seat key stored and the browser sent on
@@ -313,11 +284,10 @@ mod ssr {
         {
             // The password was right: this browser is a known device of the account now.
             let key = single_login::Username::attempt_key(&user.username);
-            ssr::set_cookie(ssr::context()?.cookies.set_device(&key));
+            ssr::set_cookie(ssr::context()?.cookies().await?.set_device(&key));
         }
         match outcome {
             LoginOutcome::SignedIn { user, seat, ended } => {
-                session.insert(SEAT_KEY, seat.0).await.map_err(ssr::internal)?;
                 tracing::info!(
                     event = "login_succeeded",
                     user = user.id.0,

@@ -20,9 +20,9 @@ pub async fn my_sessions() -> Result<SessionsPage, AppError> {
     let ctx = ssr::context()?;
     let lang = ssr::client().lang;
     let now = Millis::now();
-    let live = ctx.seats.live(user.id).await.map_err(ssr::internal)?;
+    let live = ctx.seats().live(user.id).await.map_err(ssr::internal)?;
     let history = ctx
-        .seats
+        .seats()
         .history(user.id, HISTORY_LENGTH)
         .await
         .map_err(ssr::internal)?;
@@ -55,7 +55,7 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
     let ctx = ssr::context()?;
     let client = ssr::client();
     let outcome = ctx
-        .logins
+        .logins()
         .confirm_password(user.id, seat, password, client.addr())
         .await
         .map_err(ssr::internal)?;
@@ -66,14 +66,14 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
         .await
         .map_err(ssr::internal)?;
     // Re-authentication: a new session id (OWASP ASVS 5.0 7.2.4).
-    ssr::renew_session_id(seat).await
+    ssr::renew_session_id(&user, seat).await
 }
 
 /// Ends one of the user's other sessions (reason `revoked`).
 #[server(prefix = "/api", endpoint = "sessions/end")]
 pub async fn end_session(id: i64) -> Result<Toast, AppError> {
     use crate::ssr::{self, messages};
-    use single_login::{EndReason, SeatId};
+    use single_login::SeatId;
 
     let (user, current) = ssr::require_user()?;
     if !self::ssr::confirmed().await? {
@@ -84,8 +84,8 @@ pub async fn end_session(id: i64) -> Result<Toast, AppError> {
     }
     let ctx = ssr::context()?;
     let ended = ctx
-        .seats
-        .end_own(user.id, SeatId(id), EndReason::Revoked, current)
+        .login
+        .end_session(&ssr::signed_in(&user, current), SeatId(id))
         .await
         .map_err(ssr::internal)?;
     if ended {
@@ -106,7 +106,6 @@ pub async fn end_session(id: i64) -> Result<Toast, AppError> {
 #[server(prefix = "/api", endpoint = "sessions/end-others")]
 pub async fn end_other_sessions() -> Result<Toast, AppError> {
     use crate::ssr::{self, messages};
-    use single_login::EndReason;
 
     let (user, current) = ssr::require_user()?;
     if !self::ssr::confirmed().await? {
@@ -114,8 +113,8 @@ pub async fn end_other_sessions() -> Result<Toast, AppError> {
     }
     let ctx = ssr::context()?;
     let count = ctx
-        .seats
-        .end_all(user.id, EndReason::Revoked, Some(current), Some(current))
+        .login
+        .end_other_sessions(&ssr::signed_in(&user, current))
         .await
         .map_err(ssr::internal)?;
     tracing::info!(
@@ -153,14 +152,14 @@ pub async fn change_password(
     // The new hash, the new credential epoch and the end of every other session commit
     // together: a login that checked the old password cannot open a seat afterwards.
     let outcome = ctx
-        .logins
+        .logins()
         .change_password(user.id, current, new, seat, client.addr())
         .await
         .map_err(ssr::internal)?;
     let others = self::ssr::reauthenticated(outcome, "password_change", user.id, seat)?;
     // A new session id as well (OWASP ASVS 5.0 7.2.4: a new token at every authentication,
     // re-authentication included): a copy of the old cookie is worth nothing, here either.
-    ssr::renew_session_id(seat).await?;
+    ssr::renew_session_id(&user, seat).await?;
     tracing::info!(
         event = "password_changed",
         user = user.id.0,

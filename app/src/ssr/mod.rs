@@ -1,24 +1,23 @@
 //! Server-only glue: what the host provides to server functions and rendering, and the
 //! helpers they use to read it.
 
-pub mod cookies;
+pub use single_login::web::cookies;
 pub mod messages;
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use single_login::throttle::Throttle;
-use single_login::{Accounts, Policy, SeatId, Seats, User};
+use single_login::web::{Client, SignedIn, SingleLogin};
+use single_login::{Logins, SeatId, Seats, User};
 
 use crate::error::AppError;
 use crate::models::Toast;
 
 pub use crate::lang::Locale;
 
-/// Session keys. The seat id ties the session record to its seat; the flash holds toasts for
-/// the next page. (The seat check keeps its own key, which re-saves, and so extends, the
-/// session when the seat's last-seen time moves.)
-pub const SEAT_KEY: &str = "seat";
+/// Session keys (single-login keeps its own, which tie the record to the login and re-save,
+/// and so extend, it when the seat's last-seen time moves). The flash holds toasts for the
+/// next page.
 pub const FLASH_KEY: &str = "flash";
 /// A login waiting for the user to choose which sessions to end (the `ask` policy).
 pub const PENDING_KEY: &str = "pending_login";
@@ -26,10 +25,7 @@ pub const PENDING_KEY: &str = "pending_login";
 /// `AppContext::password_confirmation_timeout`).
 pub const CONFIRMED_KEY: &str = "password_confirmed";
 
-/// `Clear-Site-Data` for a browser whose session ends (logout, kick): its caches and storage
-/// go (ASVS 14.3.1). Not "cookies": the answer sets the notice cookie that says why
-/// (`cookies::Notice`), and the language and known-device cookies stay.
-pub const CLEAR_SITE_DATA: &str = r#""cache", "storage""#;
+pub use single_login::web::CLEAR_SITE_DATA;
 
 /// Services and settings the server functions need; provided by the host. Behind one `Arc`:
 /// Leptos clones its contexts several times a page, and cloning every service's own handles
@@ -51,20 +47,33 @@ impl std::ops::Deref for AppContext {
     }
 }
 
-/// What [`AppContext`] holds.
+/// What [`AppContext`] holds: single-login, as any axum app uses it, and the app's own
+/// timeouts.
 pub struct AppServices {
-    /// The login operation of the core (throttle, verification, seat).
-    pub logins: single_login::Logins,
-    pub accounts: Accounts,
-    pub seats: Seats,
-    pub policy: Arc<Policy>,
-    pub throttle: Arc<Throttle>,
+    /// The library's web integration: the registry, the policy, the throttled login, the
+    /// signed cookies.
+    pub login: SingleLogin,
     /// How long a login held by the `ask` policy waits for the user's choice.
     pub ask_choice_timeout: std::time::Duration,
     /// How long a confirmed password lets the user end sessions.
     pub password_confirmation_timeout: std::time::Duration,
+}
+
+impl AppServices {
+    /// The login operations of the core (throttle, verification, seat).
+    pub fn logins(&self) -> &Logins {
+        self.login.logins()
+    }
+
+    /// The seat registry.
+    pub fn seats(&self) -> &Seats {
+        self.login.seats()
+    }
+
     /// The signed notice and known-device cookies.
-    pub cookies: cookies::Cookies,
+    pub async fn cookies(&self) -> Result<cookies::Cookies, AppError> {
+        self.login.cookies().await.map_err(internal)
+    }
 }
 
 /// Who is behind a request, as the session check found out. Put into the request
@@ -80,11 +89,13 @@ pub enum RequestAuth {
     Ended(Toast),
 }
 
-/// Where a request comes from, for seats, logs and messages.
-#[derive(Debug, Clone)]
+/// Where a request comes from, for seats, logs and messages: the library's [`Client`] (the
+/// address behind trusted proxies, the user agent), and what the app adds.
+#[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
+    pub client: Client,
+    /// The address as text, for the logs.
     pub ip: Option<String>,
-    pub user_agent: Option<String>,
     /// The language of the pages and messages it gets (`crate::lang::of_request`).
     pub lang: Locale,
     /// A browser page or plain form post (as opposed to a call from the hydrated app).
@@ -92,9 +103,18 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    pub fn new(client: Client, lang: Locale, wants_html: bool) -> Self {
+        ClientInfo {
+            ip: client.ip.map(|ip| ip.to_string()),
+            client,
+            lang,
+            wants_html,
+        }
+    }
+
     /// The client's address, for the throttle's buckets.
     pub fn addr(&self) -> Option<std::net::IpAddr> {
-        self.ip.as_deref().and_then(|ip| ip.parse().ok())
+        self.client.ip
     }
 }
 
@@ -148,12 +168,7 @@ pub fn auth() -> RequestAuth {
 pub fn client() -> ClientInfo {
     parts()
         .and_then(|parts| parts.extensions.get::<ClientInfo>().cloned())
-        .unwrap_or(ClientInfo {
-            ip: None,
-            user_agent: None,
-            lang: Locale::default(),
-            wants_html: false,
-        })
+        .unwrap_or_default()
 }
 
 pub fn flash() -> Vec<Toast> {
@@ -167,6 +182,15 @@ pub async fn session() -> Result<tower_sessions::Session, AppError> {
     leptos_axum::extract::<tower_sessions::Session>()
         .await
         .map_err(|e| internal(format!("no session layer: {e:?}")))
+}
+
+/// The signed-in user as the library's operations take it.
+pub fn signed_in(user: &User, seat: SeatId) -> SignedIn {
+    SignedIn {
+        user: user.id,
+        seat,
+        username: user.username.clone(),
+    }
 }
 
 /// The signed-in user, or the error the client should act on.
@@ -222,16 +246,15 @@ pub fn set_cookie(value: http::HeaderValue) {
 
 /// Gives the signed-in session a fresh id and moves its seat to it. The old id finds no
 /// seat any more.
-pub async fn renew_session_id(seat: single_login::SeatId) -> Result<(), AppError> {
+pub async fn renew_session_id(user: &User, seat: SeatId) -> Result<(), AppError> {
     let session = session().await?;
-    let hash = single_login::web::renew_id(&session).await.map_err(internal)?;
-    if context()?.seats.rekey(seat, &hash).await.map_err(internal)? {
-        Ok(())
-    } else {
-        // Ended meanwhile (a newer login elsewhere): say so as every other request would.
-        session.flush().await.map_err(internal)?;
-        Err(AppError::NotSignedIn)
-    }
+    let renewed = context()?
+        .login
+        .renew(&session, &signed_in(user, seat))
+        .await
+        .map_err(internal)?;
+    // Ended meanwhile (a newer login elsewhere): say so as every other request would.
+    renewed.then_some(()).ok_or(AppError::NotSignedIn)
 }
 
 /// Answers a successful action with `toast`. The hydrated app shows the returned toast

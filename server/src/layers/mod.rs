@@ -1,11 +1,12 @@
 //! The layers every request passes through, outermost first: tracing, the host allow-list
 //! and the security headers, the removal of forged form results from the address,
 //! `Cache-Control`, the body limit, the time bounds on the body and the answer
-//! ([`deadline`]), the client's address and language, the cross-origin
-//! refusal, the session, the session check (the kick), and the mapping of errors to statuses.
+//! ([`deadline`]), the cross-origin refusal, the library's session layer and seat check
+//! (`single_login::web`: the session, the client's address, the kick), the app's reading of
+//! them ([`session_check`]: language, pages of ended sessions, the flash), and the mapping of
+//! errors to statuses.
 
 pub mod cache;
-pub mod client;
 pub mod deadline;
 pub mod errors;
 pub mod origin;

@@ -8,15 +8,14 @@
 //! call from the hydrated app carries on with `RequestAuth::Ended`, so that the server
 //! function answers the typed `SessionEnded` error.
 
-use app::ssr::cookies::Notice;
 use app::ssr::{error_chain, messages};
 use app::ssr::{ClientInfo, Flash, RequestAuth, FLASH_KEY};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{HeaderValue, Method, StatusCode};
-use single_login::seats::Check;
-use single_login::{Millis, SeatId};
+use http::{header, HeaderValue, Method};
+use single_login::web::{Client, Notice, NoticeSeen, SeatState};
+use single_login::{Millis, SeatId, User};
 use tower_sessions::Session;
 
 use crate::AppState;
@@ -32,33 +31,45 @@ const SIGN_IN_ENDPOINTS: &[&str] = &["/api/login", "/api/login/continue", "/api/
 /// session record at all.
 const FLASH_PAGES: &[&str] = &["/login", "/sessions"];
 
+/// Runs inside the library's session layer and seat check (`SingleLogin::session_layer`,
+/// with ended sessions passed through): turns the library's [`SeatState`] and [`Client`]
+/// into the app's [`RequestAuth`] and [`ClientInfo`], and answers what only the app knows
+/// how to (a page of an ended session, a protected page for nobody, the flash).
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let (Some(session), Some(client)) = (
+    let (Some(session), Some(seat_state), Some(client)) = (
         request.extensions().get::<Session>().cloned(),
-        request.extensions().get::<ClientInfo>().cloned(),
+        request.extensions().get::<SeatState>().cloned(),
+        request.extensions().get::<Client>().cloned(),
     ) else {
+        // The library's layer answered 500 already if it was missing; nothing to add.
         return next.run(request).await;
     };
-    let (auth, ended_seat) = match authenticate(&state, &session, &client).await {
-        Ok(auth) => auth,
-        Err(error) => {
-            tracing::error!(error = %error_chain(&*error), "session check failed");
-            let message = app::error::AppError::Internal.message(client.lang);
-            return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
-        }
-    };
+    let headers = request.headers();
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let client = ClientInfo::new(
+        client,
+        app::lang::of_request(text(header::COOKIE), text(header::ACCEPT_LANGUAGE)),
+        text(header::ACCEPT).is_some_and(|accept| accept.contains("text/html")),
+    );
+    let (auth, ended_seat) = authenticate(seat_state, &client);
     let page = client.wants_html;
     let path = request.uri().path().to_owned();
     match (&auth, ended_seat) {
         (RequestAuth::Ended(_), Some(seat)) if page && !SIGN_IN_ENDPOINTS.contains(&path.as_str()) => {
-            let notice = state.ctx.cookies.set_notice(Notice::Ended(seat), Millis::now());
+            let notice = match state.ctx.login.set_notice(Notice::Ended(seat)).await {
+                Ok(notice) => notice,
+                Err(error) => {
+                    tracing::error!(error = %error_chain(&error), "could not sign the notice");
+                    return internal(&client);
+                }
+            };
             return (
                 [
                     (
-                        http::header::HeaderName::from_static("clear-site-data"),
+                        header::HeaderName::from_static("clear-site-data"),
                         HeaderValue::from_static(app::ssr::CLEAR_SITE_DATA),
                     ),
-                    (http::header::SET_COOKIE, notice),
+                    (header::SET_COOKIE, notice),
                 ],
                 Redirect::to("/login"),
             )
@@ -75,8 +86,7 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let mut shown_notice = false;
     if page && request.method() == Method::GET && FLASH_PAGES.contains(&path.as_str()) {
         let mut toasts = Vec::new();
-        let cookies = app::ssr::cookies::cookie_headers(request.headers());
-        if let Some(toast) = notice(&state, &cookies, &client).await {
+        if let Some(toast) = notice(&state, request.headers(), &client).await {
             toasts.push(toast);
             shown_notice = true;
         }
@@ -93,104 +103,141 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
         }
     }
     request.extensions_mut().insert(auth);
+    request.extensions_mut().insert(client);
     let mut response = next.run(request).await;
     if shown_notice {
         // Shown once.
-        response
-            .headers_mut()
-            .append(http::header::SET_COOKIE, state.ctx.cookies.clear_notice());
+        match state.ctx.login.clear_notice().await {
+            Ok(clear) => {
+                response.headers_mut().append(header::SET_COOKIE, clear);
+            }
+            Err(error) => tracing::error!(error = %error_chain(&error), "could not clear the notice"),
+        }
     }
     response
 }
 
+fn internal(client: &ClientInfo) -> Response {
+    let message = app::error::AppError::Internal.message(client.lang);
+    (http::StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+}
+
 /// The toast of the request's notice cookie (signed, unexpired), if it has one: "you
 /// signed out", or why its seat ended, read from the seat itself.
-async fn notice(state: &AppState, cookies: &[String], client: &ClientInfo) -> Option<app::models::Toast> {
-    let now = Millis::now();
-    match state
-        .ctx
-        .cookies
-        .notice(cookies.iter().map(String::as_str), now)?
-    {
-        Notice::SignedOut => Some(messages::signed_out(client.lang)),
-        Notice::Ended(seat) => match state.ctx.seats.ended(seat).await {
-            Ok(Some((_, ended))) => messages::session_ended(client.lang, seat, &ended, now, client.addr()),
-            Ok(None) => None,
-            Err(error) => {
-                tracing::error!(error = %error_chain(&error), "could not read an ended seat");
-                None
-            }
-        },
+async fn notice(state: &AppState, headers: &http::HeaderMap, client: &ClientInfo) -> Option<app::models::Toast> {
+    match state.ctx.login.notice(headers).await {
+        Ok(Some(NoticeSeen::SignedOut)) => Some(messages::signed_out(client.lang)),
+        Ok(Some(NoticeSeen::Ended(end))) => {
+            messages::session_ended(client.lang, end.seat, &end.ended, Millis::now(), client.addr())
+        }
+        Ok(None) => None,
+        Err(error) => {
+            tracing::error!(error = %error_chain(&error), "could not read the notice");
+            None
+        }
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Who is behind the request, and for a session found ended, its seat.
-async fn authenticate(
-    state: &AppState,
-    session: &Session,
-    client: &ClientInfo,
-) -> Result<(RequestAuth, Option<SeatId>), BoxError> {
-    #[cfg(feature = "bench-without-seat-check")]
-    if let Some(auth) = session.id().and_then(unchecked::remembered) {
-        return Ok((auth, None));
-    }
-    let Some((hash, check)) = state.login.check_seat(session).await? else {
-        return Ok((RequestAuth::Anonymous, None));
-    };
-    let (user, seat, ended) = match check {
-        Check::Unknown => return Ok((RequestAuth::Anonymous, None)),
-        Check::Live { status, .. } => {
-            let auth = RequestAuth::SignedIn {
-                user: status.user,
-                seat: status.seat,
-            };
-            #[cfg(feature = "bench-without-seat-check")]
-            unchecked::remember(&hash, &auth);
-            return Ok((auth, None));
+/// Who is behind the request, as the app names it, and for a session found ended, its seat.
+fn authenticate(state: SeatState, client: &ClientInfo) -> (RequestAuth, Option<SeatId>) {
+    match state {
+        SeatState::Anonymous => (RequestAuth::Anonymous, None),
+        SeatState::SignedIn(me) => (
+            RequestAuth::SignedIn {
+                user: User {
+                    id: me.user,
+                    username: me.username,
+                },
+                seat: me.seat,
+            },
+            None,
+        ),
+        SeatState::Ended(end) => {
+            tracing::info!(
+                event = "ended_session_used",
+                user = end.user.0,
+                seat = end.seat.0,
+                reason = end.ended.reason.as_str(),
+                client_ip = client.ip.as_deref(),
+                "request from a session whose seat has ended"
+            );
+            match messages::session_ended(client.lang, end.seat, &end.ended, Millis::now(), client.addr()) {
+                Some(toast) => (RequestAuth::Ended(toast), Some(end.seat)),
+                None => (RequestAuth::Anonymous, None),
+            }
         }
-        Check::Ended { status, ended } => (status.user, status.seat, ended),
-    };
-    tracing::info!(
-        event = "ended_session_used",
-        user = user.id.0,
-        seat = seat.0,
-        seat_hash = hash.short(),
-        reason = ended.reason.as_str(),
-        client_ip = client.ip.as_deref(),
-        "request from a session whose seat has ended"
-    );
-    Ok(
-        match messages::session_ended(client.lang, seat, &ended, Millis::now(), client.addr()) {
-            Some(toast) => (RequestAuth::Ended(toast), Some(seat)),
-            None => (RequestAuth::Anonymous, None),
-        },
-    )
+    }
 }
 
 /// The benchmark's yardstick (feature `bench-without-seat-check`, built only by
-/// `scripts/bench`): a session found signed in once is taken as signed in for good, so the
-/// same page request can be timed without the check.
+/// `scripts/bench`): in place of the library's check, a session found signed in once is
+/// taken as signed in for good, so the same page request can be timed without the lookup.
 #[cfg(feature = "bench-without-seat-check")]
-mod unchecked {
+pub mod unchecked {
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};
 
-    use app::ssr::RequestAuth;
+    use axum::extract::{Request, State};
+    use axum::middleware::Next;
+    use axum::response::{IntoResponse, Response};
+    use single_login::web::{HashedStore, SeatState};
     use single_login::SessionHash;
-    use tower_sessions::session::Id;
+    use tower_sessions::Session;
 
-    static SEEN: LazyLock<Mutex<HashMap<SessionHash, RequestAuth>>> = LazyLock::new(Mutex::default);
+    use crate::AppState;
 
-    /// Hashed as the check hashes it, so that the yardstick saves the lookup and nothing else.
-    pub fn remembered(id: Id) -> Option<RequestAuth> {
-        SEEN.lock().ok()?.get(&SessionHash::of(&id.to_string())).cloned()
+    static SEEN: LazyLock<Mutex<HashMap<SessionHash, SeatState>>> = LazyLock::new(Mutex::default);
+
+    type Layers = tower::layer::util::Stack<
+        axum::middleware::FromFnLayer<
+            fn(State<AppState>, Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>,
+            AppState,
+            (State<AppState>, Request),
+        >,
+        tower_sessions::SessionManagerLayer<HashedStore>,
+    >;
+
+    pub fn layer(state: &AppState) -> Layers {
+        tower::layer::util::Stack::new(
+            axum::middleware::from_fn_with_state(state.clone(), check as _),
+            state.ctx.login.session_manager(state.sessions.clone()),
+        )
     }
 
-    pub fn remember(hash: &SessionHash, auth: &RequestAuth) {
-        if let Ok(mut seen) = SEEN.lock() {
-            seen.insert(hash.clone(), auth.clone());
-        }
+    fn check(
+        State(state): State<AppState>,
+        mut request: Request,
+        next: Next,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+        Box::pin(async move {
+            let login = &state.ctx.login;
+            let (Some(client), Some(session)) = (
+                login.client(request.headers(), request.extensions()),
+                request.extensions().get::<Session>().cloned(),
+            ) else {
+                return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            // Hashed as the check hashes it, so that the yardstick saves the lookup and
+            // nothing else.
+            let hash = session.id().map(|id| SessionHash::of(&id.to_string()));
+            let seen = hash.as_ref().and_then(|hash| SEEN.lock().ok()?.get(hash).cloned());
+            let state = match seen {
+                Some(state) => state,
+                None => match login.check(&session).await {
+                    Ok(state) => {
+                        if let (Some(hash), SeatState::SignedIn(_)) = (&hash, &state) {
+                            if let Ok(mut seen) = SEEN.lock() {
+                                seen.insert(hash.clone(), state.clone());
+                            }
+                        }
+                        state
+                    }
+                    Err(_) => return http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                },
+            };
+            request.extensions_mut().insert(client);
+            request.extensions_mut().insert(state);
+            next.run(request).await
+        })
     }
 }

@@ -132,7 +132,7 @@ async fn a_held_login_loses_to_a_password_change_or_a_disable(db: TestDb) {
     let first = app
         .state
         .ctx
-        .seats
+        .seats()
         .live(user_id(&app, "zack").await)
         .await
         .unwrap()[0]
@@ -154,7 +154,7 @@ async fn a_held_login_loses_to_a_password_change_or_a_disable(db: TestDb) {
     assert_eq!(
         app.state
             .ctx
-            .seats
+            .seats()
             .live(user_id(&app, "zack").await)
             .await
             .unwrap()
@@ -174,13 +174,13 @@ async fn a_held_login_loses_to_a_password_change_or_a_disable(db: TestDb) {
     let zack = user_id(&app, "zack").await;
     app.state
         .ctx
-        .seats
+        .seats()
         .change_credentials(zack, single_login::CredentialChange::Disable, None)
         .await
         .unwrap();
     let continued = again.call("/api/login/continue", &[]).await;
     assert_eq!(continued.status(), StatusCode::UNAUTHORIZED);
-    assert!(app.state.ctx.seats.live(zack).await.unwrap().is_empty());
+    assert!(app.state.ctx.seats().live(zack).await.unwrap().is_empty());
     assert_redirect(&owner.get("/").await, "/login");
 }
 
@@ -188,8 +188,8 @@ async fn a_held_login_loses_to_a_password_change_or_a_disable(db: TestDb) {
 async fn a_login_racing_a_password_change_loses(db: TestDb) {
     let app = spawn_app(db).await;
     create_user(&app, "quinn").await;
-    let accounts = &app.state.ctx.accounts;
-    let seats = &app.state.ctx.seats;
+    let accounts = &app.state.ctx.logins().accounts;
+    let seats = &app.state.ctx.seats();
     let checked = accounts.authenticate("quinn", PASSWORD.into()).await.unwrap();
     // The owner, signed in, changes the password meanwhile.
     let owner = app.browser();

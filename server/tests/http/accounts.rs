@@ -120,6 +120,7 @@ async fn bad_sign_up_input_gets_a_field_message_and_a_4xx(db: TestDb) {
     let none = app
         .state
         .ctx
+        .logins()
         .accounts
         .find_by_name(&single_login::Username::parse("bobby").unwrap())
         .await

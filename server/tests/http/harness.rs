@@ -348,6 +348,7 @@ pub fn toasts_saying(html: &str, text: &str) -> usize {
 pub async fn create_user(app: &TestApp, name: &str) {
     app.state
         .ctx
+        .logins()
         .accounts
         .sign_up(
             &single_login::Username::parse(name).unwrap(),
@@ -361,6 +362,7 @@ pub async fn user_id(app: &TestApp, name: &str) -> single_login::UserId {
     let name = single_login::Username::parse(name).unwrap();
     app.state
         .ctx
+        .logins()
         .accounts
         .find_by_name(&name)
         .await
@@ -374,7 +376,7 @@ pub async fn live_ips(app: &TestApp, name: &str) -> Vec<String> {
     let mut ips: Vec<String> = app
         .state
         .ctx
-        .seats
+        .seats()
         .live(user)
         .await
         .unwrap()

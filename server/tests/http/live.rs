@@ -44,7 +44,7 @@ async fn a_channel_hears_of_the_users_other_sessions(db: TestDb) {
     let newest = app
         .state
         .ctx
-        .seats
+        .seats()
         .live(user_id(&app, "milo").await)
         .await
         .unwrap();
@@ -107,7 +107,7 @@ async fn operator_sign_outs_and_expiry_reach_the_channel(db: TestDb) {
     let app = spawn_app_with(db, notices_only).await;
     create_user(&app, "quin").await;
     let user = user_id(&app, "quin").await;
-    let seats = &app.state.ctx.seats;
+    let seats = &app.state.ctx.seats();
     let a = app.browser();
     a.log_in("quin").await;
     let mut events = a.listen().await;

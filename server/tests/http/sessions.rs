@@ -18,7 +18,7 @@ async fn the_sessions_page_lists_exactly_the_live_sessions_and_marks_this_one(db
     let mut live: Vec<i64> = app
         .state
         .ctx
-        .seats
+        .seats()
         .live(user)
         .await
         .unwrap()
@@ -331,13 +331,13 @@ async fn the_purge_expires_idle_sessions_and_forgets_old_ones(db: TestDb) {
     app.state.purge().await.unwrap();
     let user = user_id(&app, "eve").await;
     assert!(
-        app.state.ctx.seats.live(user).await.unwrap().is_empty(),
+        app.state.ctx.seats().live(user).await.unwrap().is_empty(),
         "expired"
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
     app.state.purge().await.unwrap();
     assert!(
-        app.state.ctx.seats.history(user, 20).await.unwrap().is_empty(),
+        app.state.ctx.seats().history(user, 20).await.unwrap().is_empty(),
         "purged"
     );
     assert_redirect(&a.get("/").await, "/login");

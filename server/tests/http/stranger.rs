@@ -16,13 +16,13 @@ async fn rows(db: &Db, table: &str) -> i64 {
 
 fn session_table(db: &Db) -> &'static str {
     match db {
-        Db::Sqlite(_) => "session_by_hash",
-        Db::Postgres(_) => "tower_sessions.session_by_hash",
+        Db::Sqlite(_) => "single_login_sessions",
+        Db::Postgres(_) => "tower_sessions.single_login_sessions",
     }
 }
 
 fn store(app: &TestApp) -> &Db {
-    app.state.ctx.seats.db()
+    app.state.ctx.seats().db()
 }
 
 /// 300 plain-form logouts without a cookie, and an ended cookie replayed on pages: not one
@@ -250,7 +250,7 @@ async fn a_48_rotation_leaves_a_known_devices_login_alone(db: TestDb) {
     );
     let owner = app.browser_from("203.0.113.9");
     assert_redirect(&owner.sign_up("uma").await, "/");
-    let attempts_before = rows(store(&app), "attempts").await;
+    let attempts_before = rows(store(&app), "single_login_attempts").await;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let attackers: Vec<_> = (0..100u32)
         .map(|n| {
@@ -294,7 +294,7 @@ async fn a_48_rotation_leaves_a_known_devices_login_alone(db: TestDb) {
             }
         }
     }
-    let grown = rows(store(&app), "attempts").await - attempts_before;
+    let grown = rows(store(&app), "single_login_attempts").await - attempts_before;
     assert!(total > admitted, "the /48's limit never bit ({total} attempts)");
     // The /48's limit bounds the attempts that got past the networks, whatever the volume;
     // each wrote at most its /56, its /64 and its name (the /48 is one row, and the owner's

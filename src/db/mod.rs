@@ -4,6 +4,8 @@
 //! are integer milliseconds); [`on_pool!`](crate::on_pool!) expands one body for each
 //! concrete pool type.
 
+mod migrate;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -48,9 +50,19 @@ pub enum DbError {
     /// The URL is malformed, or no connection could be opened (within 30 seconds).
     #[error("could not connect to the database")]
     Connect(#[source] sqlx::Error),
-    /// Applying the migrations failed ([`Db::migrate`]).
-    #[error("database migration failed")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A migration the database has applied differs from this build's copy of it.
+    #[error("migration {version} was applied with different contents than this build's")]
+    MigrationModified {
+        /// The migration's number.
+        version: i64,
+    },
+    /// The database has applied a migration this build does not have: it was migrated by a
+    /// newer version.
+    #[error("the database has migration {version}, which this build does not know (a newer version migrated it)")]
+    MigrationUnknown {
+        /// The migration's number.
+        version: i64,
+    },
     /// A query failed (a `sqlx::Error` converted with `?`).
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
@@ -140,13 +152,11 @@ impl Db {
     }
 
     /// Applies the migrations this build embeds for the backend (`migrations/sqlite` or
-    /// `migrations/postgres`) that the database has not run yet.
+    /// `migrations/postgres`) that the database has not run yet. The library's tables are
+    /// all named `single_login_*`, and its history is its own (`single_login_migrations`):
+    /// the database can be the application's own, with its own tables and sqlx migrations.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-        }
-        Ok(())
+        migrate::run(self).await
     }
 
     /// Closes the pool; returns once every connection has closed (those in use close when

@@ -1,4 +1,4 @@
-//! The two cookies the app signs (`single_login::signing`) so that it can recognise them
+//! The two cookies single-login signs ([`crate::signing`]) so that it can recognise them
 //! later without storing anything:
 //!
 //! - the **notice**, which tells a browser that was just signed out why, on the login page it
@@ -8,13 +8,13 @@
 //!   cookie, left a row in the session table for two weeks;
 //! - the **known device** (OWASP "device cookies"), set when a browser proves an account's
 //!   password, so that its later logins to that account count apart from strangers'
-//!   (`single_login::Logins::log_in_known`).
+//!   ([`crate::Logins::log_in_known`]).
 
 use std::time::Duration;
 
 use http::HeaderValue;
-use single_login::signing::SigningKey;
-use single_login::{Millis, SeatId};
+use crate::signing::SigningKey;
+use crate::{Millis, SeatId};
 
 /// How long a notice waits to be shown.
 pub const NOTICE_LIFETIME: Duration = Duration::from_secs(5 * 60);
@@ -37,10 +37,12 @@ pub enum Notice {
 pub struct Cookies {
     /// `Secure`, and the `__Host-` prefix, like the session cookie.
     pub secure: bool,
+    /// The key that signs them.
     pub key: SigningKey,
 }
 
 impl Cookies {
+    /// The notice cookie's name.
     pub fn notice_name(&self) -> &'static str {
         if self.secure {
             "__Host-single_login_notice"
@@ -49,6 +51,7 @@ impl Cookies {
         }
     }
 
+    /// The known-device cookie's name.
     pub fn device_name(&self) -> &'static str {
         if self.secure {
             "__Host-single_login_device"
