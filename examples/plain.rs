@@ -116,7 +116,9 @@ async fn log_in(
     };
     match outcome {
         Ok(LoginOutcome::SignedIn { .. }) => Redirect::to("/").into_response(),
-        Ok(LoginOutcome::Denied { .. }) => (StatusCode::CONFLICT, "Signed in elsewhere already").into_response(),
+        Ok(LoginOutcome::Denied { .. }) => {
+            (StatusCode::CONFLICT, "Signed in elsewhere already").into_response()
+        }
         Ok(LoginOutcome::Throttled { wait }) => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],

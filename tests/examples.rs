@@ -210,7 +210,9 @@ async fn plain_guessing_is_throttled(db: TestDb) {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert!(refused >= 30, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
 }
 
 /// Secure cookies by default (`__Host-`), and a cross-site form post is refused.
@@ -325,10 +327,13 @@ async fn credential_changes_refuse_logins_under_way(db: TestDb) {
     use tower_sessions::Session;
 
     let user = alice(&db).await;
-    let login = SingleLogin::new(db.db.clone(), Policy {
-        max_sessions: 3,
-        ..Policy::default()
-    });
+    let login = SingleLogin::new(
+        db.db.clone(),
+        Policy {
+            max_sessions: 3,
+            ..Policy::default()
+        },
+    );
     let store = std::sync::Arc::new(HashedStore::new(&db.db));
     store.migrate().await.unwrap();
     let session = || Session::new(None, store.clone(), None);
@@ -349,20 +354,30 @@ async fn credential_changes_refuse_logins_under_way(db: TestDb) {
     let ended = login.credentials_changed(user, Some(&me)).await.unwrap();
     assert_eq!(ended, 0);
     let late = login.log_in(&second, under_way, &client).await.unwrap();
-    assert!(matches!(late, LoginOutcome::CredentialsChanged { .. }), "{late:?}");
+    assert!(
+        matches!(late, LoginOutcome::CredentialsChanged { .. }),
+        "{late:?}"
+    );
     assert_eq!(Seats::new(db.db.clone()).live(user).await.unwrap().len(), 1);
 
     // A fresh login works, and the next change ends it but keeps `me`.
     let third = session();
     let ticket = login.begin_login(user).await.unwrap();
-    let LoginOutcome::SignedIn { seat: other, .. } = login.log_in(&third, ticket, &client).await.unwrap() else {
+    let LoginOutcome::SignedIn { seat: other, .. } = login.log_in(&third, ticket, &client).await.unwrap()
+    else {
         panic!("fresh login refused");
     };
     assert_eq!(login.credentials_changed(user, Some(&me)).await.unwrap(), 1);
 
     // Renewal takes the session's own signed-in state only.
-    let not_mine = SignedIn { seat: other, ..me.clone() };
-    assert!(matches!(login.renew(&first, &not_mine).await, Err(Error::NotYours)));
+    let not_mine = SignedIn {
+        seat: other,
+        ..me.clone()
+    };
+    assert!(matches!(
+        login.renew(&first, &not_mine).await,
+        Err(Error::NotYours)
+    ));
     assert!(login.renew(&first, &me).await.unwrap());
     // Ending another user's seat does nothing.
     let stranger = SignedIn {

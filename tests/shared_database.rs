@@ -42,7 +42,14 @@ async fn both_work(db: &Db) {
     let hash = single_login::SessionHash::of("some session id");
     let context = single_login::LoginContext::new(None, None);
     seats
-        .open(user.id, epoch, &hash, &context, &single_login::Policy::default(), &[])
+        .open(
+            user.id,
+            epoch,
+            &hash,
+            &context,
+            &single_login::Policy::default(),
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(seats.live(user.id).await.unwrap().len(), 1);
@@ -74,8 +81,14 @@ async fn library_first(test: TestDb) {
 async fn earlier_version(test: TestDb) {
     let db = &test.db;
     match db {
-        Db::Sqlite(pool) => sqlx::migrate!("./migrations/legacy/sqlite").run(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::migrate!("./migrations/legacy/postgres").run(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::migrate!("./migrations/legacy/sqlite")
+            .run(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::migrate!("./migrations/legacy/postgres")
+            .run(pool)
+            .await
+            .unwrap(),
     }
     on_pool!(db, pool => {
         sqlx::raw_sql(
@@ -95,7 +108,10 @@ async fn earlier_version(test: TestDb) {
     assert_eq!(count(db, "SELECT count(*) FROM single_login_users").await, 1);
     assert_eq!(count(db, "SELECT count(*) FROM single_login_seats").await, 2);
     assert_eq!(count(db, "SELECT count(*) FROM single_login_attempts").await, 1);
-    assert_eq!(count(db, "SELECT count(*) FROM single_login_signing_keys").await, 1);
+    assert_eq!(
+        count(db, "SELECT count(*) FROM single_login_signing_keys").await,
+        1
+    );
     assert_eq!(count(db, "SELECT count(*) FROM _sqlx_migrations").await, 0);
     assert_eq!(count(db, "SELECT count(*) FROM single_login_migrations").await, 1);
     // The registry works on the renamed tables: the live seat is there, and new rows get

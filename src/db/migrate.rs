@@ -140,7 +140,10 @@ fn legacy_schema(old: &[(i64, Vec<u8>)], legacy: &Migrator) -> Result<bool, DbEr
     let Some(first) = ours(1) else {
         return Ok(false);
     };
-    if !old.iter().any(|(v, sum)| *v == 1 && sum.as_slice() == &*first.checksum) {
+    if !old
+        .iter()
+        .any(|(v, sum)| *v == 1 && sum.as_slice() == &*first.checksum)
+    {
         return Ok(false);
     }
     for (version, sum) in old {

@@ -58,7 +58,9 @@ pub enum DbError {
     },
     /// The database has applied a migration this build does not have: it was migrated by a
     /// newer version.
-    #[error("the database has migration {version}, which this build does not know (a newer version migrated it)")]
+    #[error(
+        "the database has migration {version}, which this build does not know (a newer version migrated it)"
+    )]
     MigrationUnknown {
         /// The migration's number.
         version: i64,

@@ -12,9 +12,9 @@
 
 use std::time::Duration;
 
-use http::HeaderValue;
 use crate::signing::SigningKey;
 use crate::{Millis, SeatId};
+use http::HeaderValue;
 
 /// How long a notice waits to be shown.
 pub const NOTICE_LIFETIME: Duration = Duration::from_secs(5 * 60);

@@ -63,7 +63,10 @@ impl HashedStore {
                     .expect("a constant, valid table name"),
             ),
         };
-        HashedStore { db: db.clone(), inner }
+        HashedStore {
+            db: db.clone(),
+            inner,
+        }
     }
 
     /// Creates the table if missing (and takes over the records of an earlier version's

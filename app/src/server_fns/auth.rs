@@ -265,7 +265,10 @@ mod ssr {
         context: &'a LoginContext,
     ) -> Result<NewSession<'a>, AppError> {
         session.remove_value(PENDING_KEY).await.map_err(ssr::internal)?;
-        ctx.login.new_session(session, context).await.map_err(ssr::internal)
+        ctx.login
+            .new_session(session, context)
+            .await
+            .map_err(ssr::internal)
     }
 
     /// Turns the core's outcome into the answer: the seat key stored and the browser sent on

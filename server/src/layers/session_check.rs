@@ -124,7 +124,11 @@ fn internal(client: &ClientInfo) -> Response {
 
 /// The toast of the request's notice cookie (signed, unexpired), if it has one: "you
 /// signed out", or why its seat ended, read from the seat itself.
-async fn notice(state: &AppState, headers: &http::HeaderMap, client: &ClientInfo) -> Option<app::models::Toast> {
+async fn notice(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    client: &ClientInfo,
+) -> Option<app::models::Toast> {
     match state.ctx.login.notice(headers).await {
         Ok(Some(NoticeSeen::SignedOut)) => Some(messages::signed_out(client.lang)),
         Ok(Some(NoticeSeen::Ended(end))) => {
@@ -190,7 +194,11 @@ pub mod unchecked {
 
     type Layers = tower::layer::util::Stack<
         axum::middleware::FromFnLayer<
-            fn(State<AppState>, Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>,
+            fn(
+                State<AppState>,
+                Request,
+                Next,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>,
             AppState,
             (State<AppState>, Request),
         >,
@@ -220,7 +228,9 @@ pub mod unchecked {
             // Hashed as the check hashes it, so that the yardstick saves the lookup and
             // nothing else.
             let hash = session.id().map(|id| SessionHash::of(&id.to_string()));
-            let seen = hash.as_ref().and_then(|hash| SEEN.lock().ok()?.get(hash).cloned());
+            let seen = hash
+                .as_ref()
+                .and_then(|hash| SEEN.lock().ok()?.get(hash).cloned());
             let state = match seen {
                 Some(state) => state,
                 None => match login.check(&session).await {
