@@ -15,19 +15,20 @@
 //!   ([`SingleLogin::notice`]), never from the URL;
 //! - the app is served with `ConnectInfo` (without it, every request is answered 500);
 //! - plain forms are only safe with CSRF protection: here `SameSite=Lax` cookies and the
-//!   refusal of cross-site form posts (the `Origin` check below). Forms of your own need it
-//!   too.
+//!   library's refusal of cross-origin posts ([`refuse_cross_origin`]). Forms of your own
+//!   need it too.
 
 use std::net::SocketAddr;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use single_login::web::{Client, HashedStore, Notice, NoticeSeen, OnEnded, SignedIn, SingleLogin};
+use single_login::web::{
+    refuse_cross_origin, Client, HashedStore, Notice, NoticeSeen, OnEnded, SignedIn, SingleLogin,
+};
 use single_login::{Db, LoginOutcome, Logins, Policy};
 use tower_sessions::Session;
 
@@ -49,25 +50,8 @@ pub async fn app(db: Db, policy: Policy, secure: bool) -> Result<Router, Box<dyn
         .route("/login", get(login_page).post(log_in))
         .route("/logout", post(log_out))
         .layer(login.session_layer(store))
-        .layer(axum::middleware::from_fn(same_origin_forms))
+        .layer(axum::middleware::from_fn(refuse_cross_origin))
         .with_state(App { login }))
-}
-
-/// CSRF: a form post whose `Origin` is another site's is refused (browsers send `Origin` on
-/// every POST).
-async fn same_origin_forms(request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let same_site = match (origin, host) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, rest)| rest == host),
-        (Some(_), None) => false,
-    };
-    if request.method() == Method::POST && !same_site {
-        return (StatusCode::FORBIDDEN, "Cross-site form refused").into_response();
-    }
-    next.run(request).await
 }
 
 async fn home(signed_in: SignedIn) -> Html<String> {

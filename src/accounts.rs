@@ -156,7 +156,8 @@ impl Accounts {
             }),
             Err(sqlx::Error::Database(e))
                 if e.is_unique_violation()
-                    && e.constraint().is_none_or(|c| c == "users_username_key_unique") =>
+                    && e.constraint()
+                        .is_none_or(|c| c == "single_login_users_username_key_unique") =>
             {
                 Err(SignupError::UsernameTaken)
             }

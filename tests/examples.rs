@@ -10,6 +10,9 @@ mod axum_login;
 #[allow(dead_code)]
 #[path = "../examples/plain.rs"]
 mod plain;
+#[allow(dead_code)]
+#[path = "../examples/quickstart.rs"]
+mod quickstart;
 
 use std::net::SocketAddr;
 
@@ -389,7 +392,41 @@ async fn credential_changes_refuse_logins_under_way(db: TestDb) {
     assert_eq!(Seats::new(db.db.clone()).live(user).await.unwrap().len(), 1);
 }
 
+/// The README's quick start is `examples/quickstart.rs`, word for word, and it works: a
+/// second login sends the first browser to the login page.
+async fn the_readme_quick_start_works_as_written(db: TestDb) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.rs")).unwrap();
+    let body = example
+        .split_once("\nuse ")
+        .map(|(_, rest)| format!("use {rest}"))
+        .unwrap();
+    assert!(
+        readme.contains(&format!("```rust\n{body}```")),
+        "the README's quick start differs from examples/quickstart.rs (after its header)"
+    );
+    let base = serve(quickstart::app(db.db.clone(), false).await.unwrap()).await;
+    let (a, b) = (browser(), browser());
+    let login = |browser: &reqwest::Client| {
+        browser
+            .post(format!("{base}/login"))
+            .form(&[("username", "ferris"), ("password", "correct horse battery")])
+            .send()
+    };
+    assert_eq!(location(&login(&a).await.unwrap()), "/");
+    assert_eq!(a.get(&base).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(location(&login(&b).await.unwrap()), "/");
+    let kicked = a.get(&base).send().await.unwrap();
+    assert_eq!(
+        (kicked.status(), location(&kicked)),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    assert_eq!(b.get(&base).send().await.unwrap().status(), StatusCode::OK);
+}
+
 on_both_backends!(
+    the_readme_quick_start_works_as_written,
     plain_guessing_is_throttled,
     plain_cookies_are_secure_and_cross_site_forms_refused,
     a_miswired_app_fails_loudly,

@@ -271,7 +271,7 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
     let app = app.layer(state.ctx.login.session_layer(state.sessions.clone()));
     #[cfg(feature = "bench-without-seat-check")]
     let app = app.layer(layers::session_check::unchecked::layer(&state));
-    let app = app.layer(axum::middleware::from_fn(layers::origin::refuse_cross_origin));
+    let app = app.layer(axum::middleware::from_fn(single_login::web::refuse_cross_origin));
     let deadlines = Arc::new(layers::deadline::Deadlines {
         body: state.settings.request_body_timeout,
         total: state.settings.request_timeout,

@@ -28,6 +28,7 @@
 pub mod cookies;
 mod extract;
 mod layer;
+mod origin;
 pub mod store;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 pub use cookies::{Cookies, Notice};
 pub use extract::{Client, NotSignedIn, SignedIn};
 pub use layer::{client_address, SeatCheck, SeatCheckLayer};
+pub use origin::refuse_cross_origin;
 pub use store::HashedStore;
 
 use crate::client_ip::ClientIpConfig;

@@ -1,15 +1,16 @@
-//! Refuses state-changing requests from other origins.
+//! CSRF: refuses state-changing requests from other origins.
 //!
-//! Leptos server functions do no CSRF check of their own. SameSite=Lax already keeps the
-//! session cookie off cross-site POSTs; this layer also refuses them outright, using the
-//! browser's `Sec-Fetch-Site` and, for browsers without it, `Origin` against `Host`.
-//! Requests with neither header (curl, scripts) are not browsers' and pass.
+//! `SameSite=Lax` already keeps the session cookie off cross-site POSTs; this middleware
+//! also refuses them outright, using the browser's `Sec-Fetch-Site` and, for browsers
+//! without it, `Origin` against `Host`. Requests with neither header (curl, scripts) are not
+//! browsers' and pass. Add it with `axum::middleware::from_fn(refuse_cross_origin)`.
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, Method, StatusCode};
 
+/// The middleware: `403` for a cross-origin request that is not GET, HEAD, OPTIONS or TRACE.
 pub async fn refuse_cross_origin(request: Request, next: Next) -> Response {
     if is_safe(request.method()) || same_origin(&request) {
         next.run(request).await
