@@ -1034,27 +1034,18 @@ async fn re_authentication_and_the_password_change_are_core_operations(db: TestD
         .unwrap());
 
     // Two wrong attempts fill this session's bucket: the second ends the session itself.
-    let wrong = logins
-        .change_password(
+    let guess = || {
+        logins.change_password(
             alice.id,
             "guess".into(),
             Password::parse("another one").unwrap(),
             here,
             ip,
         )
-        .await
-        .unwrap();
+    };
+    let wrong = guess().await.unwrap();
     assert!(matches!(wrong, ReauthOutcome::WrongPassword), "{wrong:?}");
-    let ended = logins
-        .change_password(
-            alice.id,
-            "guess".into(),
-            Password::parse("another one").unwrap(),
-            here,
-            ip,
-        )
-        .await
-        .unwrap();
+    let ended = guess().await.unwrap();
     assert!(matches!(ended, ReauthOutcome::SessionEnded), "{ended:?}");
     assert!(logins.seats.live(alice.id).await.unwrap().is_empty());
     let (_, how) = logins.seats.ended(here).await.unwrap().unwrap();

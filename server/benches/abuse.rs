@@ -48,17 +48,10 @@ fn main() {
     };
     add_user(&binary, &env, "owner");
 
-    let mut serve = Command::new(&binary);
-    env(&mut serve);
-    let server = Server(serve.stdout(Stdio::null()).spawn().unwrap());
+    let server = Server::start(&binary, &env);
     let pid = server.0.id();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         let base = format!("http://127.0.0.1:{port}");
         wait_until_up(&base).await;
         let owner = browser();
@@ -147,15 +140,8 @@ fn rotation(binary: &str) {
     for name in ["owner", "stranger"] {
         add_user(binary, &env, name);
     }
-    let mut serve = Command::new(binary);
-    env(&mut serve);
-    let server = Server(serve.stdout(Stdio::null()).spawn().unwrap());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    let server = Server::start(binary, &env);
+    runtime().block_on(async move {
         let base = format!("http://127.0.0.1:{port}");
         wait_until_up(&base).await;
         let attempts = || async {
@@ -318,6 +304,24 @@ fn answers(counts: &[AtomicU64; 6]) -> String {
 
 /// Kills the server when the benchmark ends, however it ends.
 struct Server(Child);
+
+impl Server {
+    /// The release server under `env`, its output dropped; stopped when dropped.
+    fn start(binary: &str, env: &dyn Fn(&mut Command)) -> Server {
+        let mut serve = Command::new(binary);
+        env(&mut serve);
+        Server(serve.stdout(Stdio::null()).spawn().unwrap())
+    }
+}
+
+/// The load generator's runtime: two workers, like the machine's cores.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
 
 impl Drop for Server {
     fn drop(&mut self) {

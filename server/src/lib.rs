@@ -31,15 +31,6 @@ use crate::config::{Config, Settings};
 
 pub use single_login::web::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 
-/// The session cookie's name under these settings.
-pub fn session_cookie_name(settings: &Settings) -> &'static str {
-    if settings.cookie_secure() {
-        SECURE_SESSION_COOKIE
-    } else {
-        SESSION_COOKIE
-    }
-}
-
 /// Largest request body accepted; forms here are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 

@@ -19,7 +19,7 @@ use leptos::config::LeptosOptions;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use server::config::{Config, DatabaseUrl, Settings};
-use server::{router, session_cookie_name, AppState};
+use server::{router, AppState};
 use single_login::on_pool;
 use tower::ServiceExt;
 
@@ -344,7 +344,7 @@ fn no_request_breaks_the_server() {
         assert!(status.is_success() || status.is_redirection(), "{status}");
         (state, app, cookie.expect("a session cookie"))
     });
-    let cookie_name = session_cookie_name(&state.settings);
+    let cookie_name = state.ctx.login.session_cookie_name();
 
     let cases = std::env::var("FUZZ_CASES")
         .ok()

@@ -13,6 +13,7 @@ use sqlx::migrate::Migrator;
 
 use super::{Db, DbError};
 use crate::clock::Millis;
+use crate::signing::hex;
 
 /// Where the applied migrations are recorded.
 pub const TABLE: &str = "single_login_migrations";
@@ -166,8 +167,4 @@ fn check_applied(applied: &[(i64, String)], current: &Migrator) -> Result<(), Db
         }
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    crate::signing::hex(bytes)
 }

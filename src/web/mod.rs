@@ -224,11 +224,6 @@ impl SingleLogin {
         self
     }
 
-    /// Whether cookies are `Secure` (the default).
-    pub fn secure_cookies(&self) -> bool {
-        self.secure
-    }
-
     /// The key that signs the notice and known-device cookies, instead of the one kept in
     /// the database (`single_login_signing_keys`, made at the first start).
     pub fn signing_key(self, key: SigningKey) -> Self {

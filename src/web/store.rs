@@ -23,15 +23,14 @@ const OLD_TABLE: &str = "session_by_hash";
 /// of their id. Run [`HashedStore::migrate`] once at start; delete expired records now and
 /// then with [`ExpiredDeletion::delete_expired`].
 #[derive(Debug, Clone)]
-pub struct HashedStore {
-    db: Db,
-    inner: Inner,
-}
+pub struct HashedStore(Inner);
 
+/// tower-sessions' store for the backend, and its pool (which that store keeps to itself)
+/// for the migration's own statements.
 #[derive(Debug, Clone)]
 enum Inner {
-    Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    Sqlite(SqliteStore, sqlx::SqlitePool),
+    Postgres(PostgresStore, sqlx::PgPool),
 }
 
 /// The id a record is stored under: the first 128 bits of `SHA-256` of the cookie's id.
@@ -51,29 +50,27 @@ fn stored(record: &Record) -> Record {
 impl HashedStore {
     /// The store in `db`.
     pub fn new(db: &Db) -> Self {
-        let inner = match db {
+        HashedStore(match db {
             Db::Sqlite(pool) => Inner::Sqlite(
                 SqliteStore::new(pool.clone())
                     .with_table_name(TABLE)
                     .expect("a constant, valid table name"),
+                pool.clone(),
             ),
             Db::Postgres(pool) => Inner::Postgres(
                 PostgresStore::new(pool.clone())
                     .with_table_name(TABLE)
                     .expect("a constant, valid table name"),
+                pool.clone(),
             ),
-        };
-        HashedStore {
-            db: db.clone(),
-            inner,
-        }
+        })
     }
 
     /// Creates the table if missing (and takes over the records of an earlier version's
     /// `session_by_hash`).
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        match (&self.inner, &self.db) {
-            (Inner::Sqlite(store), Db::Sqlite(pool)) => {
+        match &self.0 {
+            Inner::Sqlite(store, pool) => {
                 let old: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1 \
                      AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $2)",
@@ -89,7 +86,7 @@ impl HashedStore {
                 }
                 store.migrate().await
             }
-            (Inner::Postgres(store), Db::Postgres(pool)) => {
+            Inner::Postgres(store, pool) => {
                 sqlx::raw_sql(&format!(
                     r#"DO $$ BEGIN
                         IF to_regclass('tower_sessions.{OLD_TABLE}') IS NOT NULL
@@ -102,7 +99,6 @@ impl HashedStore {
                 .await?;
                 store.migrate().await
             }
-            _ => unreachable!("the store is made for its own database"),
         }
     }
 }
@@ -119,17 +115,17 @@ impl SessionStore for HashedStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let record = stored(record);
-        match &self.inner {
-            Inner::Sqlite(store) => store.save(&record).await,
-            Inner::Postgres(store) => store.save(&record).await,
+        match &self.0 {
+            Inner::Sqlite(store, _) => store.save(&record).await,
+            Inner::Postgres(store, _) => store.save(&record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = stored_id(id);
-        let record = match &self.inner {
-            Inner::Sqlite(store) => store.load(&key).await?,
-            Inner::Postgres(store) => store.load(&key).await?,
+        let record = match &self.0 {
+            Inner::Sqlite(store, _) => store.load(&key).await?,
+            Inner::Postgres(store, _) => store.load(&key).await?,
         };
         // The session goes on under the cookie's id, never the stored one.
         Ok(record.map(|mut record| {
@@ -140,9 +136,9 @@ impl SessionStore for HashedStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let key = stored_id(id);
-        match &self.inner {
-            Inner::Sqlite(store) => store.delete(&key).await,
-            Inner::Postgres(store) => store.delete(&key).await,
+        match &self.0 {
+            Inner::Sqlite(store, _) => store.delete(&key).await,
+            Inner::Postgres(store, _) => store.delete(&key).await,
         }
     }
 }
@@ -150,9 +146,9 @@ impl SessionStore for HashedStore {
 #[async_trait]
 impl ExpiredDeletion for HashedStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        match &self.inner {
-            Inner::Sqlite(store) => store.delete_expired().await,
-            Inner::Postgres(store) => store.delete_expired().await,
+        match &self.0 {
+            Inner::Sqlite(store, _) => store.delete_expired().await,
+            Inner::Postgres(store, _) => store.delete_expired().await,
         }
     }
 }

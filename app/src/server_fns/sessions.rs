@@ -187,7 +187,8 @@ mod ssr {
         user: UserId,
         seat: SeatId,
     ) -> Result<T, AppError> {
-        let client_ip = ssr::client().ip;
+        let client = ssr::client();
+        let client_ip = client.ip;
         match outcome {
             ReauthOutcome::Done(done) => Ok(done),
             ReauthOutcome::WrongPassword => {
@@ -212,7 +213,7 @@ mod ssr {
                     "session ended after too many wrong passwords"
                 );
                 Err(AppError::SessionEnded(ssr::messages::revoked_after_failures(
-                    ssr::client().lang,
+                    client.lang,
                 )))
             }
             ReauthOutcome::Throttled { wait } => Err(ssr::throttled(operation, Some(user), wait)),
