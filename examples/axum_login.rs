@@ -2,7 +2,7 @@
 //! its users and its password check; after `AuthSession::login`, single-login opens the seat
 //! (and ends the older one). A kicked request gets the app's own answer: 401 with JSON.
 //!
-//! `INSECURE_DEV_COOKIES=1 cargo run --example axum_login --features tower-sessions`, then
+//! `INSECURE_DEV_COOKIES=1 cargo run -p single-login --example axum_login --features tower-sessions`, then
 //! `curl -c a -d 'username=ferris&password=hunter42' http://127.0.0.1:3002/login` twice with
 //! two cookie jars, and `curl -b a http://127.0.0.1:3002/`.
 //!

@@ -2,7 +2,7 @@
 //! passwords. A second login signs the first browser out; its next request lands on the
 //! login page, which says why.
 //!
-//! `INSECURE_DEV_COOKIES=1 cargo run --example plain --features tower-sessions`, then open
+//! `INSECURE_DEV_COOKIES=1 cargo run -p single-login --example plain --features tower-sessions`, then open
 //! <http://127.0.0.1:3001> and sign in as `alice` / `correct horse battery` in two browsers.
 //! (Without `INSECURE_DEV_COOKIES`, the cookies are `Secure`: serve it behind TLS.)
 //!
