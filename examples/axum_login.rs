@@ -11,6 +11,9 @@
 //! ([`SingleLogin::credentials_changed`], which the app calls after writing a new password)
 //! refuses it. The app's own password check must be throttled by the app (single-login's
 //! [`single_login::Logins`] does it for its own accounts; see the `plain` example).
+//!
+//! The same hardening as every example: cross-origin posts refused, the library's security
+//! headers, `no-store` answers.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,11 +22,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{middleware, Form, Json, Router};
 use axum_login::{AuthManagerLayerBuilder, AuthUser, AuthnBackend};
 use http::StatusCode;
 use serde::Deserialize;
-use single_login::web::{Client, HashedStore, OnEnded, SignedIn, SingleLogin};
+use single_login::web::{
+    no_store, refuse_cross_origin, security_headers, Client, HashedStore, OnEnded, SignedIn, SingleLogin,
+};
 use single_login::{Db, LoginOutcome, Policy, UserId};
 use tower_sessions::Session;
 
@@ -144,6 +149,9 @@ pub async fn app(
         .route("/logout", post(log_out))
         .layer(login.layer())
         .layer(AuthManagerLayerBuilder::new(backend, sessions).build())
+        .layer(middleware::from_fn(refuse_cross_origin))
+        .layer(middleware::from_fn(no_store))
+        .layer(middleware::from_fn_with_state(login.security_headers(), security_headers))
         .with_state(login))
 }
 

@@ -16,7 +16,9 @@
 //! - the app is served with `ConnectInfo` (without it, every request is answered 500);
 //! - plain forms are only safe with CSRF protection: here `SameSite=Lax` cookies and the
 //!   library's refusal of cross-origin posts ([`refuse_cross_origin`]). Forms of your own
-//!   need it too.
+//!   need it too;
+//! - every answer carries the library's security headers ([`security_headers`]: CSP, no
+//!   framing, nosniff, HSTS with `Secure` cookies) and pages are `no-store` ([`no_store`]).
 
 use std::net::SocketAddr;
 
@@ -27,7 +29,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use single_login::web::{
-    refuse_cross_origin, Client, HashedStore, Notice, NoticeSeen, OnEnded, SignedIn, SingleLogin,
+    no_store, refuse_cross_origin, security_headers, Client, HashedStore, Notice, NoticeSeen, OnEnded,
+    SignedIn, SingleLogin,
 };
 use single_login::{Db, LoginOutcome, Logins, Policy};
 use tower_sessions::Session;
@@ -51,6 +54,11 @@ pub async fn app(db: Db, policy: Policy, secure: bool) -> Result<Router, Box<dyn
         .route("/logout", post(log_out))
         .layer(login.session_layer(store))
         .layer(axum::middleware::from_fn(refuse_cross_origin))
+        .layer(axum::middleware::from_fn(no_store))
+        .layer(axum::middleware::from_fn_with_state(
+            login.security_headers(),
+            security_headers,
+        ))
         .with_state(App { login }))
 }
 

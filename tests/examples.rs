@@ -163,6 +163,15 @@ async fn axum_login_a_second_login_answers_the_first_with_json(db: TestDb) {
     assert_eq!(location(&log_in(&b, &base, "ferris", "hunter42").await), "/");
     let kicked = a.get(&base).send().await.unwrap();
     assert_eq!(kicked.status(), StatusCode::UNAUTHORIZED);
+    // The app's own answer to a kick still leaves with the hardening headers.
+    assert_hardened(&kicked, false);
+    let forged = b
+        .post(format!("{base}/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = kicked.json().await.unwrap();
     assert_eq!(
         (body["error"].as_str(), body["reason"].as_str()),
@@ -218,7 +227,29 @@ async fn plain_guessing_is_throttled(db: TestDb) {
         .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
 }
 
-/// Secure cookies by default (`__Host-`), and a cross-site form post is refused.
+/// The library's hardening headers on a response; HSTS exactly where cookies are `Secure`.
+fn assert_hardened(response: &reqwest::Response, secure: bool) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let csp = header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
+    assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(header("strict-transport-security").is_some(), secure);
+}
+
+/// Secure cookies by default (`__Host-`), the hardening headers on pages and errors alike,
+/// and a cross-site form post is refused.
 async fn plain_cookies_are_secure_and_cross_site_forms_refused(db: TestDb) {
     alice(&db).await;
     let secure = serve(plain::app(db.db.clone(), Policy::default(), true).await.unwrap()).await;
@@ -231,6 +262,12 @@ async fn plain_cookies_are_secure_and_cross_site_forms_refused(db: TestDb) {
         .to_owned();
     assert!(cookie.starts_with("__Host-single_login_session="), "{cookie}");
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert_hardened(&response, true);
+    let page = browser().get(format!("{secure}/login")).send().await.unwrap();
+    assert_hardened(&page, true);
+    let insecure = serve(plain::app(db.db.clone(), Policy::default(), false).await.unwrap()).await;
+    let page = browser().get(format!("{insecure}/login")).send().await.unwrap();
+    assert_hardened(&page, false);
     let forged = browser()
         .post(format!("{secure}/login"))
         .header("origin", "https://evil.example")
@@ -239,6 +276,7 @@ async fn plain_cookies_are_secure_and_cross_site_forms_refused(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_hardened(&forged, true);
 }
 
 /// The seat check's answers to an app wired wrong: served without `ConnectInfo`, or with

@@ -275,7 +275,7 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
             layers::deadline::bound,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(layers::cache::no_store))
+        .layer(axum::middleware::from_fn(single_login::web::no_store))
         .layer(axum::middleware::from_fn(layers::errors::drop_forged_results))
         .layer(axum::middleware::from_fn_with_state(
             security,

@@ -19,6 +19,8 @@
 //!   session id after re-authentication), [`SingleLogin::end_session`] (one of the user's
 //!   other sessions), and [`SingleLogin::credentials_changed`] (after the application wrote
 //!   a new password: every other session ends, and logins under way are refused).
+//! - Hardening every site needs: [`refuse_cross_origin`] (CSRF for form posts),
+//!   [`security_headers`] and [`no_store`].
 //! - [`SingleLogin::notice`]: on the login page, why this browser was just signed out (a
 //!   signed, short-lived cookie, never a URL anyone could link).
 //!
@@ -27,6 +29,7 @@
 
 pub mod cookies;
 mod extract;
+pub mod headers;
 mod layer;
 mod origin;
 pub mod store;
@@ -40,6 +43,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 
 pub use cookies::{Cookies, Notice};
 pub use extract::{Client, NotSignedIn, SignedIn};
+pub use headers::{no_store, security_headers, SecurityHeaders};
 pub use layer::{client_address, SeatCheck, SeatCheckLayer};
 pub use origin::refuse_cross_origin;
 pub use store::HashedStore;
@@ -255,6 +259,12 @@ impl SingleLogin {
         } else {
             SESSION_COOKIE
         }
+    }
+
+    /// The response headers for this site ([`security_headers`]): HSTS exactly where the
+    /// session cookie is `Secure`, and [`headers::DEFAULT_CSP`].
+    pub fn security_headers(&self) -> SecurityHeaders {
+        SecurityHeaders::new().hsts(self.secure)
     }
 
     /// The session layer with the seat check inside it: add it once, as the outermost layer

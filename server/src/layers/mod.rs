@@ -1,12 +1,11 @@
 //! The layers every request passes through, outermost first: tracing, the host allow-list
 //! and the security headers, the removal of forged form results from the address,
-//! `Cache-Control`, the body limit, the time bounds on the body and the answer
+//! `Cache-Control` (the library's `no_store`), the body limit, the time bounds on the body and the answer
 //! ([`deadline`]), the library's cross-origin refusal, its session layer and seat check
 //! (`single_login::web`: the session, the client's address, the kick), the app's reading of
 //! them ([`session_check`]: language, pages of ended sessions, the flash), and the mapping of
 //! errors to statuses.
 
-pub mod cache;
 pub mod deadline;
 pub mod errors;
 pub mod security;

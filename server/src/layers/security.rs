@@ -1,6 +1,6 @@
-//! The headers with which every response asks the browser to contain mistakes, set in this
-//! one place for pages, API answers, static files and errors alike; and the allow-list of
-//! host names.
+//! The allow-list of host names, and the headers with which every response asks the browser
+//! to contain mistakes, set in this one place for pages, API answers, static files and errors
+//! alike: the library's ([`SecurityHeaders`]) and the app's own Content-Security-Policy.
 //!
 //! Each request gets a fresh CSP nonce here. Leptos writes it on the inline scripts it renders
 //! (hydration, resolved resources) once [`provide_nonce`] has put it into the render's
@@ -11,18 +11,19 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderName, HeaderValue, StatusCode};
+use http::{header, HeaderValue, StatusCode};
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
+use single_login::web::SecurityHeaders;
 
 use crate::config::{normalize_host, Settings};
 
 /// What the headers depend on, worked out once at start: per response only the nonce is new.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// `Strict-Transport-Security`: only where the cookie is `Secure`, i.e. where the site is
-    /// served over TLS (a browser ignores the header over plain http anyway).
-    hsts: bool,
+    /// The library's static headers; `Strict-Transport-Security` only where the cookie is
+    /// `Secure`, i.e. where the site is served over TLS.
+    headers: SecurityHeaders,
     /// The Content-Security-Policy before and after its nonce.
     csp_before_nonce: String,
     csp_after_nonce: String,
@@ -80,7 +81,9 @@ impl Policy {
         ]
         .join("; ");
         Policy {
-            hsts: settings.cookie_secure(),
+            headers: SecurityHeaders::new()
+                .hsts(settings.cookie_secure())
+                .content_security_policy(None),
             // Nothing loads from elsewhere unless a directive says so. Only scripts carrying
             // this response's nonce run (Leptos's hydration and resource scripts), and what
             // they load ('strict-dynamic'), so an injected <script> or a javascript: link does
@@ -144,38 +147,7 @@ fn set_headers(policy: &Policy, nonce: &Nonce, response: &mut Response) {
     if let Ok(csp) = HeaderValue::from_str(&policy.csp(nonce)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
-    let mut set = |name: HeaderName, value: &'static str| {
-        headers.insert(name, HeaderValue::from_static(value));
-    };
-    // Files are what their Content-Type says: a user-controlled answer is never run as a
-    // script or stylesheet.
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    // Other sites learn nothing of our addresses (`/sessions?highlight=…`, `/login?next=…`);
-    // same-origin requests keep the Referer, which the no-JS form errors use.
-    set(header::REFERRER_POLICY, "same-origin");
-    // A window this site opens, or that opens it, gets no handle on the other.
-    set(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
-    // Other sites may not embed our answers (the wasm, the API) in theirs.
-    set(
-        HeaderName::from_static("cross-origin-resource-policy"),
-        "same-origin",
-    );
-    // The same as frame-ancestors, for browsers older than CSP 2.
-    set(header::X_FRAME_OPTIONS, "DENY");
-    // Powerful features the app never uses, off for it and anything it might embed.
-    set(
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), \
-         bluetooth=(), midi=(), display-capture=(), screen-wake-lock=(), accelerometer=(), \
-         gyroscope=(), magnetometer=()",
-    );
-    if policy.hsts {
-        // Two years; not includeSubDomains: other hosts of the domain are not ours to decide.
-        set(header::STRICT_TRANSPORT_SECURITY, "max-age=63072000");
-    }
+    policy.headers.apply(headers);
 }
 
 /// Puts this request's nonce into the render's context, where Leptos's scripts read it (the
