@@ -151,7 +151,10 @@ pub async fn app(
         .layer(AuthManagerLayerBuilder::new(backend, sessions).build())
         .layer(middleware::from_fn(refuse_cross_origin))
         .layer(middleware::from_fn(no_store))
-        .layer(middleware::from_fn_with_state(login.security_headers(), security_headers))
+        .layer(middleware::from_fn_with_state(
+            login.security_headers(),
+            security_headers,
+        ))
         .with_state(login))
 }
 

@@ -1,23 +1,19 @@
-//! The account store.
+//! The account store: the users single-login knows (its own, or an application's adopted
+//! by id), their limits and their state. Passwords (sign-up, checks, changes) are in
+//! `accounts/passwords.rs`, with the feature `passwords`.
+
+#[cfg(feature = "passwords")]
+mod passwords;
 
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
-use crate::password::{HashError, Hashing, Password, StoredHash};
-use crate::seats::{CredentialChange, Seats};
+#[cfg(feature = "passwords")]
+use crate::password::Hashing;
 use crate::username::Username;
-use crate::vocabulary::SeatId;
 pub use crate::vocabulary::{CredentialEpoch, User, UserId};
-
-/// A user whose password was just checked, and the credentials it was checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    /// The user whose password matched.
-    pub user: User,
-    /// The credential epoch the password was checked against: a seat opens only while it is
-    /// still the account's ([`Seats::open`]).
-    pub epoch: CredentialEpoch,
-}
+#[cfg(feature = "passwords")]
+pub use passwords::{AuthError, ChangePasswordError, SignupError, Verified};
 
 /// A user as an operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,84 +33,22 @@ pub struct UserSummary {
     pub disabled: bool,
 }
 
-/// Why [`Accounts::sign_up`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SignupError {
-    /// Another account has the same name (compared by [`Username::key`]).
-    #[error("username taken")]
-    UsernameTaken,
-    /// The password could not be hashed, or no hashing slot was free in time.
-    #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The insert failed, for another reason than a taken name.
-    #[error("could not store the new user")]
-    Db(#[source] sqlx::Error),
-}
-
-/// Why [`Accounts::change_password`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ChangePasswordError {
-    /// The current password did not match, or another change came first (the epoch moved).
-    #[error("wrong current password")]
-    WrongPassword,
-    /// Verifying or hashing failed, or no hashing slot was free in time.
-    #[error(transparent)]
-    Hash(#[from] HashError),
-    /// Reading the current password or storing the new one failed.
-    #[error("could not store the new password")]
-    Db(#[from] sqlx::Error),
-}
-
-/// Why [`Accounts::authenticate`] or [`Accounts::verify_password`] gave no answer.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// Unknown user and wrong password alike: callers must not tell them apart to the
-    /// client. `target` is the account the name belongs to, for the logs only.
-    #[error("invalid username or password")]
-    InvalidCredentials {
-        /// The account the name belongs to, if any.
-        target: Option<UserId>,
-    },
-    /// Verifying failed, or no hashing slot was free in time ([`HashError::Busy`]).
-    #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The user's password hash could not be read.
-    #[error("could not read the user")]
-    Db(#[from] sqlx::Error),
-}
-
-struct Credentials {
-    user: User,
-    hash: StoredHash,
-    disabled: bool,
-    epoch: CredentialEpoch,
-}
-
-/// The account store: creates users and checks and changes their passwords, hashing on a
-/// bounded [`Hashing`]. Cheap to clone.
+/// The account store: creates users and (feature `passwords`) checks and changes their
+/// passwords, hashing on a bounded `Hashing`. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Accounts {
     db: Db,
+    #[cfg(feature = "passwords")]
     hashing: Hashing,
 }
 
 impl Accounts {
-    /// Accounts with the default bound on password hashing.
+    /// Accounts over `db` (with the default bound on password hashing).
     pub fn new(db: Db) -> Self {
-        Accounts::with_hashing(db, Hashing::default())
-    }
-
-    /// Accounts that hash on `hashing`, sharing its slots with every other clone of it.
-    pub fn with_hashing(db: Db, hashing: Hashing) -> Self {
-        Accounts { db, hashing }
-    }
-
-    /// The same accounts, whose hashing waits in `lane` for its slot
-    /// ([`Hashing::in_lane`]): pass the client's lane so that slots are shared fairly.
-    pub fn in_lane(&self, lane: crate::slots::Lane) -> Self {
         Accounts {
-            db: self.db.clone(),
-            hashing: self.hashing.in_lane(lane),
+            db,
+            #[cfg(feature = "passwords")]
+            hashing: Hashing::default(),
         }
     }
 
@@ -131,52 +65,20 @@ impl Accounts {
         .is_some())
     }
 
-    /// Creates an account with `username` and the hash of `password`, at
-    /// [`CredentialEpoch::INITIAL`]. A name whose key is taken is
-    /// [`SignupError::UsernameTaken`].
-    #[tracing::instrument(skip_all, fields(username = %username))]
-    pub async fn sign_up(&self, username: &Username, password: Password) -> Result<User, SignupError> {
-        let hash = self.hashing.hash(password).await?;
-        let inserted = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(
-                "INSERT INTO single_login_users (username, username_key, password_hash, created_at) \
-                 VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(username.as_str())
-            .bind(username.key())
-            .bind(&hash.0)
-            .bind(Millis::now().0)
-            .fetch_one(pool)
-            .await
-        });
-        match inserted {
-            Ok(id) => Ok(User {
-                id: UserId(id),
-                username: username.as_str().to_owned(),
-            }),
-            Err(sqlx::Error::Database(e))
-                if e.is_unique_violation()
-                    && e.constraint()
-                        .is_none_or(|c| c == "single_login_users_username_key_unique") =>
-            {
-                Err(SignupError::UsernameTaken)
-            }
-            Err(e) => Err(SignupError::Db(e)),
-        }
-    }
-
     /// Takes in a user of the application's own user store, by its stable id, so that its
     /// sessions can hold seats; returns it with its current credentials. Idempotent. For
     /// applications that check passwords themselves: such a user has no single-login name
     /// (it shows as `#id`, which no [`Username`] can be) and no password here, so it cannot
-    /// log in through [`Accounts::authenticate`]. Do not mix it with [`Accounts::sign_up`] in
+    /// log in through `Accounts::authenticate`. Do not mix it with `Accounts::sign_up` in
     /// one database: the ids would share one space.
     pub async fn adopt(&self, id: UserId) -> Result<(User, CredentialEpoch), sqlx::Error> {
         let name = format!("#{}", id.0);
         let now = Millis::now().0;
         // PostgreSQL's identity column takes a given id only when told to.
         let overriding = match &self.db {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(_) => "",
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => "OVERRIDING SYSTEM VALUE",
         };
         let insert = format!(
@@ -198,109 +100,20 @@ impl Accounts {
         Ok((User { id, username: row.0 }, CredentialEpoch(row.1)))
     }
 
-    /// Checks a username and password. The raw password is taken as typed (not parsed), so that
-    /// a password set under older, looser rules still works; an unparseable username costs a
-    /// dummy verification like an unknown one.
-    #[tracing::instrument(skip_all)]
-    pub async fn authenticate(&self, username: &str, password: String) -> Result<Verified, AuthError> {
-        let found = match Username::parse(username) {
-            Ok(name) => self.find_credentials(&name).await?,
-            Err(_) => None,
-        };
-        let (user, stored, disabled, epoch) = match found {
-            Some(Credentials {
-                user,
-                hash,
-                disabled,
-                epoch,
-            }) => (Some(user), Some(hash), disabled, epoch),
-            None => (None, None, false, CredentialEpoch::INITIAL),
-        };
-        // A disabled account is verified like any other, so that its answer (and its time)
-        // says nothing about it.
-        let ok = self.hashing.verify(password, stored).await?;
-        match user {
-            Some(user) if ok && !disabled => Ok(Verified { user, epoch }),
-            user => Err(AuthError::InvalidCredentials {
-                target: user.map(|u| u.id),
-            }),
-        }
-    }
-
-    /// Replaces a user's password after checking the current one, and ends every other
-    /// session of the user but `keep`: the new hash, the new credential epoch and the ended
-    /// sessions commit together (see [`Seats::change_credentials`]). Returns how many
-    /// sessions ended. A change that raced another (the epoch moved between the check and
-    /// the write) is refused as a wrong password: the password it checked is no longer the
-    /// current one.
-    #[tracing::instrument(skip_all, fields(user = user.0))]
-    pub async fn change_password(
-        &self,
-        seats: &Seats,
-        user: UserId,
-        current: String,
-        new: Password,
-        keep: SeatId,
-    ) -> Result<u64, ChangePasswordError> {
-        let stored = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (String, i64)>("SELECT password_hash, credential_epoch FROM single_login_users WHERE id = $1")
-                .bind(user.0)
-                .fetch_optional(pool)
-                .await?
-        });
-        let epoch = stored.as_ref().map(|(_, epoch)| CredentialEpoch(*epoch));
-        if !self
-            .hashing
-            .verify(current, stored.map(|(hash, _)| StoredHash(hash)))
-            .await?
-        {
-            return Err(ChangePasswordError::WrongPassword);
-        }
-        let hash = self.hashing.hash(new).await?;
-        let change = CredentialChange::Password {
-            hash: &hash,
-            verified: epoch.ok_or(ChangePasswordError::WrongPassword)?,
-        };
-        seats
-            .change_credentials(user, change, Some(keep))
-            .await?
-            .ok_or(ChangePasswordError::WrongPassword)
-    }
-
-    /// Checks a user's password (to confirm a sensitive action).
-    pub async fn verify_password(&self, user: UserId, password: String) -> Result<bool, AuthError> {
-        let stored = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, String>("SELECT password_hash FROM single_login_users WHERE id = $1")
-                .bind(user.0)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(self.hashing.verify(password, stored.map(StoredHash)).await?)
-    }
-
-    async fn find_credentials(&self, name: &Username) -> Result<Option<Credentials>, sqlx::Error> {
+    /// The user with this name (compared by [`Username::key`]), disabled or not.
+    pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, sqlx::Error> {
         let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
-                "SELECT id, username, password_hash, disabled_at, credential_epoch FROM single_login_users WHERE username_key = $1",
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT id, username FROM single_login_users WHERE username_key = $1",
             )
             .bind(name.key())
             .fetch_optional(pool)
-            .await
-        })?;
-        Ok(row.map(|(id, username, hash, disabled_at, epoch)| Credentials {
-            user: User {
-                id: UserId(id),
-                username,
-            },
-            hash: StoredHash(hash),
-            disabled: disabled_at.is_some(),
-            epoch: CredentialEpoch(epoch),
+            .await?
+        });
+        Ok(row.map(|(id, username)| User {
+            id: UserId(id),
+            username,
         }))
-    }
-
-    /// The user with this name (compared by [`Username::key`]), disabled or not.
-    pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, sqlx::Error> {
-        Ok(self.find_credentials(name).await?.map(|c| c.user))
     }
 
     /// Every user with their live session count, by name.

@@ -30,6 +30,7 @@ const BACKLOG: usize = 256;
 pub(crate) enum Notice {
     User(UserId),
     /// Notices may have been missed (a dropped database connection): everyone re-reads.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Everyone,
 }
 
@@ -104,10 +105,24 @@ impl SeatChanges {
 /// A listening PostgreSQL connection, from [`crate::Seats::listen`]: the half of the feed that
 /// crosses processes. The trigger of migration `postgres/0006` is the other half.
 pub struct Relay {
+    #[cfg(feature = "postgres")]
     listener: sqlx::postgres::PgListener,
     notifier: Notifier,
+    /// Without PostgreSQL there is no relay to make: the type exists, with no value.
+    #[cfg(not(feature = "postgres"))]
+    never: std::convert::Infallible,
 }
 
+#[cfg(not(feature = "postgres"))]
+impl Relay {
+    /// Never called: no relay exists in a build without PostgreSQL.
+    pub async fn run(self) -> Result<(), sqlx::Error> {
+        let _ = self.notifier;
+        match self.never {}
+    }
+}
+
+#[cfg(feature = "postgres")]
 impl Relay {
     /// Listens on [`NOTIFY_CHANNEL`]. Listeners are told to re-read once it listens, for what
     /// was said while it did not.
@@ -136,6 +151,7 @@ impl Relay {
 }
 
 /// Parses a `NOTIFY` payload; ids that do not parse are skipped.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn parse_payload(payload: &str) -> impl Iterator<Item = UserId> + '_ {
     payload
         .split(',')

@@ -4,43 +4,63 @@
 //! so on its next request. The rules live here, with no web framework in sight; the
 //! features `axum` and `tower-sessions` add [`web`], which puts them into any axum app.
 //!
-//! # Quick start (features `axum` and `tower-sessions`)
+//! # Quick start (feature `tower-sessions`)
 //!
 //! ```no_run
 //! # #[cfg(feature = "tower-sessions")]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::routing::get;
 //! use axum::Router;
-//! use single_login::web::{OnEnded, SignedIn, SingleLogin};
+//! use single_login::web::{HashedStore, OnEnded, SignedIn, SingleLogin};
 //! use single_login::{Db, Policy};
-//! use tower_sessions::{MemoryStore, SessionManagerLayer};
 //!
+//! // The app's own database will do: single-login's tables are all `single_login_*`.
 //! let db = Db::connect("sqlite://data/app.db").await?;
 //! db.migrate().await?;
+//! let store = HashedStore::new(&db);
+//! store.migrate().await?;
 //! let login = SingleLogin::new(db, Policy::default()).on_ended(OnEnded::Redirect("/login".into()));
 //! let app: Router = Router::new()
 //!     .route("/", get(|me: SignedIn| async move { format!("user {}", me.user.0) }))
-//!     // ... your login route calls `login.log_in(&session, user_id, &client)`
-//!     .layer(login.layer())
-//!     .layer(SessionManagerLayer::new(MemoryStore::default()));
+//!     // ... your login route: `login.begin_login(user)` before your password check, then
+//!     // `login.log_in(&session, ticket, &client)`
+//!     .layer(login.session_layer(store));
+//! // Serve it with `into_make_service_with_connect_info::<SocketAddr>()`.
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! The README's section "Use single-login in your own axum app" has a whole app.
+//!
 //! The pieces:
-//! - [`Username`] and [`Password`] parse untrusted input into valid values;
-//! - [`password`] hashes and verifies with argon2id off the async runtime, a bounded number
-//!   at a time ([`Hashing`]);
-//! - [`Db`] connects to SQLite or PostgreSQL and runs the migrations;
+//! - [`Username`] and (feature `passwords`) `Password` parse untrusted input into valid values;
+//! - `password` (feature `passwords`) hashes and verifies with argon2id off the async
+//!   runtime, a bounded number at a time (`Hashing`);
+//! - [`Db`] connects to SQLite (feature `sqlite`) or PostgreSQL (feature `postgres`) and runs
+//!   the migrations;
 //! - [`Accounts`] stores users (or adopts the ids of an application's own, [`Accounts::adopt`]);
-//! - [`Logins`] is the login itself: throttle, verification and seat, in order;
+//! - [`Logins`] is the login itself: throttle, verification and seat, in order (without the
+//!   feature `passwords`, the seat of a user the application verified);
 //! - [`Seats`] is the session-seat registry: one row per login, opened under the user's lock
 //!   so that simultaneous logins cannot outnumber the policy;
 //! - [`changes`] tells live pages, in this process and others, that a user's seats changed;
 //! - [`policy`] decides, as a pure function, which seats a new login ends;
 //! - [`client_ip`] finds the client behind trusted reverse proxies;
-//! - [`throttle`] counts password checks per client network, account and user, before the
-//!   password is verified.
+//! - `throttle` (feature `passwords`) counts password checks per client network, account and
+//!   user, before the password is verified.
+//!
+//! # Features
+//!
+//! - `sqlite`, `postgres` (both by default): the databases [`Db`] can connect to; at least
+//!   one.
+//! - `passwords` (by default): single-login's own passwords (argon2id), the throttle and the
+//!   throttled login. Without it the application checks passwords itself and tells
+//!   single-login who signed in.
+//! - `axum`, `tower-sessions`: [`web`], the integration into an axum app.
+//!
+//! An application on SQLite with its own passwords takes
+//! `default-features = false, features = ["sqlite", "tower-sessions"]`: no PostgreSQL driver,
+//! no argon2.
 //!
 //! The policy alone, as a pure function:
 //!
@@ -86,25 +106,28 @@ pub mod clock;
 pub mod db;
 pub mod lifecycle;
 pub mod login;
+#[cfg(feature = "passwords")]
 pub mod password;
 pub mod policy;
 pub mod seats;
 pub mod signing;
+#[cfg(feature = "passwords")]
 pub mod slots;
+#[cfg(feature = "passwords")]
 pub mod throttle;
 pub mod username;
 pub mod vocabulary;
 #[cfg(feature = "tower-sessions")]
 pub mod web;
 
-pub use accounts::{
-    Accounts, AuthError, ChangePasswordError, CredentialEpoch, SignupError, User, UserId, UserSummary,
-    Verified,
-};
+pub use accounts::{Accounts, CredentialEpoch, User, UserId, UserSummary};
+#[cfg(feature = "passwords")]
+pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 pub use clock::Millis;
 pub use db::{Db, DbError};
 pub use lifecycle::Lifetimes;
 pub use login::{LoginOutcome, Logins, NewSession};
+#[cfg(feature = "passwords")]
 pub use password::{HashError, Hashing, Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
 pub use seats::{

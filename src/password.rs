@@ -59,15 +59,7 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A PHC-format argon2 hash as stored in the database.
-#[derive(Clone)]
-pub struct StoredHash(pub String);
-
-impl fmt::Debug for StoredHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StoredHash(<redacted>)")
-    }
-}
+pub use crate::vocabulary::StoredHash;
 
 /// Why hashing or verifying a password gave no answer.
 #[derive(Debug, thiserror::Error)]

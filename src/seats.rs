@@ -180,7 +180,7 @@ pub enum CredentialChange<'a> {
     /// A new password hash, replacing the one checked at `verified`.
     Password {
         /// The new password's hash.
-        hash: &'a crate::password::StoredHash,
+        hash: &'a crate::vocabulary::StoredHash,
         /// The epoch at which the current password was checked: if the account's has moved
         /// since, nothing changes.
         verified: CredentialEpoch,
@@ -202,6 +202,7 @@ pub struct Seats {
     /// Queues this process's SQLite logins before they reach the file lock. `BEGIN IMMEDIATE`
     /// alone is correct, but SQLite's busy handler backs off in growing sleeps, so fifty
     /// logins at once would wait far longer than their work takes.
+    #[cfg(feature = "sqlite")]
     sqlite_gate: Arc<tokio::sync::Mutex<()>>,
     notifier: Notifier,
     /// What the per-request check remembers; forgotten by every change before it returns.
@@ -436,6 +437,7 @@ impl Seats {
         let cache = Arc::new(StatusCache::new(ttl));
         Seats {
             db,
+            #[cfg(feature = "sqlite")]
             sqlite_gate: Arc::new(tokio::sync::Mutex::new(())),
             notifier: Notifier::new(cache.clone()),
             cache,
@@ -462,7 +464,9 @@ impl Seats {
     async fn announce(&self, users: &[UserId]) {
         for user in users {
             match self.db {
+                #[cfg(feature = "postgres")]
                 Db::Postgres(_) => self.notifier.forget(Notice::User(*user)),
+                #[cfg(feature = "sqlite")]
                 Db::Sqlite(_) => self.notifier.send(Notice::User(*user)),
             }
         }
@@ -473,7 +477,9 @@ impl Seats {
     /// SQLite, which has nothing to relay.
     pub async fn listen(&self) -> Result<Option<Relay>, sqlx::Error> {
         match &self.db {
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => Relay::listen(pool, self.notifier.clone()).await.map(Some),
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(_) => Ok(None),
         }
     }
@@ -501,6 +507,7 @@ impl Seats {
     ) -> Result<OpenOutcome, sqlx::Error> {
         let now = Millis::now();
         let outcome = match &self.db {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => {
                 // IMMEDIATE takes the write lock before the first read, so two logins cannot
                 // both read the same live seats.
@@ -518,6 +525,7 @@ impl Seats {
                     now
                 )
             }
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 open_in_tx!(
@@ -690,6 +698,7 @@ impl Seats {
     ) -> Result<Option<u64>, sqlx::Error> {
         let now = Millis::now();
         let ended = match &self.db {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => {
                 let _queued = self.sqlite_gate.lock().await;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -702,6 +711,7 @@ impl Seats {
                     now
                 )
             }
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 change_in_tx!(
@@ -742,11 +752,13 @@ impl Seats {
             }};
         }
         let users: Vec<i64> = match &self.db {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => {
                 let _queued = self.sqlite_gate.lock().await;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 in_tx!(tx)
             }
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 in_tx!(tx)
@@ -883,14 +895,13 @@ impl Seats {
     /// Ends, with reason `expired`, every live seat that [`Lifetimes`] says has expired at
     /// `now`.
     pub async fn expire(&self, lifetimes: &Lifetimes, now: Millis) -> Result<u64, sqlx::Error> {
-        const SQL: &str = const_format::concatcp!(
-            "UPDATE single_login_seats SET ended_at = $1, end_reason = 'expired' WHERE ended_at IS NULL AND ",
-            EXPIRED_SQL,
-            " RETURNING user_id"
+        let sql = format!(
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = 'expired' \
+             WHERE ended_at IS NULL AND {EXPIRED_SQL} RETURNING user_id"
         );
         let (seen_cutoff, created_cutoff) = lifetimes.cutoffs(now);
         let mut users = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(SQL)
+            sqlx::query_scalar::<_, i64>(&sql)
                 .bind(now.0)
                 .bind(seen_cutoff.0)
                 .bind(created_cutoff.0)

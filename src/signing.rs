@@ -4,7 +4,7 @@
 //!
 //! Two uses: a **known-device cookie** (OWASP "device cookies") that a browser gets when it
 //! signs in to an account, so that its later attempts count apart from strangers'
-//! ([`crate::Logins::log_in_known`]); and short-lived values such as the host's "why you
+//! (`Logins::log_in_known`); and short-lived values such as the host's "why you
 //! were signed out" notice, which would otherwise need a session record per anonymous
 //! request. Whoever can read the database can forge these: they then hold far more.
 

@@ -72,3 +72,13 @@ impl EndReason {
         })
     }
 }
+
+/// A PHC-format argon2 hash as stored in the database.
+#[derive(Clone)]
+pub struct StoredHash(pub String);
+
+impl std::fmt::Debug for StoredHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredHash(<redacted>)")
+    }
+}

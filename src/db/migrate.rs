@@ -18,15 +18,22 @@ use crate::signing::hex;
 /// Where the applied migrations are recorded.
 pub const TABLE: &str = "single_login_migrations";
 
+#[cfg(feature = "sqlite")]
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+#[cfg(feature = "postgres")]
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+#[cfg(feature = "sqlite")]
 static LEGACY_SQLITE: Migrator = sqlx::migrate!("./migrations/legacy/sqlite");
+#[cfg(feature = "postgres")]
 static LEGACY_POSTGRES: Migrator = sqlx::migrate!("./migrations/legacy/postgres");
+#[cfg(feature = "sqlite")]
 const RENAME_SQLITE: &str = include_str!("../../migrations/legacy/sqlite_rename.sql");
+#[cfg(feature = "postgres")]
 const RENAME_POSTGRES: &str = include_str!("../../migrations/legacy/postgres_rename.sql");
 
 /// Any key, as long as it is the same in every process: PostgreSQL's advisory lock that
 /// keeps two processes starting at once from migrating at once.
+#[cfg(feature = "postgres")]
 const POSTGRES_LOCK: i64 = 0x5349_4e47_4c45_4c47;
 
 /// The body of [`run`] for one backend's open, locked transaction `$tx`.
@@ -104,6 +111,7 @@ macro_rules! record_sql {
 pub async fn run(db: &Db) -> Result<(), DbError> {
     let now = Millis::now().0;
     match db {
+        #[cfg(feature = "sqlite")]
         Db::Sqlite(pool) => {
             // IMMEDIATE: the write lock from the start, so that a second process waits here
             // instead of reading a history the first is about to change.
@@ -117,6 +125,7 @@ pub async fn run(db: &Db) -> Result<(), DbError> {
             migrate!(tx, legacy, &SQLITE, &LEGACY_SQLITE, RENAME_SQLITE, now);
             tx.commit().await?;
         }
+        #[cfg(feature = "postgres")]
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")

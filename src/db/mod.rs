@@ -7,28 +7,38 @@
 mod migrate;
 
 use std::path::Path;
+#[cfg(feature = "sqlite")]
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+#[cfg(feature = "postgres")]
+use sqlx::postgres::{PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("single-login needs a database: enable its feature `sqlite`, `postgres` or both");
 
 /// A connection pool to the database. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
 pub enum Db {
-    /// A SQLite database (a `sqlite:` URL).
+    /// A SQLite database (a `sqlite:` URL). Feature `sqlite`.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
     /// A PostgreSQL database (a `postgres://` URL), which several server processes can share.
+    /// Feature `postgres`.
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
 /// Which database a [`Db`] talks to, without its pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// SQLite ([`Db::Sqlite`]).
+    /// SQLite (`Db::Sqlite`).
     Sqlite,
-    /// PostgreSQL ([`Db::Postgres`]).
+    /// PostgreSQL (`Db::Postgres`).
     Postgres,
 }
 
@@ -38,6 +48,9 @@ pub enum DbError {
     /// The URL starts with neither `sqlite:` nor `postgres://` (or `postgresql://`).
     #[error("unsupported database URL (expected sqlite: or postgres://)")]
     UnsupportedUrl,
+    /// The URL names a database this build of single-login was compiled without.
+    #[error("this build has no {0} support (enable single-login's feature `{0}`)")]
+    BackendNotBuilt(&'static str),
     /// The directory that should hold the SQLite file did not exist and could not be created.
     #[error("could not create the directory for the SQLite file {path}")]
     CreateDir {
@@ -70,12 +83,38 @@ pub enum DbError {
     Query(#[from] sqlx::Error),
 }
 
-/// Expands `$body` once per backend with `$pool` bound to the concrete pool.
+/// Expands `$body` once per backend with `$pool` bound to the concrete pool (one arm per
+/// backend this build has).
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Expands `$body` once per backend with `$pool` bound to the concrete pool (one arm per
+/// backend this build has).
+#[cfg(all(feature = "sqlite", not(feature = "postgres")))]
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Expands `$body` once per backend with `$pool` bound to the concrete pool (one arm per
+/// backend this build has).
+#[cfg(all(feature = "postgres", not(feature = "sqlite")))]
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -104,42 +143,9 @@ impl Db {
     /// Connects to `url` like [`Db::connect`], with `options`.
     pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Db, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(options.max_connections)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(url)
-                .await
-                .map_err(DbError::Connect)?;
-            Ok(Db::Postgres(pool))
+            connect_postgres(url, options).await
         } else if url.starts_with("sqlite:") {
-            let connect = SqliteConnectOptions::from_str(url)
-                .map_err(DbError::Connect)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                // Writers queue on the file lock; a login waits rather than fails.
-                .busy_timeout(Duration::from_secs(30));
-            let file = Path::new(connect.get_filename());
-            if let Some(dir) = file.parent() {
-                if !dir.as_os_str().is_empty() && !dir.exists() {
-                    create_private_dir(dir).map_err(|source| DbError::CreateDir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
-                }
-            }
-            create_private_file(file).map_err(|source| DbError::CreateDir {
-                path: file.display().to_string(),
-                source,
-            })?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(options.max_connections)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(connect)
-                .await
-                .map_err(DbError::Connect)?;
-            Ok(Db::Sqlite(pool))
+            connect_sqlite(url, options).await
         } else {
             Err(DbError::UnsupportedUrl)
         }
@@ -148,7 +154,9 @@ impl Db {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -168,8 +176,62 @@ impl Db {
     }
 }
 
+#[cfg(feature = "postgres")]
+async fn connect_postgres(url: &str, options: ConnectOptions) -> Result<Db, DbError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+        .map_err(DbError::Connect)?;
+    Ok(Db::Postgres(pool))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn connect_postgres(_: &str, _: ConnectOptions) -> Result<Db, DbError> {
+    Err(DbError::BackendNotBuilt("postgres"))
+}
+
+#[cfg(feature = "sqlite")]
+async fn connect_sqlite(url: &str, options: ConnectOptions) -> Result<Db, DbError> {
+    let connect = SqliteConnectOptions::from_str(url)
+        .map_err(DbError::Connect)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        // Writers queue on the file lock; a login waits rather than fails.
+        .busy_timeout(Duration::from_secs(30));
+    let file = Path::new(connect.get_filename());
+    if let Some(dir) = file.parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            create_private_dir(dir).map_err(|source| DbError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    create_private_file(file).map_err(|source| DbError::CreateDir {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(connect)
+        .await
+        .map_err(DbError::Connect)?;
+    Ok(Db::Sqlite(pool))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn connect_sqlite(_: &str, _: ConnectOptions) -> Result<Db, DbError> {
+    Err(DbError::BackendNotBuilt("sqlite"))
+}
+
 /// The database holds password hashes and session records: a directory we create is the
 /// owner's alone (0700), whatever the umask.
+#[cfg(feature = "sqlite")]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -182,6 +244,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// `-wal` and `-shm` files the same mode. An in-memory database has no file. A file that is
 /// already there keeps its mode (an operator may have chosen it), with a warning when others
 /// can read it.
+#[cfg(feature = "sqlite")]
 fn create_private_file(file: &Path) -> std::io::Result<()> {
     let name = file.as_os_str();
     if name.is_empty() || name == ":memory:" {
@@ -219,7 +282,7 @@ pub fn warn_if_readable_by_others(file: &Path, what: &str) {
     let _ = (file, what);
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "sqlite"))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

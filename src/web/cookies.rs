@@ -8,7 +8,7 @@
 //!   cookie, left a row in the session table for two weeks;
 //! - the **known device** (OWASP "device cookies"), set when a browser proves an account's
 //!   password, so that its later logins to that account count apart from strangers'
-//!   ([`crate::Logins::log_in_known`]).
+//!   (`Logins::log_in_known`).
 
 use std::time::Duration;
 

@@ -65,7 +65,10 @@ impl SecurityHeaders {
         }
         // Files are what their Content-Type says: a user-controlled answer is never run as a
         // script or stylesheet.
-        set(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        set(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         // Other sites learn nothing of the site's addresses (`/login?next=…`); same-origin
         // requests keep the Referer.
         set(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

@@ -13,7 +13,7 @@
 //!   own passwords: [`SingleLogin::begin_login`] before the check (it takes the account's
 //!   credential epoch), [`SingleLogin::log_in`] after it (new session id, seat opened under
 //!   the policy, older seats ended as it says; refused if the credentials changed in
-//!   between). With single-login's own accounts, [`crate::Logins::log_in`] throttles and
+//!   between). With single-login's own accounts, `Logins::log_in` throttles and
 //!   checks the password, then opens the seat through [`SingleLogin::new_session`].
 //! - What a signed-in user does: [`SingleLogin::log_out`], [`SingleLogin::renew`] (a new
 //!   session id after re-authentication), [`SingleLogin::end_session`] (one of the user's
@@ -52,6 +52,7 @@ use crate::client_ip::ClientIpConfig;
 use crate::login::{LoginError, LoginOutcome, NewSession};
 use crate::seats::{Check, CredentialChange, Ended, LoginContext, SessionHash};
 use crate::signing::SigningKey;
+#[cfg(feature = "passwords")]
 use crate::throttle::{Throttle, ThrottleConfig};
 use crate::{
     Accounts, CredentialEpoch, Db, EndReason, Lifetimes, Logins, Millis, Policy, SeatId, Seats, User, UserId,
@@ -199,7 +200,8 @@ impl SingleLogin {
         SingleLogin::with_logins(Logins {
             accounts: Accounts::new(db.clone()),
             seats: Seats::new(db.clone()),
-            throttle: Arc::new(Throttle::new(db, ThrottleConfig::default())),
+            #[cfg(feature = "passwords")]
+            throttle: Arc::new(Throttle::new(db.clone(), ThrottleConfig::default())),
             policy: Arc::new(policy),
         })
     }
@@ -464,7 +466,7 @@ impl SingleLogin {
 
     /// What [`Logins`] needs to open a seat on this session: the client, the seat this
     /// session holds now (it ends first), and how to give the session a fresh id. For
-    /// [`Logins::log_in`], the throttled login with single-login's own accounts.
+    /// `Logins::log_in`, the throttled login with single-login's own accounts.
     pub async fn new_session<'a>(
         &self,
         session: &Session,

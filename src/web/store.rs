@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+#[cfg(feature = "postgres")]
+use tower_sessions_sqlx_store::PostgresStore;
+#[cfg(feature = "sqlite")]
+use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::Db;
 
@@ -29,7 +32,9 @@ pub struct HashedStore(Inner);
 /// for the migration's own statements.
 #[derive(Debug, Clone)]
 enum Inner {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteStore, sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PostgresStore, sqlx::PgPool),
 }
 
@@ -51,12 +56,14 @@ impl HashedStore {
     /// The store in `db`.
     pub fn new(db: &Db) -> Self {
         HashedStore(match db {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => Inner::Sqlite(
                 SqliteStore::new(pool.clone())
                     .with_table_name(TABLE)
                     .expect("a constant, valid table name"),
                 pool.clone(),
             ),
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => Inner::Postgres(
                 PostgresStore::new(pool.clone())
                     .with_table_name(TABLE)
@@ -70,6 +77,7 @@ impl HashedStore {
     /// `session_by_hash`).
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
         match &self.0 {
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, pool) => {
                 let old: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1 \
@@ -86,6 +94,7 @@ impl HashedStore {
                 }
                 store.migrate().await
             }
+            #[cfg(feature = "postgres")]
             Inner::Postgres(store, pool) => {
                 sqlx::raw_sql(&format!(
                     r#"DO $$ BEGIN
@@ -116,7 +125,9 @@ impl SessionStore for HashedStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let record = stored(record);
         match &self.0 {
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.save(&record).await,
+            #[cfg(feature = "postgres")]
             Inner::Postgres(store, _) => store.save(&record).await,
         }
     }
@@ -124,7 +135,9 @@ impl SessionStore for HashedStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = stored_id(id);
         let record = match &self.0 {
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.load(&key).await?,
+            #[cfg(feature = "postgres")]
             Inner::Postgres(store, _) => store.load(&key).await?,
         };
         // The session goes on under the cookie's id, never the stored one.
@@ -137,7 +150,9 @@ impl SessionStore for HashedStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let key = stored_id(id);
         match &self.0 {
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.delete(&key).await,
+            #[cfg(feature = "postgres")]
             Inner::Postgres(store, _) => store.delete(&key).await,
         }
     }
@@ -147,7 +162,9 @@ impl SessionStore for HashedStore {
 impl ExpiredDeletion for HashedStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match &self.0 {
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.delete_expired().await,
+            #[cfg(feature = "postgres")]
             Inner::Postgres(store, _) => store.delete_expired().await,
         }
     }
