@@ -8,7 +8,7 @@
 //! - logins per second (the transaction that ends the older seat and opens the new one),
 //!   one user after another, and fifty logins of one user colliding.
 //!
-//! It prints a Markdown table; the README quotes it. Argon2 is left out: it costs the same
+//! It prints a Markdown table; docs/benchmarks.md quotes it. Argon2 is left out: it costs the same
 //! whatever the registry does.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The README's quick start, word for word (a test compares the two): an app with its own
+//! The quick start of `docs/library.md`, word for word (a test compares the two): an app with its own
 //! `users` table and its own password check, in its own database, kept to one login per user.
 use std::net::SocketAddr;
 

@@ -30,7 +30,7 @@
 //! # }
 //! ```
 //!
-//! The README's section "Use single-login in your own axum app" has a whole app.
+//! `docs/library.md` in the repository has a whole app, and what an adopter still owns.
 //!
 //! The pieces:
 //! - [`Username`] and (feature `passwords`) `Password` parse untrusted input into valid values;

@@ -430,10 +430,10 @@ async fn credential_changes_refuse_logins_under_way(db: TestDb) {
     assert_eq!(Seats::new(db.db.clone()).live(user).await.unwrap().len(), 1);
 }
 
-/// The README's quick start is `examples/quickstart.rs`, word for word, and it works: a
-/// second login sends the first browser to the login page.
+/// The quick start in `docs/library.md` is `examples/quickstart.rs`, word for word, and it
+/// works: a second login sends the first browser to the login page.
 async fn the_readme_quick_start_works_as_written(db: TestDb) {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/library.md")).unwrap();
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.rs")).unwrap();
     let body = example
@@ -442,7 +442,7 @@ async fn the_readme_quick_start_works_as_written(db: TestDb) {
         .unwrap();
     assert!(
         readme.contains(&format!("```rust\n{body}```")),
-        "the README's quick start differs from examples/quickstart.rs (after its header)"
+        "docs/library.md's quick start differs from examples/quickstart.rs (after its header)"
     );
     let base = serve(quickstart::app(db.db.clone(), false).await.unwrap()).await;
     let (a, b) = (browser(), browser());

@@ -54,7 +54,7 @@ impl std::fmt::Display for DatabaseUrl {
 
 /// Every setting. A field's name is its key in the TOML file, and in capitals its
 /// environment variable (`max_sessions`, `MAX_SESSIONS`): nothing else lists them. The
-/// README's table is checked against this struct by a test.
+/// table in docs/configuration.md is checked against this struct by a test.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -733,15 +733,15 @@ mod tests {
         }
     }
 
-    /// The README's configuration table lists exactly the settings, with the right variables.
+    /// The configuration table (`docs/configuration.md`) lists exactly the settings, with
+    /// the right variables.
     #[test]
-    fn the_readme_table_matches_the_settings() {
-        let readme = include_str!("../../../README.md");
-        let section = readme
-            .split("\n## Configuration\n")
-            .nth(1)
-            .and_then(|rest| rest.split("\n#").next())
-            .expect("a Configuration section in the README");
+    fn the_documented_table_matches_the_settings() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let section = doc
+            .split("\n#")
+            .next()
+            .expect("the table before the first section of docs/configuration.md");
         let rows: Vec<(String, String)> = section
             .lines()
             .filter_map(|line| {
@@ -755,9 +755,9 @@ mod tests {
         listed.sort_unstable();
         let mut expected = keys().to_vec();
         expected.sort_unstable();
-        assert_eq!(listed, expected, "README rows against Settings");
+        assert_eq!(listed, expected, "documented rows against Settings");
         for (key, env) in &rows {
-            assert_eq!(env, &env_name(key), "README row {key}");
+            assert_eq!(env, &env_name(key), "documented row {key}");
         }
     }
 }
