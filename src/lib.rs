@@ -104,6 +104,7 @@ pub mod changes;
 pub mod client_ip;
 pub mod clock;
 pub mod db;
+mod encoding;
 pub mod lifecycle;
 pub mod login;
 #[cfg(feature = "passwords")]

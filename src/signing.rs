@@ -15,6 +15,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use crate::db::Db;
+use crate::encoding::hex;
 use crate::on_pool;
 
 /// Bytes of the MAC kept in a signed value (128 bits).
@@ -107,17 +108,6 @@ impl SigningKey {
 
 fn device_purpose(name_key: &str) -> String {
     format!("device\0{name_key}")
-}
-
-/// Lower-case hex, one allocation: for keys, MACs and the session hash.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 15)]));
-    }
-    out
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

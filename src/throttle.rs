@@ -219,7 +219,7 @@ impl Throttle {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }
-        crate::signing::hex(&hasher.finalize())
+        crate::encoding::hex(&hasher.finalize())
     }
 
     /// The keys, limits, windows and success rules of a bucket (several for

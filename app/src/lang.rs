@@ -12,28 +12,20 @@ pub use crate::i18n::Locale;
 
 /// The cookie that remembers the language the reader chose.
 pub const LANG_COOKIE: &str = "lang";
-/// Where the language switch posts (`lang`, `next`); the host answers it.
-pub const SWITCH_PATH: &str = "/language";
 
 /// The language of the page being rendered.
 pub fn locale() -> Locale {
     use_context::<Locale>().unwrap_or_default()
 }
 
-/// Makes [`locale`] answer for this page: the request's language on the server, the
-/// document's on the browser.
-pub fn provide() {
-    #[cfg(feature = "ssr")]
-    let locale = crate::ssr::client().lang;
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    let locale = document_locale();
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    let locale = Locale::default();
+/// Makes [`locale`] answer `locale` for this page.
+pub fn provide(locale: Locale) {
     provide_context(locale);
 }
 
+/// The document's language, on the browser (what the server rendered it in).
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-fn document_locale() -> Locale {
+pub fn document_locale() -> Locale {
     web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())

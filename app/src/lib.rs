@@ -11,6 +11,7 @@ pub mod components;
 pub mod error;
 pub mod lang;
 pub mod models;
+pub mod route_table;
 pub mod routes;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
@@ -23,18 +24,30 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{SsrMode, StaticSegment};
 
 use leptos_i18n::td_string;
 
 use crate::components::assets::Assets;
 use crate::components::language::LanguageSwitch;
 use crate::components::toast::{ToastHost, ToastQueue};
+use crate::route_table::{segment, HOME, LOGIN, SESSIONS, SIGNUP};
 use crate::routes::{HomePage, LoginPage, NotFound, SessionsPage, SignupPage};
+
+/// The language of the page: the request's on the server, the document's on the browser.
+fn page_locale() -> lang::Locale {
+    #[cfg(feature = "ssr")]
+    let locale = ssr::client().lang;
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    let locale = lang::document_locale();
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    let locale = lang::Locale::default();
+    locale
+}
 
 /// The HTML document around the app, in the request's language.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    lang::provide();
+    lang::provide(page_locale());
     let locale = lang::locale();
     view! {
         <!DOCTYPE html>
@@ -58,7 +71,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    lang::provide();
+    lang::provide(page_locale());
     ToastQueue::provide();
     let locale = lang::locale();
 
@@ -69,10 +82,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment(segment(HOME)) view=HomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment(segment(LOGIN)) view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment(segment(SIGNUP)) view=SignupPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment(segment(SESSIONS)) view=SessionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             // Below the page, where no toast ever covers it.

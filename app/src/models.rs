@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::route_table;
+
 /// The signed-in user as the browser may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
@@ -72,7 +74,7 @@ impl LocalPath {
 
     /// `/sessions`.
     pub fn sessions() -> Self {
-        LocalPath("/sessions".into())
+        LocalPath(route_table::SESSIONS.into())
     }
 
     /// `/sessions`, with one session marked: `highlight` (the login that signed this browser
@@ -82,12 +84,12 @@ impl LocalPath {
             SessionMark::Highlight => "highlight",
             SessionMark::Review => "review",
         };
-        LocalPath(format!("/sessions?{key}={id}"))
+        LocalPath(format!("{}?{key}={id}", route_table::SESSIONS))
     }
 
     /// `/login`, going on to `next` after the login (the server checks `next` again).
     pub fn login_then(next: &LocalPath) -> Self {
-        let mut path = String::from("/login?next=");
+        let mut path = format!("{}?next=", route_table::LOGIN);
         for byte in next.0.bytes() {
             if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
                 path.push(byte as char);

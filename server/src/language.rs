@@ -53,7 +53,7 @@ pub async fn switch(State(state): State<AppState>, Form(form): Form<Switch>) -> 
 /// or else the home page. Letters beyond ASCII are percent-encoded, as a browser would.
 fn back_to(next: Option<&str>) -> HeaderValue {
     next.and_then(|next| LocalPath::new(next).ok())
-        .filter(|path| !app::routes::is_server_function(path.as_str()))
+        .filter(|path| !app::route_table::is_server_function(path.as_str()))
         .and_then(|path| {
             let mut encoded = String::with_capacity(path.as_str().len());
             for byte in path.as_str().bytes() {

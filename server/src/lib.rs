@@ -230,8 +230,8 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         layers::security::provide_nonce();
     };
     let pages: Router = Router::new()
-        .route(live::EVENTS_PATH, axum::routing::get(live::events))
-        .route(app::lang::SWITCH_PATH, axum::routing::post(language::switch))
+        .route(app::route_table::EVENTS, axum::routing::get(live::events))
+        .route(app::route_table::LANGUAGE, axum::routing::post(language::switch))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -1,5 +1,5 @@
 //! The live channel: each signed-in page keeps one server-sent-events stream open at
-//! [`EVENTS_PATH`], so that a browser whose session ends learns it at once instead of at its
+//! `app::route_table::EVENTS`, so that a browser whose session ends learns it at once instead of at its
 //! next click. The host's layer of it: the notices come from the core's change feed
 //! (`single_login::changes`, with its PostgreSQL relay), and the page's end is
 //! `app/src/components/live.rs`.
@@ -45,8 +45,6 @@ use single_login::{Millis, SeatId, UserId};
 use tokio::sync::watch;
 
 use crate::AppState;
-
-pub use app::components::live::EVENTS_PATH;
 
 /// Lets the streams know that the server is stopping.
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use sqlx::migrate::Migrator;
 
 use super::{Db, DbError};
 use crate::clock::Millis;
-use crate::signing::hex;
+use crate::encoding::hex;
 
 /// Where the applied migrations are recorded.
 pub const TABLE: &str = "single_login_migrations";

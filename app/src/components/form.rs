@@ -145,7 +145,7 @@ pub fn on_session_ended(result: impl Fn() -> Option<AppError> + Send + Sync + 's
     Effect::new(move |_| {
         if let Some(AppError::SessionEnded(toast)) = result() {
             toasts.push(toast);
-            navigate("/login", NavigateOptions::default());
+            navigate(crate::route_table::LOGIN, NavigateOptions::default());
         }
     });
 }

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_i18n::td_string;
 use leptos_router::hooks::use_location;
 
-use crate::lang::{self, SWITCH_PATH};
-use crate::routes::{form_page, is_server_function};
+use crate::lang;
+use crate::route_table::{form_page, is_server_function, LANGUAGE};
 
 #[component]
 pub fn LanguageSwitch() -> impl IntoView {
@@ -26,7 +26,7 @@ pub fn LanguageSwitch() -> impl IntoView {
         }
     };
     view! {
-        <form method="post" action=SWITCH_PATH class="language-switch" aria-label=td_string!(current, language_switch)>
+        <form method="post" action=LANGUAGE class="language-switch" aria-label=td_string!(current, language_switch)>
             <input type="hidden" name="next" value=next/>
             {lang::all()
                 .iter()

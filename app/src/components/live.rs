@@ -7,9 +7,6 @@
 //! the kicked browser lands on the login page without anyone touching it. Without
 //! JavaScript none of this runs, and the next request does the same job.
 
-/// Where the live channel is served.
-pub const EVENTS_PATH: &str = "/api/session/events";
-
 /// While the calling component is mounted (and the tab is visible), keeps the live channel
 /// open and calls `refresh` whenever the page should re-read what it shows. Sets `data-live`
 /// on `<body>` while the channel is listening, a marker for tests.
@@ -33,9 +30,9 @@ mod browser {
     use wasm_bindgen::JsCast;
     use web_sys::{Document, EventSource, MessageEvent};
 
-    use super::EVENTS_PATH;
     use crate::components::toast::use_toasts;
     use crate::models::Toast;
+    use crate::route_table::EVENTS;
 
     /// The open source, if any, and whether the session has ended (then nothing reopens it).
     #[derive(Default)]
@@ -64,7 +61,7 @@ mod browser {
         if channel.finished.get() || channel.source.borrow().is_some() {
             return;
         }
-        let Ok(source) = EventSource::new(EVENTS_PATH) else {
+        let Ok(source) = EventSource::new(EVENTS) else {
             return;
         };
         for (name, listener) in [
@@ -113,7 +110,7 @@ mod browser {
                         match toast_in(&event) {
                             Some(toast) => {
                                 toasts.push(toast);
-                                navigate("/login", NavigateOptions::default());
+                                navigate(crate::route_table::LOGIN, NavigateOptions::default());
                             }
                             None => refresh(),
                         }

@@ -9,6 +9,7 @@ use leptos_router::components::Redirect;
 use crate::components::form::{on_session_ended, use_logout, LogoutForm};
 use crate::components::live::watch_session;
 use crate::lang;
+use crate::route_table;
 use crate::server_fns::current_user;
 
 #[component]
@@ -44,12 +45,12 @@ pub fn HomePage() -> impl IntoView {
                                         <b> = |children: ChildrenFn| view! { <strong>{children()}</strong> }
                                     )}
                                 </p>
-                                <p><a href="/sessions">{td_string!(locale, your_sessions)}</a></p>
+                                <p><a href=route_table::SESSIONS>{td_string!(locale, your_sessions)}</a></p>
                                 <LogoutForm logout/>
                             }
                                 .into_any()
                         }
-                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                        Ok(None) => view! { <Redirect path=route_table::LOGIN/> }.into_any(),
                         Err(_) => view! { <p>{td_string!(locale, redirecting)}</p> }.into_any(),
                     })
             }}

@@ -12,6 +12,7 @@ use crate::components::form::{focus_first_error, TextField};
 use crate::error::AppError;
 use crate::lang;
 use crate::models::{SessionView, When};
+use crate::route_table;
 use crate::server_fns::{CancelLogin, ContinueLogin, Login};
 
 #[component]
@@ -90,7 +91,7 @@ pub fn LoginPage() -> impl IntoView {
                         </Show>
                         <button type="submit" disabled=move || login.pending().get()>{td_string!(locale, login_title)}</button>
                     </ActionForm>
-                    <p>{td_string!(locale, no_account)} " " <A href="/signup">{td_string!(locale, signup_title)}</A></p>
+                    <p>{td_string!(locale, no_account)} " " <A href=route_table::SIGNUP>{td_string!(locale, signup_title)}</A></p>
                 }
                     .into_any()
             }

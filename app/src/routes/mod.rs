@@ -15,24 +15,7 @@ use leptos_i18n::td_string;
 use leptos_meta::Title;
 
 use crate::lang;
-
-/// Whether `path` is a server function's address rather than a page's: a failed form post
-/// without JavaScript is answered there, and no page is ever served from it.
-pub fn is_server_function(path: &str) -> bool {
-    path.starts_with("/api/")
-}
-
-/// The page that holds the form of a server function. A form post without JavaScript that
-/// fails is answered with its page; when the browser posted from a page that was itself such
-/// an answer (its address is the server function's), this says which page that was.
-pub fn form_page(path: &str) -> &'static str {
-    match path {
-        "/api/login" | "/api/login/continue" | "/api/login/cancel" => "/login",
-        "/api/signup" => "/signup",
-        p if p.starts_with("/api/sessions") || p == "/api/account/password" => "/sessions",
-        _ => "/",
-    }
-}
+use crate::route_table;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -44,6 +27,6 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <Title text=td_string!(locale, not_found_title)/>
         <h1>{td_string!(locale, not_found_title)}</h1>
-        <p><a href="/">{td_string!(locale, go_home)}</a></p>
+        <p><a href=route_table::HOME>{td_string!(locale, go_home)}</a></p>
     }
 }

@@ -17,6 +17,7 @@ use crate::components::toast::use_toasts;
 use crate::error::{AppError, Field};
 use crate::lang;
 use crate::models::{SessionsPage, Toast};
+use crate::route_table;
 use crate::routes::login::{Moment, SessionSummary};
 use crate::server_fns::{my_sessions, ChangePassword, ConfirmPassword, EndOtherSessions, EndSession};
 
@@ -87,7 +88,7 @@ pub fn SessionsPage() -> impl IntoView {
         <Title text=td_string!(locale, your_sessions)/>
         <h1>{td_string!(locale, your_sessions)}</h1>
         <nav class="page-actions">
-            <a href="/">{td_string!(locale, back_home)}</a>
+            <a href=route_table::HOME>{td_string!(locale, back_home)}</a>
             <LogoutForm logout/>
         </nav>
         <Suspense fallback=move || view! { <p>{td_string!(locale, loading)}</p> }>

@@ -9,6 +9,7 @@ use leptos_router::components::A;
 use crate::components::form::{field_error, focus_first_error, form_error, FormError, TextField};
 use crate::error::Field;
 use crate::lang;
+use crate::route_table;
 use crate::server_fns::Signup;
 
 #[component]
@@ -53,6 +54,6 @@ pub fn SignupPage() -> impl IntoView {
             <FormError message=Signal::derive(move || form_error(signup.value().get()))/>
             <button type="submit" disabled=move || signup.pending().get()>{td_string!(locale, create_account)}</button>
         </ActionForm>
-        <p>{td_string!(locale, have_account)} " " <A href="/login">{td_string!(locale, login_title)}</A></p>
+        <p>{td_string!(locale, have_account)} " " <A href=route_table::LOGIN>{td_string!(locale, login_title)}</A></p>
     }
 }

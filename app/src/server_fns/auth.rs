@@ -121,7 +121,7 @@ pub async fn cancel_login() -> Result<(), AppError> {
         .remove_value(crate::ssr::PENDING_KEY)
         .await
         .map_err(crate::ssr::internal)?;
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(crate::route_table::LOGIN);
     Ok(())
 }
 
@@ -171,7 +171,7 @@ pub async fn logout() -> Result<Toast, AppError> {
             http::HeaderValue::from_static(ssr::CLEAR_SITE_DATA),
         );
     }
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(crate::route_table::LOGIN);
     Ok(toast)
 }
 

@@ -25,7 +25,7 @@ pub struct Deadlines {
 }
 
 pub async fn bound(State(deadlines): State<Arc<Deadlines>>, request: Request, next: Next) -> Response {
-    let streams = request.uri().path() == crate::live::EVENTS_PATH;
+    let streams = request.uri().path() == app::route_table::EVENTS;
     let has_body = request.headers().contains_key(header::CONTENT_LENGTH)
         || request.headers().contains_key(header::TRANSFER_ENCODING);
     let request = if has_body {

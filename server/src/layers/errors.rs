@@ -92,9 +92,9 @@ fn sent_back_to(headers: &header::HeaderMap) -> Option<Uri> {
 /// function's, which serves no page: send it to the page that holds the form.
 fn back_to_the_form_page(response: &mut Response, path: &str) {
     let to_function =
-        sent_back_to(response.headers()).is_some_and(|uri| app::routes::is_server_function(uri.path()));
+        sent_back_to(response.headers()).is_some_and(|uri| app::route_table::is_server_function(uri.path()));
     if response.status().is_redirection() && to_function {
-        let page = app::routes::form_page(path);
+        let page = app::route_table::form_page(path);
         response
             .headers_mut()
             .insert(header::LOCATION, header::HeaderValue::from_static(page));
@@ -142,8 +142,8 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
     if let Some((headers, extensions)) = replay {
         let referer = sent_back_to(&head.headers);
         let page = match &referer {
-            Some(uri) if !app::routes::is_server_function(uri.path()) => uri.path().to_owned(),
-            _ => app::routes::form_page(&path).to_owned(),
+            Some(uri) if !app::route_table::is_server_function(uri.path()) => uri.path().to_owned(),
+            _ => app::route_table::form_page(&path).to_owned(),
         };
         // The page's own query, then this answer's result: nothing the address brought.
         let mut base = format!("http://localhost{page}");

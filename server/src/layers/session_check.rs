@@ -8,6 +8,7 @@
 //! call from the hydrated app carries on with `RequestAuth::Ended`, so that the server
 //! function answers the typed `SessionEnded` error.
 
+use app::route_table;
 use app::ssr::{error_chain, messages};
 use app::ssr::{ClientInfo, Flash, RequestAuth, FLASH_KEY};
 use axum::extract::{Request, State};
@@ -19,17 +20,6 @@ use single_login::{Millis, SeatId, User};
 use tower_sessions::Session;
 
 use crate::AppState;
-
-/// Pages that need a signed-in user; anonymous page requests go to `/login`.
-const PROTECTED_PAGES: &[&str] = &["/", "/sessions"];
-
-/// Where a browser signs in: a form posted from a page that was open when its session ended
-/// is an attempt to sign in again, and goes through.
-const SIGN_IN_ENDPOINTS: &[&str] = &["/api/login", "/api/login/continue", "/api/signup"];
-
-/// Pages that show flashed toasts: where plain form posts land. Other pages do not load the
-/// session record at all.
-const FLASH_PAGES: &[&str] = &["/login", "/sessions"];
 
 /// Runs inside the library's session layer and seat check (`SingleLogin::session_layer`,
 /// with ended sessions passed through): turns the library's [`SeatState`] and [`Client`]
@@ -55,7 +45,7 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let page = client.wants_html;
     let path = request.uri().path().to_owned();
     match (&auth, ended_seat) {
-        (RequestAuth::Ended(_), Some(seat)) if page && !SIGN_IN_ENDPOINTS.contains(&path.as_str()) => {
+        (RequestAuth::Ended(_), Some(seat)) if page && !route_table::signs_in(&path) => {
             let notice = match state.ctx.login.set_notice(Notice::Ended(seat)).await {
                 Ok(notice) => notice,
                 Err(error) => {
@@ -71,20 +61,18 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
                     ),
                     (header::SET_COOKIE, notice),
                 ],
-                Redirect::to("/login"),
+                Redirect::to(route_table::LOGIN),
             )
                 .into_response();
         }
         // Whatever it accepts: a protected page is never rendered for nobody.
-        (RequestAuth::Anonymous, _)
-            if request.method() == Method::GET && PROTECTED_PAGES.contains(&path.as_str()) =>
-        {
-            return Redirect::to("/login").into_response();
+        (RequestAuth::Anonymous, _) if request.method() == Method::GET && route_table::needs_seat(&path) => {
+            return Redirect::to(route_table::LOGIN).into_response();
         }
         _ => {}
     }
     let mut shown_notice = false;
-    if page && request.method() == Method::GET && FLASH_PAGES.contains(&path.as_str()) {
+    if page && request.method() == Method::GET && route_table::shows_flash(&path) {
         let mut toasts = Vec::new();
         if let Some(toast) = notice(&state, request.headers(), &client).await {
             toasts.push(toast);

@@ -5,6 +5,11 @@
 //! so no save of session data (a request that was in flight at the moment of the kick, say)
 //! can bring an ended login back.
 
+#[macro_use]
+mod rows;
+#[macro_use]
+mod tx;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -19,6 +24,7 @@ use crate::on_pool;
 use crate::policy::{self, Decision, LiveSeat, Policy};
 use crate::vocabulary::{CredentialEpoch, User, UserId};
 pub use crate::vocabulary::{EndReason, SeatId};
+use rows::{seat_info, EndRow, HistoryRow, SeatRow, StatusRow, END_USER_SEATS, LIVE_SEATS};
 
 /// Longest user agent kept; the rest is cut (browsers send a few hundred bytes).
 pub const MAX_USER_AGENT_CHARS: usize = 512;
@@ -35,7 +41,7 @@ impl SessionHash {
     /// assert_eq!(hash.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     /// ```
     pub fn of(session_id: &str) -> Self {
-        SessionHash(crate::signing::hex(&Sha256::digest(session_id.as_bytes())))
+        SessionHash(crate::encoding::hex(&Sha256::digest(session_id.as_bytes())))
     }
 
     /// The 64 hex digits, as stored in `seats.session_hash`.
@@ -207,221 +213,6 @@ pub struct Seats {
     notifier: Notifier,
     /// What the per-request check remembers; forgotten by every change before it returns.
     cache: Arc<StatusCache<SessionHash, SeatStatus>>,
-}
-
-type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
-
-fn seat_info((id, created_at, last_seen_at, client_ip, user_agent): SeatRow) -> SeatInfo {
-    SeatInfo {
-        id: SeatId(id),
-        created_at: Millis(created_at),
-        last_seen_at: Millis(last_seen_at),
-        client_ip,
-        user_agent,
-    }
-}
-
-/// The columns of seat `s` and its replacing seat `r` that say how `s` ended, read as
-/// [`EndRow`]. A macro, so that the queries around it are whole literals.
-macro_rules! end_columns {
-    () => {
-        "s.ended_at AS ended_at, s.end_reason AS end_reason, s.ended_by AS ended_by, \
-         r.id AS r_id, r.created_at AS r_created_at, r.last_seen_at AS r_last_seen_at, \
-         r.client_ip AS r_client_ip, r.user_agent AS r_user_agent"
-    };
-}
-
-/// How a seat ended, with the seat that replaced it.
-#[derive(sqlx::FromRow)]
-struct EndRow {
-    ended_at: Option<i64>,
-    end_reason: Option<String>,
-    ended_by: Option<i64>,
-    r_id: Option<i64>,
-    r_created_at: Option<i64>,
-    r_last_seen_at: Option<i64>,
-    r_client_ip: Option<String>,
-    r_user_agent: Option<String>,
-}
-
-impl EndRow {
-    /// `None` for a live seat.
-    fn ended(self) -> Option<Ended> {
-        let replaced_by = match (self.r_id, self.r_created_at, self.r_last_seen_at) {
-            (Some(id), Some(created), Some(seen)) => Some(seat_info((
-                id,
-                created,
-                seen,
-                self.r_client_ip,
-                self.r_user_agent,
-            ))),
-            _ => None,
-        };
-        match (
-            self.ended_at,
-            self.end_reason.as_deref().and_then(EndReason::parse),
-        ) {
-            (Some(at), Some(reason)) => Some(Ended {
-                at: Millis(at),
-                reason,
-                replaced_by,
-                ended_by: self.ended_by.map(SeatId),
-            }),
-            _ => None,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct StatusRow {
-    id: i64,
-    user_id: i64,
-    username: String,
-    created_at: i64,
-    last_seen_at: i64,
-    #[sqlx(flatten)]
-    end: EndRow,
-}
-
-#[derive(sqlx::FromRow)]
-struct HistoryRow {
-    id: i64,
-    created_at: i64,
-    last_seen_at: i64,
-    client_ip: Option<String>,
-    user_agent: Option<String>,
-    #[sqlx(flatten)]
-    end: EndRow,
-}
-
-/// Ends every live seat of a user but one: `$1` when, `$2` why, `$3` by which session
-/// (or NULL), `$4` the user, `$5` the seat to keep (-1 for none).
-const END_USER_SEATS: &str = "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
-     WHERE user_id = $4 AND ended_at IS NULL AND id <> $5";
-
-const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent \
-     FROM single_login_seats WHERE user_id = $1 AND ended_at IS NULL ORDER BY id";
-
-/// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
-macro_rules! open_in_tx {
-    ($tx:ident, $lock_sql:expr, $user:expr, $epoch:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
-        let (override_max, current_epoch, disabled_at) =
-            sqlx::query_as::<_, (Option<i64>, i64, Option<i64>)>($lock_sql)
-                .bind($user.0)
-                .fetch_optional(&mut *$tx)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
-        // Checked under the lock that a password change or a disable also takes: whichever
-        // commits first, the other sees it.
-        if disabled_at.is_some() || CredentialEpoch(current_epoch) != $epoch {
-            return Ok(OpenOutcome::CredentialsChanged);
-        }
-        let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
-            .bind($user.0)
-            .fetch_all(&mut *$tx)
-            .await?
-            .into_iter()
-            .map(seat_info)
-            .collect();
-        let view: Vec<LiveSeat> = live
-            .iter()
-            .map(|seat| LiveSeat {
-                id: seat.id,
-                last_seen_at: seat.last_seen_at,
-                client_ip: seat.client_ip.clone(),
-            })
-            .collect();
-        let user_limit = override_max.map(|max| u32::try_from(max).unwrap_or(u32::MAX));
-        let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
-            live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
-        };
-        // The policy plans everything (the user's limit and choice included); this only
-        // carries the plan out.
-        match policy::plan($policy, user_limit, &view, $chosen, $ctx.client_ip.as_deref(), $now) {
-            Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
-            Decision::Ask { candidates } => OpenOutcome::Ask {
-                candidates: pick(candidates),
-            },
-            Decision::Admit { end } => {
-                let seat = sqlx::query_scalar::<_, i64>(
-                    "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
-                     VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
-                )
-                .bind($user.0)
-                .bind($hash.as_str())
-                .bind($now.0)
-                .bind($ctx.client_ip.as_deref())
-                .bind($ctx.user_agent.as_deref())
-                .fetch_one(&mut *$tx)
-                .await?;
-                for (id, reason) in &end {
-                    let replaced_by = (*reason == EndReason::Replaced).then_some(seat);
-                    sqlx::query(
-                        "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, replaced_by = $3 \
-                         WHERE id = $4 AND ended_at IS NULL",
-                    )
-                    .bind($now.0)
-                    .bind(reason.as_str())
-                    .bind(replaced_by)
-                    .bind(id.0)
-                    .execute(&mut *$tx)
-                    .await?;
-                }
-                $tx.commit().await?;
-                OpenOutcome::Opened { seat: SeatId(seat), ended: end }
-            }
-        }
-    }};
-}
-
-/// The body of [`Seats::change_credentials`], expanded once per backend after its BEGIN.
-macro_rules! change_in_tx {
-    ($tx:ident, $lock_sql:expr, $user:expr, $change:expr, $keep:expr, $now:expr) => {{
-        let epoch = sqlx::query_scalar::<_, i64>($lock_sql)
-            .bind($user.0)
-            .fetch_optional(&mut *$tx)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        let stale = matches!($change, CredentialChange::Password { verified, .. } if verified != CredentialEpoch(epoch));
-        if stale {
-            None
-        } else {
-            let (hash, disabled) = match $change {
-                CredentialChange::Password { hash, .. } => (Some(hash.0.as_str()), None),
-                CredentialChange::Disable => (None, Some(Some($now.0))),
-                CredentialChange::Enable => (None, Some(None)),
-                CredentialChange::SignOut => (None, None),
-            };
-            sqlx::query(
-                "UPDATE single_login_users SET credential_epoch = credential_epoch + 1, \
-                   password_hash = COALESCE($1, password_hash), \
-                   disabled_at = CASE WHEN $2 THEN $3 ELSE disabled_at END \
-                 WHERE id = $4",
-            )
-            .bind(hash)
-            .bind(disabled.is_some())
-            .bind(disabled.flatten())
-            .bind($user.0)
-            .execute(&mut *$tx)
-            .await?;
-            // Enabling an account ends nothing (it has no live sessions).
-            let ended = if matches!($change, CredentialChange::Enable) {
-                0
-            } else {
-                sqlx::query(END_USER_SEATS)
-                .bind($now.0)
-                .bind(EndReason::Revoked.as_str())
-                .bind($keep.map(|s: SeatId| s.0))
-                .bind($user.0)
-                .bind($keep.map_or(-1, |s: SeatId| s.0))
-                .execute(&mut *$tx)
-                .await?
-                .rows_affected()
-            };
-            $tx.commit().await?;
-            Some(ended)
-        }
-    }};
 }
 
 impl Seats {

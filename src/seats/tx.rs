@@ -1,0 +1,125 @@
+//! The bodies of the registry's two transactions (a login's, a credential change's), written
+//! once and expanded per backend after its own BEGIN: the statements are the same text on
+//! both, only the pool's types differ.
+
+/// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
+macro_rules! open_in_tx {
+    ($tx:ident, $lock_sql:expr, $user:expr, $epoch:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
+        let (override_max, current_epoch, disabled_at) =
+            sqlx::query_as::<_, (Option<i64>, i64, Option<i64>)>($lock_sql)
+                .bind($user.0)
+                .fetch_optional(&mut *$tx)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+        // Checked under the lock that a password change or a disable also takes: whichever
+        // commits first, the other sees it.
+        if disabled_at.is_some() || CredentialEpoch(current_epoch) != $epoch {
+            return Ok(OpenOutcome::CredentialsChanged);
+        }
+        let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
+            .bind($user.0)
+            .fetch_all(&mut *$tx)
+            .await?
+            .into_iter()
+            .map(seat_info)
+            .collect();
+        let view: Vec<LiveSeat> = live
+            .iter()
+            .map(|seat| LiveSeat {
+                id: seat.id,
+                last_seen_at: seat.last_seen_at,
+                client_ip: seat.client_ip.clone(),
+            })
+            .collect();
+        let user_limit = override_max.map(|max| u32::try_from(max).unwrap_or(u32::MAX));
+        let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
+            live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
+        };
+        // The policy plans everything (the user's limit and choice included); this only
+        // carries the plan out.
+        match policy::plan($policy, user_limit, &view, $chosen, $ctx.client_ip.as_deref(), $now) {
+            Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
+            Decision::Ask { candidates } => OpenOutcome::Ask {
+                candidates: pick(candidates),
+            },
+            Decision::Admit { end } => {
+                let seat = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
+                     VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
+                )
+                .bind($user.0)
+                .bind($hash.as_str())
+                .bind($now.0)
+                .bind($ctx.client_ip.as_deref())
+                .bind($ctx.user_agent.as_deref())
+                .fetch_one(&mut *$tx)
+                .await?;
+                for (id, reason) in &end {
+                    let replaced_by = (*reason == EndReason::Replaced).then_some(seat);
+                    sqlx::query(
+                        "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, replaced_by = $3 \
+                         WHERE id = $4 AND ended_at IS NULL",
+                    )
+                    .bind($now.0)
+                    .bind(reason.as_str())
+                    .bind(replaced_by)
+                    .bind(id.0)
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+                $tx.commit().await?;
+                OpenOutcome::Opened { seat: SeatId(seat), ended: end }
+            }
+        }
+    }};
+}
+
+/// The body of [`Seats::change_credentials`], expanded once per backend after its BEGIN.
+macro_rules! change_in_tx {
+    ($tx:ident, $lock_sql:expr, $user:expr, $change:expr, $keep:expr, $now:expr) => {{
+        let epoch = sqlx::query_scalar::<_, i64>($lock_sql)
+            .bind($user.0)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let stale = matches!($change, CredentialChange::Password { verified, .. } if verified != CredentialEpoch(epoch));
+        if stale {
+            None
+        } else {
+            let (hash, disabled) = match $change {
+                CredentialChange::Password { hash, .. } => (Some(hash.0.as_str()), None),
+                CredentialChange::Disable => (None, Some(Some($now.0))),
+                CredentialChange::Enable => (None, Some(None)),
+                CredentialChange::SignOut => (None, None),
+            };
+            sqlx::query(
+                "UPDATE single_login_users SET credential_epoch = credential_epoch + 1, \
+                   password_hash = COALESCE($1, password_hash), \
+                   disabled_at = CASE WHEN $2 THEN $3 ELSE disabled_at END \
+                 WHERE id = $4",
+            )
+            .bind(hash)
+            .bind(disabled.is_some())
+            .bind(disabled.flatten())
+            .bind($user.0)
+            .execute(&mut *$tx)
+            .await?;
+            // Enabling an account ends nothing (it has no live sessions).
+            let ended = if matches!($change, CredentialChange::Enable) {
+                0
+            } else {
+                sqlx::query(END_USER_SEATS)
+                .bind($now.0)
+                .bind(EndReason::Revoked.as_str())
+                .bind($keep.map(|s: SeatId| s.0))
+                .bind($user.0)
+                .bind($keep.map_or(-1, |s: SeatId| s.0))
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected()
+            };
+            $tx.commit().await?;
+            Some(ended)
+        }
+    }};
+}
