@@ -12,11 +12,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 #[cfg(feature = "postgres")]
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 #[cfg(feature = "sqlite")]
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("single-login needs a database: enable its feature `sqlite`, `postgres` or both");
@@ -176,15 +174,17 @@ impl Db {
     }
 }
 
-#[cfg(feature = "postgres")]
-async fn connect_postgres(url: &str, options: ConnectOptions) -> Result<Db, DbError> {
-    let pool = PgPoolOptions::new()
+/// The pool for either backend: a connection waits at most 30 seconds for its turn.
+fn pool_options<DB: sqlx::Database>(options: &ConnectOptions) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(Duration::from_secs(30))
-        .connect(url)
-        .await
-        .map_err(DbError::Connect)?;
-    Ok(Db::Postgres(pool))
+}
+
+#[cfg(feature = "postgres")]
+async fn connect_postgres(url: &str, options: ConnectOptions) -> Result<Db, DbError> {
+    let pool = pool_options(&options).connect(url).await;
+    Ok(Db::Postgres(pool.map_err(DbError::Connect)?))
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -215,13 +215,8 @@ async fn connect_sqlite(url: &str, options: ConnectOptions) -> Result<Db, DbErro
         path: file.display().to_string(),
         source,
     })?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(options.max_connections)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect_with(connect)
-        .await
-        .map_err(DbError::Connect)?;
-    Ok(Db::Sqlite(pool))
+    let pool = pool_options(&options).connect_with(connect).await;
+    Ok(Db::Sqlite(pool.map_err(DbError::Connect)?))
 }
 
 #[cfg(not(feature = "sqlite"))]

@@ -297,41 +297,17 @@ impl Seats {
         chosen: &[SeatId],
     ) -> Result<OpenOutcome, sqlx::Error> {
         let now = Millis::now();
-        let outcome = match &self.db {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(pool) => {
-                // IMMEDIATE takes the write lock before the first read, so two logins cannot
-                // both read the same live seats.
-                let _queued = self.sqlite_gate.lock().await;
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                open_in_tx!(
-                    tx,
-                    "SELECT max_sessions, credential_epoch, disabled_at FROM single_login_users WHERE id = $1",
-                    user,
-                    epoch,
-                    hash,
-                    ctx,
-                    policy,
-                    chosen,
-                    now
-                )
-            }
-            #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                open_in_tx!(
-                    tx,
-                    "SELECT max_sessions, credential_epoch, disabled_at FROM single_login_users WHERE id = $1 FOR UPDATE",
-                    user,
-                    epoch,
-                    hash,
-                    ctx,
-                    policy,
-                    chosen,
-                    now
-                )
-            }
-        };
+        let outcome = in_locked_tx!(self, tx, for_update => open_in_tx!(
+            tx,
+            &format!("SELECT max_sessions, credential_epoch, disabled_at FROM single_login_users WHERE id = $1{for_update}"),
+            user,
+            epoch,
+            hash,
+            ctx,
+            policy,
+            chosen,
+            now
+        ));
         // Denied or asked: nothing was written, the transaction rolls back on drop.
         if matches!(outcome, OpenOutcome::Opened { .. }) {
             self.announce(&[user]).await;
@@ -488,33 +464,14 @@ impl Seats {
         keep: Option<SeatId>,
     ) -> Result<Option<u64>, sqlx::Error> {
         let now = Millis::now();
-        let ended = match &self.db {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(pool) => {
-                let _queued = self.sqlite_gate.lock().await;
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                change_in_tx!(
-                    tx,
-                    "SELECT credential_epoch FROM single_login_users WHERE id = $1",
-                    user,
-                    change,
-                    keep,
-                    now
-                )
-            }
-            #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                change_in_tx!(
-                    tx,
-                    "SELECT credential_epoch FROM single_login_users WHERE id = $1 FOR UPDATE",
-                    user,
-                    change,
-                    keep,
-                    now
-                )
-            }
-        };
+        let ended = in_locked_tx!(self, tx, for_update => change_in_tx!(
+            tx,
+            &format!("SELECT credential_epoch FROM single_login_users WHERE id = $1{for_update}"),
+            user,
+            change,
+            keep,
+            now
+        ));
         if ended.is_some_and(|n| n > 0) {
             self.announce(&[user]).await;
         }

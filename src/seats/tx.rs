@@ -2,6 +2,31 @@
 //! once and expanded per backend after its own BEGIN: the statements are the same text on
 //! both, only the pool's types differ.
 
+/// Runs `$body` in a transaction `$tx` that holds the write lock from its first statement:
+/// SQLite's `BEGIN IMMEDIATE` (after this process's gate), PostgreSQL's row lock, for which
+/// `$for_update` is the suffix of the statement that reads the user's row.
+macro_rules! in_locked_tx {
+    ($seats:expr, $tx:ident, $for_update:ident => $body:expr) => {
+        match &$seats.db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(pool) => {
+                // IMMEDIATE takes the write lock before the first read, so two logins cannot
+                // both read the same live seats.
+                let _queued = $seats.sqlite_gate.lock().await;
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let $for_update = "";
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $for_update = " FOR UPDATE";
+                $body
+            }
+        }
+    };
+}
+
 /// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
 macro_rules! open_in_tx {
     ($tx:ident, $lock_sql:expr, $user:expr, $epoch:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{

@@ -42,7 +42,7 @@ pub fn TextField(
     #[prop(default = "text")] kind: &'static str,
     autocomplete: &'static str,
     maxlength: u32,
-    #[prop(optional, into)] hint: Option<String>,
+    #[prop(optional_no_strip)] hint: Option<String>,
     #[prop(optional, into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
@@ -81,6 +81,67 @@ pub fn TextField(
     }
     // Erased: pages hold several fields, and the nested view types grow past the
     // compiler's limits in the browser build.
+    .into_any()
+}
+
+/// The name field of the login and sign-up forms: one set of limits for both.
+#[component]
+pub fn UsernameField(
+    id: &'static str,
+    #[prop(optional_no_strip)] hint: Option<String>,
+    #[prop(optional, into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let locale = lang::locale();
+    view! {
+        <TextField
+            id
+            name="username"
+            label=td_string!(locale, username)
+            autocomplete="username"
+            maxlength=128
+            hint
+            error
+        />
+    }
+}
+
+/// A password the user types to prove who they are (login, re-authentication).
+#[component]
+pub fn CurrentPasswordField(
+    id: &'static str,
+    name: &'static str,
+    #[prop(into)] label: String,
+    #[prop(optional, into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <TextField id name kind="password" label autocomplete="current-password" maxlength=512 error/>
+    }
+}
+
+/// A new password and its confirmation (sign-up, password change), named `password` and
+/// `password_confirm`.
+#[component]
+pub fn NewPasswordFields(
+    id: &'static str,
+    confirm_id: &'static str,
+    #[prop(into)] label: String,
+    #[prop(into)] confirm_label: String,
+    #[prop(optional_no_strip)] hint: Option<String>,
+    #[prop(optional, into)] error: Signal<Option<String>>,
+    #[prop(optional, into)] confirm_error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <TextField id name="password" kind="password" label autocomplete="new-password" maxlength=512 hint error/>
+        <TextField
+            id=confirm_id
+            name="password_confirm"
+            kind="password"
+            label=confirm_label
+            autocomplete="new-password"
+            maxlength=512
+            error=confirm_error
+        />
+    }
     .into_any()
 }
 

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::form::{focus_first_error, TextField};
+use crate::components::form::{focus_first_error, CurrentPasswordField, UsernameField};
 use crate::error::AppError;
 use crate::lang;
 use crate::models::{SessionView, When};
@@ -69,20 +69,11 @@ pub fn LoginPage() -> impl IntoView {
                     <Title text=td_string!(locale, login_title)/>
                     <h1>{td_string!(locale, login_title)}</h1>
                     <ActionForm action=login>
-                        <TextField
-                            id="login-username"
-                            name="username"
-                            label=td_string!(locale, username)
-                            autocomplete="username"
-                            maxlength=128
-                        />
-                        <TextField
+                        <UsernameField id="login-username"/>
+                        <CurrentPasswordField
                             id="login-password"
                             name="password"
-                            kind="password"
                             label=td_string!(locale, password)
-                            autocomplete="current-password"
-                            maxlength=512
                         />
                         <input type="hidden" name="next" value=next/>
                         {move || login_error().map(|error| view! { <LoginError error/> })}

@@ -9,8 +9,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::form::{
-    dispatched_error, field_error, focus_first_error, form_error, on_session_ended, use_logout, FormError,
-    LogoutForm, TextField,
+    dispatched_error, field_error, focus_first_error, form_error, on_session_ended, use_logout,
+    CurrentPasswordField, FormError, LogoutForm, NewPasswordFields,
 };
 use crate::components::live::watch_session;
 use crate::components::toast::use_toasts;
@@ -181,13 +181,10 @@ fn SessionList(
                                 minutes => td_string!(locale, confirm_hint_n, minutes).to_string(),
                             }}
                         </p>
-                        <TextField
+                        <CurrentPasswordField
                             id="confirm-password"
                             name="password"
-                            kind="password"
                             label=td_string!(locale, your_password)
-                            autocomplete="current-password"
-                            maxlength=512
                             error=Signal::derive(confirm_error)
                         />
                         <FormError message=Signal::derive(move || form_error(confirm.value().get()))/>
@@ -247,32 +244,19 @@ fn PasswordChange(change: ServerAction<ChangePassword>, highlighted: bool) -> im
                 {if highlighted { td_string!(locale, secure_hint) } else { td_string!(locale, change_hint) }}
             </p>
             <ActionForm action=change>
-                <TextField
+                <CurrentPasswordField
                     id="current-password"
                     name="current"
-                    kind="password"
                     label=td_string!(locale, current_password)
-                    autocomplete="current-password"
-                    maxlength=512
                     error=message(Field::CurrentPassword)
                 />
-                <TextField
+                <NewPasswordFields
                     id="new-password"
-                    name="password"
-                    kind="password"
+                    confirm_id="new-password-confirm"
                     label=td_string!(locale, new_password)
-                    autocomplete="new-password"
-                    maxlength=512
+                    confirm_label=td_string!(locale, confirm_new_password)
                     error=message(Field::Password)
-                />
-                <TextField
-                    id="new-password-confirm"
-                    name="password_confirm"
-                    kind="password"
-                    label=td_string!(locale, confirm_new_password)
-                    autocomplete="new-password"
-                    maxlength=512
-                    error=message(Field::PasswordConfirm)
+                    confirm_error=message(Field::PasswordConfirm)
                 />
                 <FormError message=Signal::derive(move || form_error(change.value().get()))/>
                 <button type="submit" disabled=move || change.pending().get()>

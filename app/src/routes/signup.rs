@@ -6,7 +6,9 @@ use leptos_i18n::td_string;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::form::{field_error, focus_first_error, form_error, FormError, TextField};
+use crate::components::form::{
+    field_error, focus_first_error, form_error, FormError, NewPasswordFields, UsernameField,
+};
 use crate::error::Field;
 use crate::lang;
 use crate::route_table;
@@ -23,33 +25,19 @@ pub fn SignupPage() -> impl IntoView {
         <Title text=td_string!(locale, signup_title)/>
         <h1>{td_string!(locale, signup_title)}</h1>
         <ActionForm action=signup>
-            <TextField
+            <UsernameField
                 id="signup-username"
-                name="username"
-                label=td_string!(locale, username)
-                autocomplete="username"
-                maxlength=128
-                hint=td_string!(locale, username_hint)
+                hint=Some(td_string!(locale, username_hint).to_string())
                 error=message(Field::Username)
             />
-            <TextField
+            <NewPasswordFields
                 id="signup-password"
-                name="password"
-                kind="password"
+                confirm_id="signup-password-confirm"
                 label=td_string!(locale, password)
-                autocomplete="new-password"
-                maxlength=512
-                hint=td_string!(locale, password_hint)
+                confirm_label=td_string!(locale, confirm_password)
+                hint=Some(td_string!(locale, password_hint).to_string())
                 error=message(Field::Password)
-            />
-            <TextField
-                id="signup-password-confirm"
-                name="password_confirm"
-                kind="password"
-                label=td_string!(locale, confirm_password)
-                autocomplete="new-password"
-                maxlength=512
-                error=message(Field::PasswordConfirm)
+                confirm_error=message(Field::PasswordConfirm)
             />
             <FormError message=Signal::derive(move || form_error(signup.value().get()))/>
             <button type="submit" disabled=move || signup.pending().get()>{td_string!(locale, create_account)}</button>
