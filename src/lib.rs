@@ -81,9 +81,12 @@
 //!   (SQLite `BEGIN IMMEDIATE`; PostgreSQL `SELECT … FOR UPDATE`). However many logins of one
 //!   user run at once, in however many processes sharing one database, each sees the seats
 //!   the previous one left: never more than the limit stay live.
-//! - **The per-request check reads the registry**, one indexed lookup, with no cache: from
-//!   the moment the kicking login's transaction commits, the ended session is refused in
-//!   every process.
+//! - **The per-request check reads the registry**, one indexed lookup. [`Seats::new`] keeps
+//!   no memory of it: from the moment the kicking login's transaction commits, the ended
+//!   session is refused in every process. [`Seats::with_cache`] remembers live seats for a
+//!   short time to live: every change to a seat forgets it before the change answers, so the
+//!   check stays exact within the process, and other processes learn within the time to live
+//!   (at once on PostgreSQL, whose change notices also make them forget).
 //! - **Credential changes** ([`Seats::change_credentials`]) end the sessions in the same
 //!   transaction that moves the credential epoch on; a login that verified the old password
 //!   cannot open a seat afterwards.

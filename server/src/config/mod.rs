@@ -12,7 +12,12 @@ use single_login::client_ip::{ClientIpConfig, ForwardedHeader, IpNet};
 use single_login::throttle::ThrottleConfig;
 use single_login::{OnLimit, Policy};
 
+mod hosts;
+mod secrets;
 mod values;
+
+pub use hosts::{default_allowed_hosts, normalize_host};
+pub use secrets::{redact_url, DatabaseUrl};
 
 pub use values::parse_duration;
 
@@ -22,34 +27,6 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/single-login.db";
 pub struct Config {
     pub leptos: LeptosOptions,
     pub settings: Settings,
-}
-
-/// The database URL. Shown (`Debug`, `Display`) without its password: it may hold one.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(pub String);
-
-impl DatabaseUrl {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for DatabaseUrl {
-    fn default() -> Self {
-        DatabaseUrl(DEFAULT_DATABASE_URL.to_owned())
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", redact_url(&self.0))
-    }
-}
-
-impl std::fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url(&self.0))
-    }
 }
 
 /// Every setting. A field's name is its key in the TOML file, and in capitals its
@@ -322,52 +299,6 @@ impl Settings {
     }
 }
 
-/// The listen address's host (unless it is a wildcard), `localhost` and the loopback
-/// addresses.
-pub fn default_allowed_hosts(addr: SocketAddr) -> Vec<String> {
-    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "[::1]".to_owned()];
-    let own = match addr.ip() {
-        ip if ip.is_unspecified() => None,
-        std::net::IpAddr::V4(ip) => Some(ip.to_string()),
-        std::net::IpAddr::V6(ip) => Some(format!("[{ip}]")),
-    };
-    if let Some(own) = own.filter(|own| !hosts.contains(own)) {
-        hosts.insert(0, own);
-    }
-    hosts
-}
-
-/// A host name as the `Host` header carries it, without the port, lower-cased and without a
-/// trailing dot; IPv6 addresses keep their brackets. `None` when it cannot be a host.
-pub fn normalize_host(text: &str) -> Option<String> {
-    let text = text.trim();
-    let host = if text.starts_with('[') {
-        let end = text.find(']')?;
-        let rest = &text[end + 1..];
-        if !(rest.is_empty()
-            || rest
-                .strip_prefix(':')
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
-        {
-            return None;
-        }
-        &text[..=end]
-    } else {
-        match text.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            Some(_) => return None,
-            None => text,
-        }
-    };
-    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-    let valid = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:_".contains(&b));
-    valid.then_some(host)
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid setting {key} ({env}) = {value:?} from {origin}: {reason}")]
@@ -504,35 +435,6 @@ impl Config {
         }
         Ok(Config { leptos, settings })
     }
-}
-
-/// A database URL fit for logs: the password replaced, whether in the user part
-/// (`user:secret@`) or in a query parameter (`?password=secret`, as sqlx and libpq accept).
-pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let mut out = match (base.find("://"), base.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &base[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &base[..scheme], user, &base[at + 1..])
-        }
-        _ => base.to_owned(),
-    };
-    if let Some(query) = query {
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.to_ascii_lowercase().contains("pass") => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&pairs.join("&"));
-    }
-    out
 }
 
 #[cfg(test)]
