@@ -51,8 +51,9 @@
 //!
 //! # Features
 //!
-//! - `sqlite`, `postgres` (both by default): the databases [`Db`] can connect to; at least
-//!   one.
+//! - `sqlite`, `postgres` (both by default): the databases [`Db`] can connect to. Without
+//!   either, only the pure core is built: the policy, the client IP, usernames, the
+//!   vocabulary and the lifetimes.
 //! - `passwords` (by default): single-login's own passwords (argon2id), the throttle and the
 //!   throttled login. Without it the application checks passwords itself and tells
 //!   single-login who signed in.
@@ -101,43 +102,53 @@
 
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod accounts;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod cache;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod changes;
 pub mod client_ip;
 pub mod clock;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod db;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod encoding;
 pub mod lifecycle;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod login;
 #[cfg(feature = "passwords")]
 pub mod password;
 pub mod policy;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod seats;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod signing;
 #[cfg(feature = "passwords")]
 pub mod slots;
-#[cfg(feature = "passwords")]
+#[cfg(all(feature = "passwords", any(feature = "sqlite", feature = "postgres")))]
 pub mod throttle;
 pub mod username;
 pub mod vocabulary;
 #[cfg(feature = "tower-sessions")]
 pub mod web;
 
-pub use accounts::{Accounts, CredentialEpoch, User, UserId, UserSummary};
-#[cfg(feature = "passwords")]
-pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 pub use clock::Millis;
-pub use db::{Db, DbError};
 pub use lifecycle::Lifetimes;
-pub use login::{LoginOutcome, Logins, NewSession};
 #[cfg(feature = "passwords")]
 pub use password::{HashError, Hashing, Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
-pub use seats::{
-    CredentialChange, EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, SeatStatus, Seats, SessionHash,
-};
 pub use username::{Username, UsernameError};
+pub use vocabulary::{CredentialEpoch, EndReason, SeatId, User, UserId};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use {
+    accounts::{Accounts, UserSummary},
+    db::{Db, DbError},
+    login::{LoginOutcome, Logins, NewSession},
+    seats::{CredentialChange, LoginContext, OpenOutcome, SeatInfo, SeatStatus, Seats, SessionHash},
+};
+#[cfg(all(feature = "passwords", any(feature = "sqlite", feature = "postgres")))]
+pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 
 /// An error and all its sources, for the logs: "outer: cause: root cause".
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -16,9 +16,6 @@ use sqlx::postgres::PgPool;
 #[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
-compile_error!("single-login needs a database: enable its feature `sqlite`, `postgres` or both");
-
 /// A connection pool to the database. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
 pub enum Db {
