@@ -52,7 +52,7 @@ async fn run(backend: &str, db: TestDb) {
     let seats = Seats::new(db.db.clone());
     let users = sign_up(&accounts, USERS).await;
     let context = LoginContext::new(
-        Some("203.0.113.7".into()),
+        Some("203.0.113.7".parse().unwrap()),
         Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"),
     );
 

@@ -133,6 +133,8 @@ pub mod vocabulary;
 #[cfg(feature = "tower-sessions")]
 pub mod web;
 
+#[cfg(all(feature = "passwords", any(feature = "sqlite", feature = "postgres")))]
+pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 pub use clock::Millis;
 pub use lifecycle::Lifetimes;
 #[cfg(feature = "passwords")]
@@ -147,8 +149,6 @@ pub use {
     login::{LoginOutcome, Logins, NewSession},
     seats::{CredentialChange, LoginContext, OpenOutcome, SeatInfo, SeatStatus, Seats, SessionHash},
 };
-#[cfg(all(feature = "passwords", any(feature = "sqlite", feature = "postgres")))]
-pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 
 /// An error and all its sources, for the logs: "outer: cause: root cause".
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

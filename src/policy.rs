@@ -3,6 +3,7 @@
 //! The registry calls [`decide`] inside the transaction that holds the user's lock, so the
 //! decision and its execution see the same seats.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,8 @@ pub struct Policy {
     pub max_sessions: u32,
     /// What a login does when `max_sessions` seats are already live.
     pub on_limit: OnLimit,
-    /// Seats whose client IP equals the new login's neither count nor end.
+    /// Seats from the new login's client network ([`same_network`]: the same IPv4 address,
+    /// or the same IPv6 /64) neither count nor end.
     pub same_ip_shares_seat: bool,
     /// Under `DenyNew`, seats unused for this long do not block a login.
     pub idle_after: Duration,
@@ -57,7 +59,7 @@ pub struct LiveSeat {
     pub last_seen_at: Millis,
     /// The client address the seat was opened from, compared with the new login's under
     /// `same_ip_shares_seat`.
-    pub client_ip: Option<String>,
+    pub client_ip: Option<IpAddr>,
 }
 
 /// What the policy decided for a login.
@@ -90,7 +92,7 @@ pub fn plan(
     user_limit: Option<u32>,
     live: &[LiveSeat],
     chosen: &[SeatId],
-    new_ip: Option<&str>,
+    new_ip: Option<IpAddr>,
     now: Millis,
 ) -> Decision {
     let policy = Policy {
@@ -121,9 +123,10 @@ pub fn plan(
 /// Decides a login from `new_ip` at `now` against the user's `live` seats under `policy`
 /// alone: whom to end, whether to deny, or what to ask. [`plan`] adds the user's own limit
 /// and choice.
-pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<&str>, now: Millis) -> Decision {
+pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<IpAddr>, now: Millis) -> Decision {
     let shares = |seat: &LiveSeat| {
-        policy.same_ip_shares_seat && new_ip.is_some() && seat.client_ip.as_deref() == new_ip
+        policy.same_ip_shares_seat
+            && matches!((seat.client_ip, new_ip), (Some(a), Some(b)) if same_network(a, b))
     };
     let mut counted: Vec<&LiveSeat> = live.iter().filter(|seat| !shares(seat)).collect();
     let max = policy.max_sessions.max(1) as usize;
@@ -166,15 +169,31 @@ pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<&str>, now: Mil
     }
 }
 
+/// Whether two client addresses are one household's network, as `same_ip_shares_seat` means
+/// it: the same IPv4 address (one NAT), or the same IPv6 /64 (one link, on which a device
+/// takes new privacy addresses all day). An IPv4-mapped IPv6 address is its IPv4 address.
+pub fn same_network(a: IpAddr, b: IpAddr) -> bool {
+    match (a.to_canonical(), b.to_canonical()) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a == b,
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.segments()[..4] == b.segments()[..4],
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A test address.
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().expect("a test address"))
+    }
 
     fn seat(id: i64, last_seen: i64, ip: &str) -> LiveSeat {
         LiveSeat {
             id: SeatId(id),
             last_seen_at: Millis(last_seen),
-            client_ip: Some(ip.to_owned()),
+            client_ip: Some(ip.parse().expect("a test address")),
         }
     }
 
@@ -183,7 +202,7 @@ mod tests {
         let decision = decide(
             &Policy::default(),
             &[seat(1, 10, "10.0.0.1")],
-            Some("10.0.0.2"),
+            ip("10.0.0.2"),
             Millis(20),
         );
         assert_eq!(
@@ -207,17 +226,17 @@ mod tests {
             ..Policy::default()
         };
         let now = Millis(100 * 60_000);
-        let active = seat(1, now.0 - 60_000, "a");
+        let active = seat(1, now.0 - 60_000, "10.0.0.11");
         assert_eq!(
-            decide(&policy, &[active], Some("b"), now),
+            decide(&policy, &[active], ip("10.0.0.12"), now),
             Decision::Deny {
                 blocking: vec![SeatId(1)]
             }
         );
         // Idle for longer than the threshold: it expires to make room.
-        let idle = seat(2, now.0 - 31 * 60_000, "a");
+        let idle = seat(2, now.0 - 31 * 60_000, "10.0.0.11");
         assert_eq!(
-            decide(&policy, &[idle], Some("b"), now),
+            decide(&policy, &[idle], ip("10.0.0.12"), now),
             Decision::Admit {
                 end: vec![(SeatId(2), EndReason::Expired)]
             }
@@ -230,16 +249,47 @@ mod tests {
             on_limit: OnLimit::Ask,
             ..Policy::default()
         };
-        let live = [seat(1, 1, "a")];
+        let live = [seat(1, 1, "10.0.0.11")];
         assert_eq!(
-            decide(&policy, &live, Some("b"), Millis(2)),
+            decide(&policy, &live, ip("10.0.0.12"), Millis(2)),
             Decision::Ask {
                 candidates: vec![SeatId(1)]
             }
         );
         assert_eq!(
-            decide(&policy, &[], Some("b"), Millis(2)),
+            decide(&policy, &[], ip("10.0.0.12"), Millis(2)),
             Decision::Admit { end: vec![] }
+        );
+    }
+
+    #[test]
+    fn one_network_is_one_ipv4_address_or_one_ipv6_64() {
+        let net = |a: &str, b: &str| same_network(a.parse().unwrap(), b.parse().unwrap());
+        assert!(net("203.0.113.7", "203.0.113.7"));
+        assert!(!net("203.0.113.7", "203.0.113.8"));
+        // Two privacy addresses of one household's /64.
+        assert!(net("2001:db8:1:2:aaaa::1", "2001:db8:1:2:bbbb::2"));
+        assert!(!net("2001:db8:1:2::1", "2001:db8:1:3::1"));
+        assert!(net("::ffff:203.0.113.7", "203.0.113.7"));
+        assert!(!net("203.0.113.7", "2001:db8::1"));
+    }
+
+    #[test]
+    fn an_ipv6_household_shares_its_seat_across_its_addresses() {
+        let policy = Policy {
+            same_ip_shares_seat: true,
+            ..Policy::default()
+        };
+        let live = [seat(1, 1, "2001:db8:1:2::10")];
+        assert_eq!(
+            decide(&policy, &live, ip("2001:db8:1:2:8000::77"), Millis(3)),
+            Decision::Admit { end: vec![] }
+        );
+        assert_eq!(
+            decide(&policy, &live, ip("2001:db8:1:3::10"), Millis(3)),
+            Decision::Admit {
+                end: vec![(SeatId(1), EndReason::Replaced)]
+            }
         );
     }
 
@@ -251,10 +301,10 @@ mod tests {
         };
         let live = [seat(1, 1, "10.0.0.1"), seat(2, 2, "10.0.0.1")];
         assert_eq!(
-            decide(&policy, &live, Some("10.0.0.1"), Millis(3)),
+            decide(&policy, &live, ip("10.0.0.1"), Millis(3)),
             Decision::Admit { end: vec![] }
         );
-        let decision = decide(&policy, &live, Some("10.0.0.2"), Millis(3));
+        let decision = decide(&policy, &live, ip("10.0.0.2"), Millis(3));
         assert_eq!(
             decision,
             Decision::Admit {
@@ -269,8 +319,12 @@ mod tests {
             max_sessions: 2,
             ..Policy::default()
         };
-        let live = [seat(1, 50, "a"), seat(2, 10, "b"), seat(3, 30, "c")];
-        let decision = decide(&policy, &live, Some("d"), Millis(60));
+        let live = [
+            seat(1, 50, "10.0.0.11"),
+            seat(2, 10, "10.0.0.12"),
+            seat(3, 30, "10.0.0.13"),
+        ];
+        let decision = decide(&policy, &live, ip("10.0.0.14"), Millis(60));
         assert_eq!(
             decision,
             Decision::Admit {
@@ -340,13 +394,13 @@ mod tests {
                         seat.last_seen_at = now;
                     }
                 }
-                let ip = format!("10.0.0.{}", step.ip);
+                let ip = ip(&format!("10.0.0.{}", step.ip));
                 let new = LiveSeat {
                     id: SeatId(n as i64),
                     last_seen_at: now,
-                    client_ip: Some(ip.clone()),
+                    client_ip: ip,
                 };
-                let decision = decide(policy, &live, Some(&ip), now);
+                let decision = decide(policy, &live, ip, now);
                 check(&live, &new, &decision, now)?;
                 if let Decision::Admit { end } = &decision {
                     live.retain(|seat| !end.iter().any(|(id, _)| *id == seat.id));
@@ -370,16 +424,16 @@ mod tests {
                 user_limit in proptest::option::of(1u32..4),
             ) {
                 let policy = Policy { max_sessions: max, on_limit: OnLimit::Ask, same_ip_shares_seat: share, ..Policy::default() };
-                let live: Vec<LiveSeat> = ips.iter().enumerate().map(|(i, ip)| LiveSeat {
+                let live: Vec<LiveSeat> = ips.iter().enumerate().map(|(i, host)| LiveSeat {
                     id: SeatId(i as i64 + 1),
                     last_seen_at: Millis(i as i64),
-                    client_ip: Some(format!("10.0.0.{ip}")),
+                    client_ip: ip(&format!("10.0.0.{host}")),
                 }).collect();
                 let chosen: Vec<SeatId> = live.iter().zip(&chosen_mask).filter(|(_, c)| **c).map(|(s, _)| s.id).collect();
-                let new_ip = format!("10.0.0.{new_ip}");
+                let new_ip = ip(&format!("10.0.0.{new_ip}"));
                 let limit = user_limit.unwrap_or(max) as usize;
-                let shares = |s: &LiveSeat| share && s.client_ip.as_deref() == Some(new_ip.as_str());
-                match plan(&policy, user_limit, &live, &chosen, Some(&new_ip), Millis(100)) {
+                let shares = |s: &LiveSeat| share && s.client_ip == new_ip;
+                match plan(&policy, user_limit, &live, &chosen, new_ip, Millis(100)) {
                     Decision::Admit { end } => {
                         for (id, _) in &end {
                             prop_assert!(chosen.contains(id), "ended {id:?}, not chosen");

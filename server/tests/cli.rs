@@ -93,7 +93,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
     let seats = Seats::new(db.db.clone());
     for (session, ip) in [("s1", "203.0.113.1"), ("s2", "203.0.113.2")] {
         let ctx = LoginContext::new(
-            Some(ip.into()),
+            Some(ip.parse().unwrap()),
             Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/120.0"),
         );
         seats
@@ -170,7 +170,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
 async fn operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way(db: TestDb) {
     let accounts = Accounts::new(db.db.clone());
     let seats = Seats::new(db.db.clone());
-    let ctx = LoginContext::new(Some("203.0.113.1".into()), None);
+    let ctx = LoginContext::new(Some("203.0.113.1".parse().unwrap()), None);
     let mut users = Vec::new();
     for name in ["ann", "ben", "cyd"] {
         run(

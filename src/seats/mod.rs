@@ -11,6 +11,7 @@ mod rows;
 mod tx;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -64,15 +65,15 @@ impl fmt::Debug for SessionHash {
 /// Where a login comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginContext {
-    /// The client's IP address as text, if known.
-    pub client_ip: Option<String>,
+    /// The client's IP address, if known.
+    pub client_ip: Option<IpAddr>,
     /// The browser's `User-Agent`, cut to [`MAX_USER_AGENT_CHARS`] by [`LoginContext::new`].
     pub user_agent: Option<String>,
 }
 
 impl LoginContext {
     /// A context; the user agent is cut to [`MAX_USER_AGENT_CHARS`] characters.
-    pub fn new(client_ip: Option<String>, user_agent: Option<&str>) -> Self {
+    pub fn new(client_ip: Option<IpAddr>, user_agent: Option<&str>) -> Self {
         LoginContext {
             client_ip,
             user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),

@@ -53,7 +53,7 @@ macro_rules! open_in_tx {
             .map(|seat| LiveSeat {
                 id: seat.id,
                 last_seen_at: seat.last_seen_at,
-                client_ip: seat.client_ip.clone(),
+                client_ip: seat.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
             })
             .collect();
         let user_limit = override_max.map(|max| u32::try_from(max).unwrap_or(u32::MAX));
@@ -62,7 +62,7 @@ macro_rules! open_in_tx {
         };
         // The policy plans everything (the user's limit and choice included); this only
         // carries the plan out.
-        match policy::plan($policy, user_limit, &view, $chosen, $ctx.client_ip.as_deref(), $now) {
+        match policy::plan($policy, user_limit, &view, $chosen, $ctx.client_ip, $now) {
             Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
             Decision::Ask { candidates } => OpenOutcome::Ask {
                 candidates: pick(candidates),
@@ -75,7 +75,7 @@ macro_rules! open_in_tx {
                 .bind($user.0)
                 .bind($hash.as_str())
                 .bind($now.0)
-                .bind($ctx.client_ip.as_deref())
+                .bind($ctx.client_ip.map(|ip| ip.to_string()))
                 .bind($ctx.user_agent.as_deref())
                 .fetch_one(&mut *$tx)
                 .await?;

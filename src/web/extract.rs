@@ -37,7 +37,7 @@ pub struct Client {
 impl Client {
     /// What a seat records of its client.
     pub fn context(&self) -> crate::LoginContext {
-        crate::LoginContext::new(self.ip.map(|ip| ip.to_string()), self.user_agent.as_deref())
+        crate::LoginContext::new(self.ip, self.user_agent.as_deref())
     }
 }
 

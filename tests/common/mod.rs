@@ -19,7 +19,7 @@ pub async fn user(db: &TestDb, name: &str) -> User {
 
 pub fn from(ip: &str) -> LoginContext {
     LoginContext::new(
-        Some(ip.to_owned()),
+        Some(ip.parse().expect("a test address")),
         Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"),
     )
 }

@@ -205,7 +205,7 @@ async fn a_login_racing_a_password_change_loses(db: TestDb) {
         )
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
-    let ctx = single_login::LoginContext::new(Some("203.0.113.4".into()), None);
+    let ctx = single_login::LoginContext::new(Some("203.0.113.4".parse().unwrap()), None);
     let outcome = seats
         .open(
             checked.user.id,
