@@ -141,7 +141,7 @@ pub use lifecycle::Lifetimes;
 pub use password::{HashError, Hashing, Password, PasswordError};
 pub use policy::{Decision, OnLimit, Policy};
 pub use username::{Username, UsernameError};
-pub use vocabulary::{CredentialEpoch, EndReason, SeatId, User, UserId};
+pub use vocabulary::{CredentialEpoch, EndReason, EndedBy, SeatId, User, UserId};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use {
     accounts::{Accounts, UserSummary},

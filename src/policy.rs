@@ -6,22 +6,20 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::Millis;
-use crate::vocabulary::{EndReason, SeatId};
+use crate::vocabulary::{text_enum, EndReason, SeatId};
 
-/// What a login does when the user already holds as many seats as the limit allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnLimit {
-    /// End the least recently used seats to make room (Keycloak's "terminate oldest").
-    KickOldest,
-    /// Refuse the new login while the limit is reached by active seats (Spring Security's
-    /// `maxSessionsPreventsLogin`).
-    DenyNew,
-    /// Let the user choose which seats to end.
-    Ask,
+text_enum! {
+    /// What a login does when the user already holds as many seats as the limit allows.
+    pub enum OnLimit {
+        /// End the least recently used seats to make room (Keycloak's "terminate oldest").
+        KickOldest = "kick_oldest",
+        /// Refuse the new login while the limit is reached by active seats (Spring Security's
+        /// `maxSessionsPreventsLogin`).
+        DenyNew = "deny_new",
+        /// Let the user choose which seats to end.
+        Ask = "ask",
+    }
 }
 
 /// The session-limit settings every login is decided under.

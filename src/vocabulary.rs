@@ -35,42 +35,63 @@ impl CredentialEpoch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SeatId(pub i64);
 
-/// Why a seat ended, as stored in `seats.end_reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// A newer login of the same user took the seat.
-    Replaced,
-    /// The user logged out.
-    LoggedOut,
-    /// Ended on purpose by the user from another session, or by an operator.
-    Revoked,
-    /// Unused for longer than the session lifetime.
-    Expired,
+/// An enum whose variants each have one text, written once: its serde form, and the form
+/// the database stores and the settings read ([`as_str`](EndReason::as_str), `parse`).
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The variant's text (the same as its serde form).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The variant whose text is `text`; `None` for any other text.
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|variant| variant.as_str() == text)
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum! {
+    /// Why a seat ended, as stored in `seats.end_reason`.
+    pub enum EndReason {
+        /// A newer login of the same user took the seat.
+        Replaced = "replaced",
+        /// The user logged out.
+        LoggedOut = "logged_out",
+        /// Ended on purpose by the user from another session, or by an operator.
+        Revoked = "revoked",
+        /// Unused for longer than the session lifetime.
+        Expired = "expired",
+    }
 }
 
-impl EndReason {
-    /// The reason's name as stored in `seats.end_reason`: `replaced`, `logged_out`, `revoked`
-    /// or `expired` (the same as its serde form).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::Replaced => "replaced",
-            EndReason::LoggedOut => "logged_out",
-            EndReason::Revoked => "revoked",
-            EndReason::Expired => "expired",
-        }
-    }
-
-    /// The reason whose [`EndReason::as_str`] is `text`; `None` for any other text.
-    pub fn parse(text: &str) -> Option<EndReason> {
-        Some(match text {
-            "replaced" => EndReason::Replaced,
-            "logged_out" => EndReason::LoggedOut,
-            "revoked" => EndReason::Revoked,
-            "expired" => EndReason::Expired,
-            _ => return None,
-        })
-    }
+/// Who ended a seat on purpose ([`EndReason::Revoked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    /// A session of the same user: another one ("sign out"), or the seat itself when it
+    /// failed its password confirmations too often.
+    Session(SeatId),
+    /// An operator, from the command line: no session of the user.
+    Operator,
 }
 
 /// A PHC-format argon2 hash as stored in the database.
@@ -80,5 +101,26 @@ pub struct StoredHash(pub String);
 impl std::fmt::Debug for StoredHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StoredHash(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::OnLimit;
+
+    #[test]
+    fn each_text_is_the_serde_form_and_parses_back() {
+        for reason in EndReason::ALL {
+            let json = serde_json::to_string(reason).unwrap();
+            assert_eq!(json, format!("\"{}\"", reason.as_str()));
+            assert_eq!(EndReason::parse(reason.as_str()), Some(*reason));
+        }
+        for on_limit in OnLimit::ALL {
+            let json = serde_json::to_string(on_limit).unwrap();
+            assert_eq!(json, format!("\"{}\"", on_limit.as_str()));
+            assert_eq!(OnLimit::parse(on_limit.as_str()), Some(*on_limit));
+        }
+        assert_eq!(EndReason::parse("Replaced"), None);
     }
 }

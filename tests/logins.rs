@@ -304,7 +304,10 @@ async fn re_authentication_and_the_password_change_are_core_operations(db: TestD
     assert!(matches!(ended, ReauthOutcome::SessionEnded), "{ended:?}");
     assert!(logins.seats.live(alice.id).await.unwrap().is_empty());
     let (_, how) = logins.seats.ended(here).await.unwrap().unwrap();
-    assert_eq!((how.reason, how.ended_by), (EndReason::Revoked, Some(here)));
+    assert_eq!(
+        (how.reason, how.ended_by),
+        (EndReason::Revoked, Some(single_login::EndedBy::Session(here)))
+    );
     assert!(logins
         .accounts
         .verify_password(alice.id, "a new password".into())

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use single_login::policy::OnLimit;
 use single_login::seats::{Check, OpenOutcome};
+use single_login::EndedBy;
 use single_login::{
     Accounts, CredentialEpoch, EndReason, Lifetimes, Millis, Password, Policy, SeatId, Seats, SessionHash,
     SignupError, Username,
@@ -359,7 +360,7 @@ async fn signing_a_user_out_everywhere(db: TestDb) {
     open(&seats, &bob, "b", "10.0.0.1").await;
     assert_eq!(
         seats
-            .end_all(alice.id, EndReason::Revoked, None, None)
+            .end_all(alice.id, EndReason::Revoked, None, EndedBy::Operator)
             .await
             .unwrap(),
         2

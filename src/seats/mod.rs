@@ -24,7 +24,7 @@ use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
 use crate::on_pool;
 use crate::policy::{self, Decision, LiveSeat, Policy};
 use crate::vocabulary::{CredentialEpoch, User, UserId};
-pub use crate::vocabulary::{EndReason, SeatId};
+pub use crate::vocabulary::{EndReason, EndedBy, SeatId};
 use rows::{seat_info, EndRow, HistoryRow, SeatRow, StatusRow, END_USER_SEATS, LIVE_SEATS};
 
 /// Longest user agent kept; the rest is cut (browsers send a few hundred bytes).
@@ -105,8 +105,8 @@ pub struct Ended {
     pub reason: EndReason,
     /// For `Replaced`: the login that took the seat, while it is still on record.
     pub replaced_by: Option<SeatInfo>,
-    /// For `Revoked`: the user's session that ended it; `None` means an operator.
-    pub ended_by: Option<SeatId>,
+    /// For `Revoked`: who ended it. `None` for every other reason.
+    pub ended_by: Option<EndedBy>,
 }
 
 /// An ended seat, for the user's history.
@@ -552,20 +552,20 @@ impl Seats {
         Ok(row.and_then(|row| Some((UserId(row.user_id), row.end.ended()?))))
     }
 
-    /// Ends, with `reason`, every live seat of `user` but `except`; returns how many. `by` is
-    /// the user's session that did it (`None`: an operator).
+    /// Ends, with `reason`, every live seat of `user` but `except`; returns how many. `by`
+    /// says who, for a `Revoked` end.
     pub async fn end_all(
         &self,
         user: UserId,
         reason: EndReason,
         except: Option<SeatId>,
-        by: Option<SeatId>,
+        by: EndedBy,
     ) -> Result<u64, sqlx::Error> {
         let ended = on_pool!(&self.db, pool => {
             sqlx::query(END_USER_SEATS)
             .bind(Millis::now().0)
             .bind(reason.as_str())
-            .bind(by.map(|s| s.0))
+            .bind(by.stored())
             .bind(user.0)
             .bind(except.map_or(-1, |s| s.0))
             .execute(pool)

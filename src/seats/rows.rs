@@ -3,7 +3,7 @@
 
 use super::{Ended, SeatId, SeatInfo};
 use crate::clock::Millis;
-use crate::vocabulary::EndReason;
+use crate::vocabulary::{EndReason, EndedBy};
 
 pub(super) type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
 
@@ -40,6 +40,25 @@ pub(super) struct EndRow {
     pub(super) r_user_agent: Option<String>,
 }
 
+/// `seats.ended_by` holds the id of the session that ended a seat, and NULL for an operator
+/// (and for every end that is not `revoked`): the one place that reads and writes it.
+impl EndedBy {
+    pub(super) fn stored(self) -> Option<i64> {
+        match self {
+            EndedBy::Session(seat) => Some(seat.0),
+            EndedBy::Operator => None,
+        }
+    }
+
+    pub(super) fn loaded(reason: EndReason, stored: Option<i64>) -> Option<EndedBy> {
+        match (reason, stored) {
+            (EndReason::Revoked, Some(seat)) => Some(EndedBy::Session(SeatId(seat))),
+            (EndReason::Revoked, None) => Some(EndedBy::Operator),
+            _ => None,
+        }
+    }
+}
+
 impl EndRow {
     /// `None` for a live seat.
     pub(super) fn ended(self) -> Option<Ended> {
@@ -61,7 +80,7 @@ impl EndRow {
                 at: Millis(at),
                 reason,
                 replaced_by,
-                ended_by: self.ended_by.map(SeatId),
+                ended_by: EndedBy::loaded(reason, self.ended_by),
             }),
             _ => None,
         }

@@ -50,7 +50,7 @@ pub use store::HashedStore;
 
 use crate::client_ip::ClientIpConfig;
 use crate::login::{LoginError, LoginOutcome, NewSession};
-use crate::seats::{Check, CredentialChange, Ended, LoginContext, SessionHash};
+use crate::seats::{Check, CredentialChange, Ended, EndedBy, LoginContext, SessionHash};
 use crate::signing::SigningKey;
 #[cfg(feature = "passwords")]
 use crate::throttle::{Throttle, ThrottleConfig};
@@ -546,7 +546,12 @@ impl SingleLogin {
         Ok(self
             .logins
             .seats
-            .end_all(me.user, EndReason::Revoked, Some(me.seat), Some(me.seat))
+            .end_all(
+                me.user,
+                EndReason::Revoked,
+                Some(me.seat),
+                EndedBy::Session(me.seat),
+            )
             .await?)
     }
 

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use leptos_i18n::td_string;
-use single_login::seats::{EndReason, Ended, EndedSeat, SeatInfo};
+use single_login::seats::{EndReason, Ended, EndedBy, EndedSeat, SeatInfo};
 use single_login::throttle::lane_network;
 use single_login::Millis;
 
@@ -38,11 +38,11 @@ pub fn session_ended(
             };
             toast.with_link(td_string!(lang, not_you_secure), LocalPath::login_then(&next))
         }
-        EndReason::Revoked if ended.ended_by.is_none() => {
+        EndReason::Revoked if ended.ended_by == Some(EndedBy::Operator) => {
             Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_operator))
         }
         // Ended by itself: it failed its password confirmations too often.
-        EndReason::Revoked if ended.ended_by == Some(seat) => revoked_after_failures(lang),
+        EndReason::Revoked if ended.ended_by == Some(EndedBy::Session(seat)) => revoked_after_failures(lang),
         EndReason::Revoked => Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_user)),
         EndReason::Expired => Toast::new(ToastKind::Info, td_string!(lang, expired)),
     };
@@ -150,10 +150,10 @@ pub fn history_view(lang: Locale, ended: &EndedSeat, now: Millis) -> HistoryView
             None => td_string!(lang, history_replaced).to_owned(),
         },
         EndReason::LoggedOut => td_string!(lang, history_logged_out).to_owned(),
-        EndReason::Revoked if ended.ended.ended_by.is_none() => {
+        EndReason::Revoked if ended.ended.ended_by == Some(EndedBy::Operator) => {
             td_string!(lang, history_revoked_by_operator).to_owned()
         }
-        EndReason::Revoked if ended.ended.ended_by == Some(seat.id) => {
+        EndReason::Revoked if ended.ended.ended_by == Some(EndedBy::Session(seat.id)) => {
             td_string!(lang, history_revoked_after_failures).to_owned()
         }
         EndReason::Revoked => td_string!(lang, history_revoked_by_user).to_owned(),

@@ -159,12 +159,11 @@ pub fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D:
 
 pub fn on_limit<'de, D: Deserializer<'de>>(d: D) -> Result<OnLimit, D::Error> {
     parsed(d, |text| {
-        match text.to_ascii_lowercase().replace('-', "_").as_str() {
-            "kick_oldest" => Ok(OnLimit::KickOldest),
-            "deny_new" => Ok(OnLimit::DenyNew),
-            "ask" => Ok(OnLimit::Ask),
-            _ => Err("expected kick_oldest, deny_new or ask".into()),
-        }
+        OnLimit::parse(&text.to_ascii_lowercase().replace('-', "_")).ok_or_else(|| {
+            let names: Vec<&str> = OnLimit::ALL.iter().map(|o| o.as_str()).collect();
+            let (last, rest) = names.split_last().expect("OnLimit has variants");
+            format!("expected {} or {last}", rest.join(", "))
+        })
     })
 }
 

@@ -112,7 +112,12 @@ async fn operator_sign_outs_and_expiry_reach_the_channel(db: TestDb) {
     a.log_in("quin").await;
     let mut events = a.listen().await;
     seats
-        .end_all(user, single_login::EndReason::Revoked, None, None)
+        .end_all(
+            user,
+            single_login::EndReason::Revoked,
+            None,
+            single_login::EndedBy::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(
