@@ -261,6 +261,15 @@ mod tests {
     }
 
     #[test]
+    fn each_on_limit_text_is_its_serde_form() {
+        for on_limit in OnLimit::ALL {
+            let json = serde_json::to_string(on_limit).unwrap();
+            assert_eq!(json, format!("\"{}\"", on_limit.as_str()));
+            assert_eq!(OnLimit::parse(on_limit.as_str()), Some(*on_limit));
+        }
+    }
+
+    #[test]
     fn one_network_is_one_ipv4_address_or_one_ipv6_64() {
         let net = |a: &str, b: &str| same_network(a.parse().unwrap(), b.parse().unwrap());
         assert!(net("203.0.113.7", "203.0.113.7"));

@@ -107,7 +107,6 @@ impl std::fmt::Debug for StoredHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::OnLimit;
 
     #[test]
     fn each_text_is_the_serde_form_and_parses_back() {
@@ -115,11 +114,6 @@ mod tests {
             let json = serde_json::to_string(reason).unwrap();
             assert_eq!(json, format!("\"{}\"", reason.as_str()));
             assert_eq!(EndReason::parse(reason.as_str()), Some(*reason));
-        }
-        for on_limit in OnLimit::ALL {
-            let json = serde_json::to_string(on_limit).unwrap();
-            assert_eq!(json, format!("\"{}\"", on_limit.as_str()));
-            assert_eq!(OnLimit::parse(on_limit.as_str()), Some(*on_limit));
         }
         assert_eq!(EndReason::parse("Replaced"), None);
     }
