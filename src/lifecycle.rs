@@ -19,6 +19,19 @@ pub struct Lifetimes {
     pub max: Duration,
 }
 
+impl Default for Lifetimes {
+    /// 14 days unused, 30 days in all.
+    fn default() -> Self {
+        Lifetimes {
+            idle: Duration::from_secs(14 * 24 * 3600),
+            max: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// How often a live seat's last-seen time is written, by default: a minute.
+pub const DEFAULT_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The condition for an expired seat, over the columns `last_seen_at` and `created_at`; its
 /// two parameters are [`Lifetimes::cutoffs`], at the given positions `$2` and `$3` of the
 /// statement it is used in.

@@ -118,13 +118,20 @@ pub struct Hashing {
 /// Waiters one network may queue for hashing slots, per slot, by default.
 pub const WAITERS_PER_SLOT: usize = 8;
 
+/// The memory the default hashing budget may use at once (each argon2id hash takes its
+/// parameters' worth).
+pub const DEFAULT_HASH_MEMORY: usize = 64 * 1024 * 1024;
+
+/// How long a caller waits for a hashing slot, by default.
+pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(5);
+
 type Job = Box<dyn FnOnce() + Send>;
 
 impl Default for Hashing {
     fn default() -> Self {
         Hashing::new(
-            Hashing::default_concurrency(64 * 1024 * 1024),
-            Duration::from_secs(5),
+            Hashing::default_concurrency(DEFAULT_HASH_MEMORY),
+            DEFAULT_HASH_WAIT,
         )
     }
 }

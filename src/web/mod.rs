@@ -211,11 +211,8 @@ impl SingleLogin {
     pub fn with_logins(logins: Logins) -> Self {
         SingleLogin {
             logins,
-            lifetimes: Lifetimes {
-                idle: Duration::from_secs(14 * 24 * 3600),
-                max: Duration::from_secs(30 * 24 * 3600),
-            },
-            touch_interval: Duration::from_secs(60),
+            lifetimes: Lifetimes::default(),
+            touch_interval: crate::lifecycle::DEFAULT_TOUCH_INTERVAL,
             client_ip: Arc::default(),
             on_ended: OnEnded::default(),
             secure: true,

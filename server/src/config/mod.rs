@@ -9,6 +9,7 @@ use std::time::Duration;
 use leptos::config::{Env, LeptosOptions};
 use serde::Deserialize;
 use single_login::client_ip::{ClientIpConfig, ForwardedHeader, IpNet};
+use single_login::password;
 use single_login::throttle::ThrottleConfig;
 use single_login::{OnLimit, Policy};
 
@@ -174,6 +175,7 @@ impl Default for Settings {
         let throttle = ThrottleConfig::default();
         let client_ip = ClientIpConfig::default();
         let streams = crate::live::StreamLimits::default();
+        let lifetimes = single_login::Lifetimes::default();
         Settings {
             database_url: DatabaseUrl::default(),
             max_sessions: policy.max_sessions,
@@ -193,8 +195,8 @@ impl Default for Settings {
             reauth_max_failures: throttle.reauth_max_failures,
             reauth_user_max_failures: throttle.reauth_user_max_failures,
             ipv6_prefix: throttle.ipv6_prefix,
-            hash_concurrency: single_login::Hashing::default_concurrency(64 * 1024 * 1024),
-            hash_queue_timeout: Duration::from_secs(5),
+            hash_concurrency: single_login::Hashing::default_concurrency(password::DEFAULT_HASH_MEMORY),
+            hash_queue_timeout: password::DEFAULT_HASH_WAIT,
             hash_queue_per_network: 16,
             header_read_timeout: Duration::from_secs(15),
             request_body_timeout: Duration::from_secs(10),
@@ -207,9 +209,9 @@ impl Default for Settings {
             live_streams_total: streams.total,
             session_cookie_secure: None,
             allowed_hosts: Vec::new(),
-            session_idle_timeout: Duration::from_secs(14 * 24 * 3600),
-            session_max_lifetime: Duration::from_secs(30 * 24 * 3600),
-            seat_touch_interval: Duration::from_secs(60),
+            session_idle_timeout: lifetimes.idle,
+            session_max_lifetime: lifetimes.max,
+            seat_touch_interval: single_login::lifecycle::DEFAULT_TOUCH_INTERVAL,
             seat_retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(3600),
             ask_choice_timeout: Duration::from_secs(5 * 60),
