@@ -33,6 +33,11 @@ pub struct UserSummary {
     pub disabled: bool,
 }
 
+/// A query of the account store failed; the database's error is its source.
+#[derive(Debug, thiserror::Error)]
+#[error("the account store could not complete a query")]
+pub struct AccountsError(#[from] sqlx::Error);
+
 /// The account store: creates users and (feature `passwords`) checks and changes their
 /// passwords, hashing on a bounded `Hashing`. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -55,7 +60,7 @@ impl Accounts {
     /// Whether an account has this name (its key), for the throttle: a name that belongs to
     /// nobody has no account bucket to count in. (Sign-up already tells whether a name is
     /// taken, so this reveals nothing new.)
-    pub async fn exists(&self, name_key: &str) -> Result<bool, sqlx::Error> {
+    pub async fn exists(&self, name_key: &str) -> Result<bool, AccountsError> {
         Ok(on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>("SELECT id FROM single_login_users WHERE username_key = $1")
                 .bind(name_key)
@@ -71,7 +76,7 @@ impl Accounts {
     /// (it shows as `#id`, which no [`Username`] can be) and no password here, so it cannot
     /// log in through `Accounts::authenticate`. Do not mix it with `Accounts::sign_up` in
     /// one database: the ids would share one space.
-    pub async fn adopt(&self, id: UserId) -> Result<(User, CredentialEpoch), sqlx::Error> {
+    pub async fn adopt(&self, id: UserId) -> Result<(User, CredentialEpoch), AccountsError> {
         let name = format!("#{}", id.0);
         let now = Millis::now().0;
         // PostgreSQL's identity column takes a given id only when told to.
@@ -101,7 +106,7 @@ impl Accounts {
     }
 
     /// The user with this name (compared by [`Username::key`]), disabled or not.
-    pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, sqlx::Error> {
+    pub async fn find_by_name(&self, name: &Username) -> Result<Option<User>, AccountsError> {
         let row = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, (i64, String)>(
                 "SELECT id, username FROM single_login_users WHERE username_key = $1",
@@ -117,7 +122,7 @@ impl Accounts {
     }
 
     /// Every user with their live session count, by name.
-    pub async fn list(&self) -> Result<Vec<UserSummary>, sqlx::Error> {
+    pub async fn list(&self) -> Result<Vec<UserSummary>, AccountsError> {
         let rows = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, (i64, String, i64, Option<i64>, i64, Option<i64>)>(
                 "SELECT u.id, u.username, u.created_at, u.max_sessions, \
@@ -143,7 +148,7 @@ impl Accounts {
 
     /// Sets (or with `None` clears) the user's own session limit. Returns false for an
     /// unknown user.
-    pub async fn set_max_sessions(&self, name: &Username, max: Option<u32>) -> Result<bool, sqlx::Error> {
+    pub async fn set_max_sessions(&self, name: &Username, max: Option<u32>) -> Result<bool, AccountsError> {
         let max = max.map(|m| i64::from(m.max(1)));
         let done = on_pool!(&self.db, pool => {
             sqlx::query("UPDATE single_login_users SET max_sessions = $1 WHERE username_key = $2")

@@ -102,6 +102,12 @@ impl SeatChanges {
     }
 }
 
+/// The relay could not listen, or its connection failed for good; the database's error is
+/// its source.
+#[derive(Debug, thiserror::Error)]
+#[error("the seat-change relay lost its database connection")]
+pub struct RelayError(#[from] sqlx::Error);
+
 /// A listening PostgreSQL connection, from [`crate::Seats::listen`]: the half of the feed that
 /// crosses processes. The trigger of migration `postgres/0006` is the other half.
 pub struct Relay {
@@ -116,7 +122,7 @@ pub struct Relay {
 #[cfg(not(feature = "postgres"))]
 impl Relay {
     /// Never called: no relay exists in a build without PostgreSQL.
-    pub async fn run(self) -> Result<(), sqlx::Error> {
+    pub async fn run(self) -> Result<(), RelayError> {
         let _ = self.notifier;
         match self.never {}
     }
@@ -126,7 +132,7 @@ impl Relay {
 impl Relay {
     /// Listens on [`NOTIFY_CHANNEL`]. Listeners are told to re-read once it listens, for what
     /// was said while it did not.
-    pub(crate) async fn listen(pool: &sqlx::PgPool, notifier: Notifier) -> Result<Relay, sqlx::Error> {
+    pub(crate) async fn listen(pool: &sqlx::PgPool, notifier: Notifier) -> Result<Relay, RelayError> {
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
         notifier.send(Notice::Everyone);
@@ -135,7 +141,7 @@ impl Relay {
 
     /// Passes every notice on until the connection fails for good (a lost connection is
     /// re-established by itself, and then everyone re-reads).
-    pub async fn run(mut self) -> Result<(), sqlx::Error> {
+    pub async fn run(mut self) -> Result<(), RelayError> {
         loop {
             match self.listener.try_recv().await? {
                 Some(notification) => {

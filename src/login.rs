@@ -19,9 +19,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::accounts::{Accounts, CredentialEpoch, User, UserId};
+use crate::accounts::{Accounts, AccountsError, CredentialEpoch, User, UserId};
 use crate::policy::Policy;
-use crate::seats::{EndReason, LoginContext, OpenOutcome, SeatId, SeatInfo, Seats, SessionHash};
+use crate::seats::{
+    EndReason, LoginContext, OpenOutcome, RegistryError, SeatId, SeatInfo, Seats, SessionHash,
+};
 #[cfg(feature = "passwords")]
 use crate::throttle::Throttle;
 #[cfg(feature = "passwords")]
@@ -123,9 +125,16 @@ pub enum LoginOutcome {
 /// What kept a login, sign-up or re-authentication from having an outcome at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    /// A query failed.
-    #[error("could not reach the database")]
-    Db(#[from] sqlx::Error),
+    /// A query of the seat registry failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A query of the account store failed.
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
+    /// A query of the throttle failed.
+    #[cfg(feature = "passwords")]
+    #[error(transparent)]
+    Throttle(#[from] crate::throttle::ThrottleError),
     /// Hashing or verifying failed (a busy hashing pool is an outcome, never this).
     #[cfg(feature = "passwords")]
     #[error(transparent)]

@@ -198,6 +198,11 @@ pub struct Throttle {
     config: ThrottleConfig,
 }
 
+/// A query of the throttle failed; the database's error is its source.
+#[derive(Debug, thiserror::Error)]
+#[error("the throttle could not count an attempt")]
+pub struct ThrottleError(#[from] sqlx::Error);
+
 impl Throttle {
     /// A throttle counting in `db` under `config`.
     pub fn new(db: Db, config: ThrottleConfig) -> Self {
@@ -297,7 +302,7 @@ impl Throttle {
         &self,
         buckets: &[Bucket<'_>],
         now: Millis,
-    ) -> Result<Result<Reservation, Refused>, sqlx::Error> {
+    ) -> Result<Result<Reservation, Refused>, ThrottleError> {
         let mut taken = Vec::with_capacity(buckets.len());
         let mut wait = None;
         let rules = buckets.iter().flat_map(|bucket| self.rules(bucket));
@@ -346,7 +351,7 @@ impl Throttle {
 
     /// The password was right: failure counts give back this attempt (the username's count
     /// from this client, and the user's re-authentication count, are forgotten).
-    pub async fn succeeded(&self, reservation: Reservation) -> Result<(), sqlx::Error> {
+    pub async fn succeeded(&self, reservation: Reservation) -> Result<(), ThrottleError> {
         for (key, on_success) in reservation.taken {
             match on_success {
                 OnSuccess::Clear => {
@@ -369,7 +374,7 @@ impl Throttle {
     /// back this attempt. The networks' counts keep it: they count requests, and a flood
     /// answered "busy" must fill them like any other (or it would write rows for ever
     /// without ever being refused).
-    pub async fn release(&self, reservation: Reservation) -> Result<(), sqlx::Error> {
+    pub async fn release(&self, reservation: Reservation) -> Result<(), ThrottleError> {
         for (key, on_success) in reservation.taken {
             if on_success != OnSuccess::Keep {
                 self.give_back(&key).await?;
@@ -378,7 +383,7 @@ impl Throttle {
         Ok(())
     }
 
-    async fn give_back(&self, key: &str) -> Result<(), sqlx::Error> {
+    async fn give_back(&self, key: &str) -> Result<(), ThrottleError> {
         on_pool!(&self.db, pool => {
             sqlx::query("UPDATE single_login_attempts SET count = count - 1 WHERE key = $1 AND count > 0")
                 .bind(key)
@@ -391,7 +396,7 @@ impl Throttle {
 
     /// The current count of a bucket (for tests and operators); for [`Bucket::Address`], of
     /// the client's own network (the narrowest).
-    pub async fn count(&self, bucket: &Bucket<'_>, now: Millis) -> Result<u32, sqlx::Error> {
+    pub async fn count(&self, bucket: &Bucket<'_>, now: Millis) -> Result<u32, ThrottleError> {
         let Some((key, _, window, _)) = self.rules(bucket).pop() else {
             return Ok(0);
         };
@@ -411,7 +416,7 @@ impl Throttle {
     }
 
     /// Deletes counts whose window has passed; returns how many.
-    pub async fn purge(&self, now: Millis) -> Result<u64, sqlx::Error> {
+    pub async fn purge(&self, now: Millis) -> Result<u64, ThrottleError> {
         Ok(on_pool!(&self.db, pool => {
             sqlx::query("DELETE FROM single_login_attempts WHERE expires_at < $1")
                 .bind(now.0)

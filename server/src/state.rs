@@ -36,8 +36,10 @@ pub enum StartError {
     Db(#[from] single_login::DbError),
     #[error("could not prepare the session table or the signing key")]
     SessionStore(#[source] sqlx::Error),
+    #[error("could not sign out the sessions of an earlier version")]
+    Registry(#[from] single_login::seats::RegistryError),
     #[error("could not listen for seat changes")]
-    Listen(#[source] sqlx::Error),
+    Listen(#[from] single_login::changes::RelayError),
 }
 
 impl AppState {
@@ -56,10 +58,7 @@ impl AppState {
         {
             // Sessions from before ids were stored hashed: their seats still answer to the
             // raw cookie, so they end once (expired), then the raw ids go.
-            let ended = seats
-                .end_every_session(single_login::EndReason::Expired)
-                .await
-                .map_err(StartError::SessionStore)?;
+            let ended = seats.end_every_session(single_login::EndReason::Expired).await?;
             store::drop_raw_id_table(&db)
                 .await
                 .map_err(StartError::SessionStore)?;
@@ -72,7 +71,7 @@ impl AppState {
             .await
             .map_err(StartError::SessionStore)?;
         // Listening before the first request, so that no change can go unheard.
-        if let Some(relay) = seats.listen().await.map_err(StartError::Listen)? {
+        if let Some(relay) = seats.listen().await? {
             spawn_relay(seats.clone(), relay);
         }
         let accounts = Accounts::with_hashing(

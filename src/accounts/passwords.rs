@@ -1,12 +1,12 @@
 //! Passwords (feature `passwords`): sign-up, the check at login, confirmation and change,
 //! each hashed or verified on the bounded [`Hashing`] threads.
 
-use super::{Accounts, CredentialEpoch, User, UserId};
+use super::{Accounts, AccountsError, CredentialEpoch, User, UserId};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::on_pool;
 use crate::password::{HashError, Hashing, Password, StoredHash};
-use crate::seats::{CredentialChange, Seats};
+use crate::seats::{CredentialChange, RegistryError, Seats};
 use crate::username::Username;
 use crate::vocabulary::SeatId;
 
@@ -31,7 +31,7 @@ pub enum SignupError {
     Hash(#[from] HashError),
     /// The insert failed, for another reason than a taken name.
     #[error("could not store the new user")]
-    Db(#[source] sqlx::Error),
+    Db(#[source] AccountsError),
 }
 
 /// Why [`Accounts::change_password`] failed.
@@ -43,9 +43,12 @@ pub enum ChangePasswordError {
     /// Verifying or hashing failed, or no hashing slot was free in time.
     #[error(transparent)]
     Hash(#[from] HashError),
-    /// Reading the current password or storing the new one failed.
+    /// Reading the current password failed.
+    #[error("could not read the current password")]
+    Db(#[from] AccountsError),
+    /// Storing the new password (with the end of the other sessions) failed.
     #[error("could not store the new password")]
-    Db(#[from] sqlx::Error),
+    Registry(#[from] RegistryError),
 }
 
 /// Why [`Accounts::authenticate`] or [`Accounts::verify_password`] gave no answer.
@@ -63,7 +66,7 @@ pub enum AuthError {
     Hash(#[from] HashError),
     /// The user's password hash could not be read.
     #[error("could not read the user")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] AccountsError),
 }
 
 struct Credentials {
@@ -118,7 +121,7 @@ impl Accounts {
             {
                 Err(SignupError::UsernameTaken)
             }
-            Err(e) => Err(SignupError::Db(e)),
+            Err(e) => Err(SignupError::Db(e.into())),
         }
     }
 
@@ -170,7 +173,8 @@ impl Accounts {
             sqlx::query_as::<_, (String, i64)>("SELECT password_hash, credential_epoch FROM single_login_users WHERE id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
-                .await?
+                .await
+                .map_err(AccountsError::from)?
         });
         let epoch = stored.as_ref().map(|(_, epoch)| CredentialEpoch(*epoch));
         if !self
@@ -197,12 +201,13 @@ impl Accounts {
             sqlx::query_scalar::<_, String>("SELECT password_hash FROM single_login_users WHERE id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
-                .await?
+                .await
+                .map_err(AccountsError::from)?
         });
         Ok(self.hashing.verify(password, stored.map(StoredHash)).await?)
     }
 
-    async fn find_credentials(&self, name: &Username) -> Result<Option<Credentials>, sqlx::Error> {
+    async fn find_credentials(&self, name: &Username) -> Result<Option<Credentials>, AccountsError> {
         let row = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, (i64, String, String, Option<i64>, i64)>(
                 "SELECT id, username, password_hash, disabled_at, credential_epoch FROM single_login_users WHERE username_key = $1",

@@ -122,7 +122,7 @@ impl Logins {
                 Ok(LoginOutcome::Busy { retry_after })
             }
             Err(AuthError::Hash(other)) => Err(LoginError::Hash(other)),
-            Err(AuthError::Db(error)) => Err(LoginError::Db(error)),
+            Err(AuthError::Db(error)) => Err(LoginError::Accounts(error)),
         }
     }
 
@@ -155,7 +155,7 @@ impl Logins {
                 Ok(SignupOutcome::Busy { retry_after })
             }
             Err(SignupError::Hash(error)) => Err(LoginError::Hash(error)),
-            Err(SignupError::Db(error)) => Err(LoginError::Db(error)),
+            Err(SignupError::Db(error)) => Err(LoginError::Accounts(error)),
         }
     }
 
@@ -206,6 +206,7 @@ impl Logins {
                 Err(ChangePasswordError::WrongPassword) => Ok(None),
                 Err(ChangePasswordError::Hash(error)) => Err(error.into()),
                 Err(ChangePasswordError::Db(error)) => Err(error.into()),
+                Err(ChangePasswordError::Registry(error)) => Err(error.into()),
             }
         })
         .await

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::cache::StatusCache;
-use crate::changes::{Notice, Notifier, Relay, SeatChanges};
+use crate::changes::{Notice, Notifier, Relay, RelayError, SeatChanges};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
@@ -201,6 +201,11 @@ pub enum CredentialChange<'a> {
     SignOut,
 }
 
+/// A query of the seat registry failed; the database's error is its source.
+#[derive(Debug, thiserror::Error)]
+#[error("the seat registry could not complete a query")]
+pub struct RegistryError(#[from] sqlx::Error);
+
 /// The session-seat registry: opens, checks and ends seats, and tells listeners of changes.
 /// Cheap to clone: clones share the pool, the SQLite gate and the listeners.
 #[derive(Debug, Clone)]
@@ -267,7 +272,7 @@ impl Seats {
     /// On PostgreSQL: starts listening for the seat changes announced by every process
     /// (this one included); [`Relay::run`] passes them to this process's listeners. `None` on
     /// SQLite, which has nothing to relay.
-    pub async fn listen(&self) -> Result<Option<Relay>, sqlx::Error> {
+    pub async fn listen(&self) -> Result<Option<Relay>, RelayError> {
         match &self.db {
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => Relay::listen(pool, self.notifier.clone()).await.map(Some),
@@ -296,7 +301,7 @@ impl Seats {
         ctx: &LoginContext,
         policy: &Policy,
         chosen: &[SeatId],
-    ) -> Result<OpenOutcome, sqlx::Error> {
+    ) -> Result<OpenOutcome, RegistryError> {
         let now = Millis::now();
         let outcome = in_locked_tx!(self, tx, for_update => open_in_tx!(
             tx,
@@ -325,7 +330,7 @@ impl Seats {
         lifetimes: &Lifetimes,
         touch_interval: std::time::Duration,
         now: Millis,
-    ) -> Result<Check, sqlx::Error> {
+    ) -> Result<Check, RegistryError> {
         let fresh = |status: &SeatStatus| {
             !lifetimes.expired(status.created_at, status.last_seen_at, now)
                 && status.last_seen_at > now.minus(touch_interval)
@@ -365,7 +370,7 @@ impl Seats {
 
     /// The seat behind a session, with its user and, if it ended, how: one lookup by the
     /// unique hash.
-    pub async fn status(&self, hash: &SessionHash) -> Result<Option<SeatStatus>, sqlx::Error> {
+    pub async fn status(&self, hash: &SessionHash) -> Result<Option<SeatStatus>, RegistryError> {
         const SQL: &str = concat!(
             "SELECT s.id AS id, s.user_id AS user_id, u.username AS username, \
              s.created_at AS created_at, s.last_seen_at AS last_seen_at, ",
@@ -394,7 +399,7 @@ impl Seats {
 
     /// Moves a live seat to a new session id (its session was given a fresh id). The old
     /// id finds no seat from then on. Returns false when the seat is no longer live.
-    pub async fn rekey(&self, seat: SeatId, hash: &SessionHash) -> Result<bool, sqlx::Error> {
+    pub async fn rekey(&self, seat: SeatId, hash: &SessionHash) -> Result<bool, RegistryError> {
         let user = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
                 "UPDATE single_login_seats SET session_hash = $1 WHERE id = $2 AND ended_at IS NULL RETURNING user_id",
@@ -412,7 +417,7 @@ impl Seats {
     }
 
     /// Moves a live seat's last-seen time forward. Returns whether a row changed.
-    pub async fn touch(&self, seat: SeatId, now: Millis) -> Result<bool, sqlx::Error> {
+    pub async fn touch(&self, seat: SeatId, now: Millis) -> Result<bool, RegistryError> {
         let done = on_pool!(&self.db, pool => {
             sqlx::query("UPDATE single_login_seats SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL AND last_seen_at < $1")
                 .bind(now.0)
@@ -425,7 +430,7 @@ impl Seats {
     }
 
     /// Ends one live seat. Returns false when it had already ended: the first end wins.
-    pub async fn end(&self, seat: SeatId, reason: EndReason) -> Result<bool, sqlx::Error> {
+    pub async fn end(&self, seat: SeatId, reason: EndReason) -> Result<bool, RegistryError> {
         let user = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>(
                 "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL \
@@ -444,7 +449,7 @@ impl Seats {
     }
 
     /// The user's live seats, oldest first.
-    pub async fn live(&self, user: UserId) -> Result<Vec<SeatInfo>, sqlx::Error> {
+    pub async fn live(&self, user: UserId) -> Result<Vec<SeatInfo>, RegistryError> {
         let rows = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, SeatRow>(LIVE_SEATS).bind(user.0).fetch_all(pool).await?
         });
@@ -463,7 +468,7 @@ impl Seats {
         user: UserId,
         change: CredentialChange<'_>,
         keep: Option<SeatId>,
-    ) -> Result<Option<u64>, sqlx::Error> {
+    ) -> Result<Option<u64>, RegistryError> {
         let now = Millis::now();
         let ended = in_locked_tx!(self, tx, for_update => change_in_tx!(
             tx,
@@ -482,7 +487,7 @@ impl Seats {
     /// Ends every live seat of every user (an operator's `sign-out --all`), and moves every
     /// account's credential epoch on in the same transaction, so that no login under way or
     /// held by `ask` opens a seat afterwards. Returns how many seats ended.
-    pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, sqlx::Error> {
+    pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, RegistryError> {
         const BUMP: &str = "UPDATE single_login_users SET credential_epoch = credential_epoch + 1";
         const END: &str =
             "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
@@ -522,7 +527,7 @@ impl Seats {
     }
 
     /// When a live seat was opened; `None` once it has ended.
-    pub async fn live_since(&self, seat: SeatId) -> Result<Option<Millis>, sqlx::Error> {
+    pub async fn live_since(&self, seat: SeatId) -> Result<Option<Millis>, RegistryError> {
         let opened = on_pool!(&self.db, pool => {
             sqlx::query_scalar::<_, i64>("SELECT created_at FROM single_login_seats WHERE id = $1 AND ended_at IS NULL")
                 .bind(seat.0)
@@ -534,7 +539,7 @@ impl Seats {
 
     /// How a seat ended, with its user; `None` while it is live or once it is purged. For a
     /// browser that was told which of its seats ended (a signed value), not for a session.
-    pub async fn ended(&self, seat: SeatId) -> Result<Option<(UserId, Ended)>, sqlx::Error> {
+    pub async fn ended(&self, seat: SeatId) -> Result<Option<(UserId, Ended)>, RegistryError> {
         const SQL: &str = concat!(
             "SELECT s.user_id AS user_id, ",
             end_columns!(),
@@ -560,7 +565,7 @@ impl Seats {
         reason: EndReason,
         except: Option<SeatId>,
         by: EndedBy,
-    ) -> Result<u64, sqlx::Error> {
+    ) -> Result<u64, RegistryError> {
         let ended = on_pool!(&self.db, pool => {
             sqlx::query(END_USER_SEATS)
             .bind(Millis::now().0)
@@ -586,7 +591,7 @@ impl Seats {
         seat: SeatId,
         reason: EndReason,
         by: SeatId,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<bool, RegistryError> {
         let done = on_pool!(&self.db, pool => {
             sqlx::query(
                 "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
@@ -608,7 +613,7 @@ impl Seats {
     }
 
     /// The user's most recently ended seats, newest first.
-    pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<EndedSeat>, sqlx::Error> {
+    pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<EndedSeat>, RegistryError> {
         const SQL: &str = concat!(
             "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
                     s.client_ip AS client_ip, s.user_agent AS user_agent, ",
@@ -643,7 +648,7 @@ impl Seats {
 
     /// Ends, with reason `expired`, every live seat that [`Lifetimes`] says has expired at
     /// `now`.
-    pub async fn expire(&self, lifetimes: &Lifetimes, now: Millis) -> Result<u64, sqlx::Error> {
+    pub async fn expire(&self, lifetimes: &Lifetimes, now: Millis) -> Result<u64, RegistryError> {
         let sql = format!(
             "UPDATE single_login_seats SET ended_at = $1, end_reason = 'expired' \
              WHERE ended_at IS NULL AND {EXPIRED_SQL} RETURNING user_id"
@@ -669,7 +674,7 @@ impl Seats {
     /// its own statement, so SQLite's write lock is let go between them and logins go on).
     /// The keys that point at a deleted seat (`replaced_by`, `ended_by`) are indexed, so
     /// each batch costs its own size, not the table's.
-    pub async fn purge_ended(&self, ended_before: Millis) -> Result<u64, sqlx::Error> {
+    pub async fn purge_ended(&self, ended_before: Millis) -> Result<u64, RegistryError> {
         let mut purged = 0;
         loop {
             let deleted = on_pool!(&self.db, pool => {

@@ -48,9 +48,10 @@ pub use layer::{client_address, SeatCheck, SeatCheckLayer};
 pub use origin::refuse_cross_origin;
 pub use store::HashedStore;
 
+use crate::accounts::AccountsError;
 use crate::client_ip::ClientIpConfig;
 use crate::login::{LoginError, LoginOutcome, NewSession};
-use crate::seats::{Check, CredentialChange, Ended, EndedBy, LoginContext, SessionHash};
+use crate::seats::{Check, CredentialChange, Ended, EndedBy, LoginContext, RegistryError, SessionHash};
 use crate::signing::SigningKey;
 #[cfg(feature = "passwords")]
 use crate::throttle::{Throttle, ThrottleConfig};
@@ -130,8 +131,14 @@ pub enum Error {
     #[error("the login failed")]
     Login(#[from] LoginError),
     /// A query of the seat registry failed.
-    #[error("the seat registry failed")]
-    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A query of the account store failed.
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
+    /// The key that signs the cookies could not be loaded or made.
+    #[error("the signing key could not be loaded")]
+    Key(#[from] sqlx::Error),
     /// The session store could not read or write the session.
     #[error("the session store failed")]
     Session(#[from] tower_sessions::session::Error),
