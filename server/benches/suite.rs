@@ -301,6 +301,9 @@ impl Server {
             .env("HASH_QUEUE_TIMEOUT", "120s")
             .env("LIVE_STREAMS_PER_ADDRESS", "20000")
             .env("LIVE_STREAMS_TOTAL", "20000")
+            // 10,000 streams from one address: past the per-network connection cap (256).
+            .env("MAX_CONNECTIONS", "30000")
+            .env("MAX_CONNECTIONS_PER_NETWORK", "30000")
             .stdout(Stdio::null())
             .spawn()
             .unwrap();

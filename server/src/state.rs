@@ -42,6 +42,19 @@ pub enum StartError {
     Listen(#[from] single_login::changes::RelayError),
 }
 
+impl FromRef<AppState> for live::LiveState {
+    fn from_ref(state: &AppState) -> Self {
+        live::LiveState {
+            ctx: state.ctx.clone(),
+            streams: state.streams.clone(),
+            limits: state.settings.live_streams(),
+            ipv6_prefix: state.settings.ipv6_prefix,
+            recheck_interval: state.settings.live_recheck_interval,
+            shutdown: state.shutdown.clone(),
+        }
+    }
+}
+
 impl AppState {
     /// Connects to the database, runs the migrations and assembles the services. On
     /// PostgreSQL it also starts relaying the processes' seat changes to this one's live

@@ -35,7 +35,7 @@ use std::time::Duration;
 use app::lang::Locale;
 use app::models::Toast;
 use app::ssr::messages;
-use app::ssr::{error_chain, ClientInfo, RequestAuth};
+use app::ssr::{error_chain, AppContext, ClientInfo, RequestAuth};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -45,9 +45,27 @@ use http::StatusCode;
 use single_login::changes::{Heard, SeatChanges};
 use single_login::{Millis, SeatId, UserId};
 
-use crate::AppState;
+/// What the live channel needs of the host, taken from its state per stream (so that this
+/// module does not depend on the state that holds it).
+#[derive(Clone)]
+pub struct LiveState {
+    /// The registry to read, the change feed to hear.
+    pub ctx: AppContext,
+    /// The open streams, counted against `limits`.
+    pub streams: Streams,
+    /// How many streams may be open, per session, user, network and in all.
+    pub limits: StreamLimits,
+    /// How the client's network is grouped for the per-network cap.
+    pub ipv6_prefix: u8,
+    /// How often a stream re-reads its seat without a notice.
+    pub recheck_interval: Duration,
+    /// Ends every stream when the server stops.
+    pub shutdown: Shutdown,
+}
+
+/// `GET` the live channel: a signed-in session's stream of `ready`, `changed` and `ended`.
 pub async fn events(
-    State(state): State<AppState>,
+    State(state): State<LiveState>,
     auth: Option<Extension<RequestAuth>>,
     client: Option<Extension<ClientInfo>>,
 ) -> Response {
@@ -56,25 +74,21 @@ pub async fn events(
             let client = client.map(|Extension(client)| client);
             let address = single_login::throttle::client_network(
                 client.as_ref().and_then(ClientInfo::addr),
-                state.settings.ipv6_prefix,
+                state.ipv6_prefix,
             );
-            let (ticket, superseded) =
-                match state
-                    .streams
-                    .admit(&state.settings.live_streams(), seat, user.id, address)
-                {
-                    Ok(admitted) => admitted,
-                    Err(full) => {
-                        tracing::warn!(
-                            event = "live_stream_refused",
-                            user = user.id.0,
-                            seat = seat.0,
-                            limit = ?full,
-                            "too many live-channel streams"
-                        );
-                        return (StatusCode::TOO_MANY_REQUESTS, "Too many open pages.").into_response();
-                    }
-                };
+            let (ticket, superseded) = match state.streams.admit(&state.limits, seat, user.id, address) {
+                Ok(admitted) => admitted,
+                Err(full) => {
+                    tracing::warn!(
+                        event = "live_stream_refused",
+                        user = user.id.0,
+                        seat = seat.0,
+                        limit = ?full,
+                        "too many live-channel streams"
+                    );
+                    return (StatusCode::TOO_MANY_REQUESTS, "Too many open pages.").into_response();
+                }
+            };
             let watch = Watch {
                 changes: state.ctx.seats().subscribe(),
                 seat,
@@ -122,7 +136,7 @@ fn jitter() -> Duration {
 }
 
 struct Watch {
-    state: AppState,
+    state: LiveState,
     changes: SeatChanges,
     /// Watched by id: the session's id, and with it the seat's hash, changes when the user
     /// re-authenticates, the seat does not.
@@ -179,7 +193,7 @@ impl Watch {
                 Step::Watching => loop {
                     let heard = tokio::select! {
                         heard = watch.changes.changed(watch.user) => Some(heard),
-                        () = tokio::time::sleep(watch.state.settings.live_recheck_interval) => None,
+                        () = tokio::time::sleep(watch.state.recheck_interval) => None,
                     };
                     let told = heard.is_some();
                     if heard == Some(Heard::Everyone) {
