@@ -9,6 +9,7 @@
 mod rows;
 #[macro_use]
 mod tx;
+mod credentials;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -454,76 +455,6 @@ impl Seats {
             sqlx::query_as::<_, SeatRow>(LIVE_SEATS).bind(user.0).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(seat_info).collect())
-    }
-
-    /// Changes an account's credentials and ends its sessions (all, or all but `keep`) in one
-    /// transaction, under the lock a login takes to open a seat: a login that checked the
-    /// old credentials cannot open a seat afterwards, and no session of the old credentials
-    /// survives. The credential epoch moves on. A password change whose `verified` epoch is
-    /// no longer the account's (another change came first) changes nothing: `None`.
-    /// Otherwise returns how many sessions ended (reason `revoked`, by `keep` when given).
-    #[tracing::instrument(skip_all, fields(user = user.0))]
-    pub async fn change_credentials(
-        &self,
-        user: UserId,
-        change: CredentialChange<'_>,
-        keep: Option<SeatId>,
-    ) -> Result<Option<u64>, RegistryError> {
-        let now = Millis::now();
-        let ended = in_locked_tx!(self, tx, for_update => change_in_tx!(
-            tx,
-            &format!("SELECT credential_epoch FROM single_login_users WHERE id = $1{for_update}"),
-            user,
-            change,
-            keep,
-            now
-        ));
-        if ended.is_some_and(|n| n > 0) {
-            self.announce(&[user]).await;
-        }
-        Ok(ended)
-    }
-
-    /// Ends every live seat of every user (an operator's `sign-out --all`), and moves every
-    /// account's credential epoch on in the same transaction, so that no login under way or
-    /// held by `ask` opens a seat afterwards. Returns how many seats ended.
-    pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, RegistryError> {
-        const BUMP: &str = "UPDATE single_login_users SET credential_epoch = credential_epoch + 1";
-        const END: &str =
-            "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
-        let now = Millis::now().0;
-        // The same order of locks as a login's: the users, then their seats.
-        macro_rules! in_tx {
-            ($tx:ident) => {{
-                sqlx::query(BUMP).execute(&mut *$tx).await?;
-                let users = sqlx::query_scalar::<_, i64>(END)
-                    .bind(now)
-                    .bind(reason.as_str())
-                    .fetch_all(&mut *$tx)
-                    .await?;
-                $tx.commit().await?;
-                users
-            }};
-        }
-        let users: Vec<i64> = match &self.db {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(pool) => {
-                let _queued = self.sqlite_gate.lock().await;
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                in_tx!(tx)
-            }
-            #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                in_tx!(tx)
-            }
-        };
-        let ended = users.len() as u64;
-        let mut users: Vec<UserId> = users.into_iter().map(UserId).collect();
-        users.sort_by_key(|u| u.0);
-        users.dedup();
-        self.announce(&users).await;
-        Ok(ended)
     }
 
     /// When a live seat was opened; `None` once it has ended.
