@@ -1,6 +1,6 @@
 //! Word that a user's seats changed, for the pages that keep a live channel open: the core's
 //! layer of the live channel. The host serves it to browsers as server-sent events
-//! (`server/src/live.rs`, which subscribes here through [`crate::Seats::subscribe`]); the page
+//! (`server/src/live/`, which subscribes here through [`crate::Seats::subscribe`]); the page
 //! listens with an `EventSource` (`app/src/components/live.rs`).
 //!
 //! On SQLite the registry tells this process's listeners directly. On PostgreSQL a trigger on

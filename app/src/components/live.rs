@@ -1,4 +1,4 @@
-//! The browser's end of the live channel. The server's end is `server/src/live.rs`, which
+//! The browser's end of the live channel. The server's end is `server/src/live/`, which
 //! has the protocol and turns the core's change feed (`single_login::changes`) into events.
 //!
 //! A signed-in page opens one `EventSource`. When another session of the user changes, the
