@@ -374,10 +374,9 @@ impl SingleLogin {
     pub async fn check_seat(&self, session: &Session) -> Result<Option<(SessionHash, Check)>, Error> {
         // The id from the cookie, read before the session record is loaded: the seat, not the
         // record, decides.
-        let Some(id) = session.id() else {
+        let Some(hash) = session_hash(session) else {
             return Ok(None);
         };
-        let hash = SessionHash::of(&id.to_string());
         let now = Millis::now();
         let (lifetimes, touch) = self.lifetimes_for(session);
         let check = self.logins.seats.check(&hash, &lifetimes, touch, now).await?;
@@ -493,14 +492,10 @@ impl SingleLogin {
 
     /// The live seat this session holds, if any.
     async fn live_seat(&self, session: &Session) -> Result<Option<SeatId>, Error> {
-        let Some(id) = session.id() else {
+        let Some(hash) = session_hash(session) else {
             return Ok(None);
         };
-        let status = self
-            .logins
-            .seats
-            .status(&SessionHash::of(&id.to_string()))
-            .await?;
+        let status = self.logins.seats.status(&hash).await?;
         Ok(status
             .filter(|status| status.ended.is_none())
             .map(|status| status.seat))
@@ -622,6 +617,11 @@ pub async fn renew_id(session: &Session) -> Result<SessionHash, tower_sessions::
     session.insert(SIGNED_IN_KEY, Millis::now().0).await?;
     session.save().await?;
     // A saved session always has an id.
-    let id = session.id().map(|id| id.to_string()).unwrap_or_default();
-    Ok(SessionHash::of(&id))
+    Ok(session_hash(session).unwrap_or_else(|| SessionHash::of("")))
+}
+
+/// The hash the seat of `session` is found by: that of the id its cookie carries (read
+/// before the session record is loaded), or `None` without one.
+pub fn session_hash(session: &Session) -> Option<SessionHash> {
+    session.id().map(|id| SessionHash::of(&id.to_string()))
 }

@@ -215,7 +215,7 @@ pub mod unchecked {
             };
             // Hashed as the check hashes it, so that the yardstick saves the lookup and
             // nothing else.
-            let hash = session.id().map(|id| SessionHash::of(&id.to_string()));
+            let hash = single_login::web::session_hash(&session);
             let seen = hash
                 .as_ref()
                 .and_then(|hash| SEEN.lock().ok()?.get(hash).cloned());
