@@ -7,8 +7,8 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::response::{IntoResponse, Redirect, Response};
-use http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderMap, HeaderName, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::Session;
@@ -126,16 +126,16 @@ fn miswired(fix: &str) -> Response {
 /// The answer to an ended session, unless it passes through.
 async fn answer(login: &SingleLogin, end: &SessionEnd) -> Result<Option<Response>, super::Error> {
     // Caches and storage of a browser whose session ended go with it (ASVS 14.3.1).
-    let clear = (
-        HeaderName::from_static("clear-site-data"),
-        HeaderValue::from_static(super::CLEAR_SITE_DATA),
-    );
     Ok(match &login.on_ended {
-        OnEnded::Unauthorized => Some((StatusCode::UNAUTHORIZED, [clear], end.message()).into_response()),
-        OnEnded::Redirect(path) => {
-            let notice = login.set_notice(super::Notice::Ended(end.seat)).await?;
-            Some(([clear, (header::SET_COOKIE, notice)], Redirect::to(path)).into_response())
-        }
+        OnEnded::Unauthorized => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [super::clear_site_data()],
+                end.message(),
+            )
+                .into_response(),
+        ),
+        OnEnded::Redirect(path) => Some(login.redirect_ended(end.seat, path).await?),
         OnEnded::PassThrough => None,
         OnEnded::Custom(answer) => Some(answer(end)),
     })

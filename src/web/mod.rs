@@ -37,7 +37,8 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{header, HeaderMap, HeaderName, HeaderValue};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 
@@ -188,6 +189,15 @@ pub const SESSION_COOKIE: &str = "single_login_session";
 /// go (ASVS 14.3.1). Not "cookies": the answer sets the notice cookie that says why, and the
 /// application's other cookies (a language, a known device) stay.
 pub const CLEAR_SITE_DATA: &str = r#""cache", "storage""#;
+
+/// The `Clear-Site-Data` header ([`CLEAR_SITE_DATA`]) for an answer that ends a browser's
+/// session.
+pub fn clear_site_data() -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static("clear-site-data"),
+        HeaderValue::from_static(CLEAR_SITE_DATA),
+    )
+}
 
 /// What the notice cookie of a request says, read back ([`SingleLogin::notice`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -594,6 +604,18 @@ impl SingleLogin {
                 .await?
                 .map(|(user, ended)| NoticeSeen::Ended(SessionEnd { user, seat, ended })),
         })
+    }
+
+    /// The answer that sends the browser of the ended `seat` to `to` (the login page): its
+    /// site data cleared, and the signed notice from which that page says why
+    /// ([`SingleLogin::notice`]).
+    pub async fn redirect_ended(&self, seat: SeatId, to: &str) -> Result<Response, Error> {
+        let notice = self.set_notice(Notice::Ended(seat)).await?;
+        Ok((
+            [clear_site_data(), (header::SET_COOKIE, notice)],
+            Redirect::to(to),
+        )
+            .into_response())
     }
 
     /// `Set-Cookie` that removes the notice cookie.

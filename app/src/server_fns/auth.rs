@@ -166,10 +166,8 @@ pub async fn logout() -> Result<Toast, AppError> {
         );
     }
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            http::HeaderName::from_static("clear-site-data"),
-            http::HeaderValue::from_static(ssr::CLEAR_SITE_DATA),
-        );
+        let (name, value) = single_login::web::clear_site_data();
+        response.insert_header(name, value);
     }
     leptos_axum::redirect(crate::route_table::LOGIN);
     Ok(toast)

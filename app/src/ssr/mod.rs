@@ -25,8 +25,6 @@ pub const PENDING_KEY: &str = "pending_login";
 /// `AppContext::password_confirmation_timeout`).
 pub const CONFIRMED_KEY: &str = "password_confirmed";
 
-pub use single_login::web::CLEAR_SITE_DATA;
-
 /// Services and settings the server functions need; provided by the host. Behind one `Arc`:
 /// Leptos clones its contexts several times a page, and cloning every service's own handles
 /// showed in profiles at about a twentieth of a page.

@@ -131,10 +131,8 @@ pub async fn map_errors(State(pages): State<Router>, request: Request, next: Nex
     }
     // A browser told that its session ended drops what it may have kept of it.
     if matches!(error, AppError::SessionEnded(_)) {
-        head.headers.insert(
-            header::HeaderName::from_static("clear-site-data"),
-            header::HeaderValue::from_static(app::ssr::CLEAR_SITE_DATA),
-        );
+        let (name, value) = single_login::web::clear_site_data();
+        head.headers.insert(name, value);
     }
 
     // The page that holds the form: the one the browser posted from (server_fn's redirect

@@ -15,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{header, HeaderValue, Method};
-use single_login::web::{Client, Notice, NoticeSeen, SeatState};
+use single_login::web::{Client, NoticeSeen, SeatState};
 use single_login::{Millis, SeatId, User};
 use tower_sessions::Session;
 
@@ -46,24 +46,13 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     let path = request.uri().path().to_owned();
     match (&auth, ended_seat) {
         (RequestAuth::Ended(_), Some(seat)) if page && !route_table::signs_in(&path) => {
-            let notice = match state.ctx.login.set_notice(Notice::Ended(seat)).await {
-                Ok(notice) => notice,
+            return match state.ctx.login.redirect_ended(seat, route_table::LOGIN).await {
+                Ok(response) => response,
                 Err(error) => {
                     tracing::error!(error = %error_chain(&error), "could not sign the notice");
-                    return internal(&client);
+                    internal(&client)
                 }
             };
-            return (
-                [
-                    (
-                        header::HeaderName::from_static("clear-site-data"),
-                        HeaderValue::from_static(app::ssr::CLEAR_SITE_DATA),
-                    ),
-                    (header::SET_COOKIE, notice),
-                ],
-                Redirect::to(route_table::LOGIN),
-            )
-                .into_response();
         }
         // Whatever it accepts: a protected page is never rendered for nobody.
         (RequestAuth::Anonymous, _) if request.method() == Method::GET && route_table::needs_seat(&path) => {
