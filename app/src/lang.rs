@@ -50,14 +50,11 @@ pub fn all() -> &'static [Locale] {
 }
 
 /// The language of a request: the reader's choice (the cookie) if it names one we have,
-/// then `Accept-Language`.
+/// then `Accept-Language`. On the server, which reads cookies as the library does.
+#[cfg(feature = "ssr")]
 pub fn of_request(cookie_header: Option<&str>, accept_language: Option<&str>) -> Locale {
-    cookie_header
-        .into_iter()
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LANG_COOKIE)
-        .and_then(|(_, value)| parse(value.trim()))
+    single_login::web::cookies::cookie_value(cookie_header, LANG_COOKIE)
+        .and_then(parse)
         .unwrap_or_else(|| from_accept_language(accept_language))
 }
 
@@ -172,6 +169,7 @@ mod tests {
         assert_eq!(from_accept_language(None), Locale::en);
     }
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn the_cookie_wins_over_the_header_when_it_names_a_language() {
         assert_eq!(of_request(Some("id=1; lang=ko"), Some("en")), Locale::ko);
