@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::on_pool;
 #[cfg(feature = "passwords")]
 use crate::password::Hashing;
+use crate::policy::Limits;
 use crate::username::Username;
 pub use crate::vocabulary::{CredentialEpoch, User, UserId};
 #[cfg(feature = "passwords")]
@@ -24,8 +25,10 @@ pub struct UserSummary {
     pub username: String,
     /// When the account was created.
     pub created_at: Millis,
-    /// The user's own limit; `None` follows the configured default.
-    pub max_sessions: Option<u32>,
+    /// The user's own limits; `None` follows their group, or the default.
+    pub limits: Option<Limits>,
+    /// The group the user is in, by name.
+    pub group: Option<String>,
     /// How many of the user's seats have not ended (seats past their lifetime count until
     /// they are marked expired).
     pub live_sessions: u64,
@@ -123,41 +126,34 @@ impl Accounts {
 
     /// Every user with their live session count, by name.
     pub async fn list(&self) -> Result<Vec<UserSummary>, AccountsError> {
+        type Row = (i64, String, i64, Option<String>, Option<String>, i64, Option<i64>);
         let rows = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i64, String, i64, Option<i64>, i64, Option<i64>)>(
-                "SELECT u.id, u.username, u.created_at, u.max_sessions, \
+            sqlx::query_as::<_, Row>(
+                "SELECT u.id, u.username, u.created_at, u.limits, g.name, \
                         (SELECT COUNT(*) FROM single_login_seats s WHERE s.user_id = u.id AND s.ended_at IS NULL), \
                         u.disabled_at \
-                 FROM single_login_users u ORDER BY u.username_key",
+                 FROM single_login_users u LEFT JOIN single_login_groups g ON g.id = u.group_id \
+                 ORDER BY u.username_key",
             )
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, username, created_at, max, live, disabled_at)| UserSummary {
-                id: UserId(id),
-                username,
-                created_at: Millis(created_at),
-                max_sessions: max.and_then(|m| u32::try_from(m).ok()),
-                live_sessions: u64::try_from(live).unwrap_or(0),
-                disabled: disabled_at.is_some(),
+        rows.into_iter()
+            .map(|(id, username, created_at, limits, group, live, disabled_at)| {
+                Ok(UserSummary {
+                    id: UserId(id),
+                    username,
+                    created_at: Millis(created_at),
+                    limits: limits
+                        .map(|text| text.parse())
+                        .transpose()
+                        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    group,
+                    live_sessions: u64::try_from(live).unwrap_or(0),
+                    disabled: disabled_at.is_some(),
+                })
             })
-            .collect())
-    }
-
-    /// Sets (or with `None` clears) the user's own session limit. Returns false for an
-    /// unknown user.
-    pub async fn set_max_sessions(&self, name: &Username, max: Option<u32>) -> Result<bool, AccountsError> {
-        let max = max.map(|m| i64::from(m.max(1)));
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("UPDATE single_login_users SET max_sessions = $1 WHERE username_key = $2")
-                .bind(max)
-                .bind(name.key())
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done > 0)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(AccountsError)
     }
 }

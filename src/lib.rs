@@ -66,13 +66,25 @@
 //! The policy alone, as a pure function:
 //!
 //! ```
-//! use single_login::policy::{plan, Decision, LiveSeat};
-//! use single_login::{EndReason, Millis, Policy, SeatId};
+//! use single_login::policy::{plan, Decision, LiveSeat, NewLogin};
+//! use single_login::{DeviceKind, EndReason, KindLimits, Millis, Policy, SeatId};
 //!
-//! let live = [LiveSeat { id: SeatId(1), last_seen_at: Millis(1_000), client_ip: None }];
+//! let seat = |id, kind| LiveSeat { id: SeatId(id), last_seen_at: Millis(id), client_ip: None, kind };
+//! let phone = NewLogin { client_ip: None, kind: DeviceKind::Phone };
 //! // The default policy: one session per user, a new login ends the oldest.
-//! let decision = plan(&Policy::default(), None, &live, &[], None, Millis(2_000));
+//! let live = [seat(1, DeviceKind::Computer)];
+//! let decision = plan(&Policy::default(), None, &live, &[], phone, Millis(2_000));
 //! assert_eq!(decision, Decision::Admit { end: vec![(SeatId(1), EndReason::Replaced)] });
+//!
+//! // One phone and one computer: a second phone replaces the first phone only.
+//! let policy = Policy {
+//!     max_sessions: 2,
+//!     seat_limits: KindLimits::of([(DeviceKind::Phone, 1), (DeviceKind::Computer, 1)]),
+//!     ..Policy::default()
+//! };
+//! let live = [seat(1, DeviceKind::Computer), seat(2, DeviceKind::Phone)];
+//! let decision = plan(&policy, None, &live, &[], phone, Millis(2_000));
+//! assert_eq!(decision, Decision::Admit { end: vec![(SeatId(2), EndReason::Replaced)] });
 //! ```
 //!
 //! # Guarantees
@@ -112,6 +124,7 @@ pub mod client_ip;
 pub mod clock;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod db;
+pub mod device;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod encoding;
 pub mod lifecycle;
@@ -136,10 +149,11 @@ pub mod web;
 #[cfg(all(feature = "passwords", any(feature = "sqlite", feature = "postgres")))]
 pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 pub use clock::Millis;
+pub use device::DeviceKind;
 pub use lifecycle::Lifetimes;
 #[cfg(feature = "passwords")]
 pub use password::{HashError, Hashing, Password, PasswordError};
-pub use policy::{Decision, OnLimit, Policy};
+pub use policy::{Decision, KindLimits, LimitSource, Limits, OnLimit, Policy};
 pub use username::{Username, UsernameError};
 pub use vocabulary::{CredentialEpoch, EndReason, EndedBy, SeatId, User, UserId};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

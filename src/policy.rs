@@ -3,10 +3,12 @@
 //! The registry calls [`decide`] inside the transaction that holds the user's lock, so the
 //! decision and its execution see the same seats.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::clock::Millis;
+use crate::device::DeviceKind;
 use crate::vocabulary::{text_enum, EndReason, SeatId};
 
 text_enum! {
@@ -25,9 +27,13 @@ text_enum! {
 /// The session-limit settings every login is decided under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    /// Live seats a user may hold; at least 1.
+    /// Live seats a user may hold; at least 1. A user's own limit, their group's or the
+    /// application's answer ([`Limits`]) replaces it together with `seat_limits`.
     pub max_sessions: u32,
-    /// What a login does when `max_sessions` seats are already live.
+    /// Live seats a user may hold per device kind, within `max_sessions`: a kind without an
+    /// entry counts only toward the total.
+    pub seat_limits: KindLimits,
+    /// What a login does when the limits are already reached.
     pub on_limit: OnLimit,
     /// Seats from the new login's client network ([`same_network`]: the same IPv4 address,
     /// or the same IPv6 /64) neither count nor end.
@@ -40,11 +46,171 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             max_sessions: 1,
+            seat_limits: KindLimits::default(),
             on_limit: OnLimit::KickOldest,
             same_ip_shares_seat: false,
             idle_after: Duration::from_secs(30 * 60),
         }
     }
+}
+
+impl Policy {
+    /// The limits of a user with no limits of their own: `max_sessions` and `seat_limits`.
+    pub fn limits(&self) -> Limits {
+        Limits::AtMost {
+            max_sessions: self.max_sessions.max(1),
+            seat_limits: self.seat_limits.clone(),
+        }
+    }
+}
+
+/// How many live seats a user may hold per device kind. Every limit is at least 1.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindLimits(BTreeMap<DeviceKind, u32>);
+
+impl KindLimits {
+    /// No per-kind limit: every kind counts only toward the total.
+    pub fn none() -> Self {
+        KindLimits::default()
+    }
+
+    /// These limits; a limit below 1 is taken as 1 (a kind that may never sign in is not a
+    /// session limit).
+    pub fn of(limits: impl IntoIterator<Item = (DeviceKind, u32)>) -> Self {
+        KindLimits(limits.into_iter().map(|(kind, n)| (kind, n.max(1))).collect())
+    }
+
+    /// The limit of `kind`, if it has one.
+    pub fn get(&self, kind: DeviceKind) -> Option<u32> {
+        self.0.get(&kind).copied()
+    }
+
+    /// Each kind that has a limit, with it, in [`DeviceKind`]'s order.
+    pub fn iter(&self) -> impl Iterator<Item = (DeviceKind, u32)> + '_ {
+        self.0.iter().map(|(kind, n)| (*kind, *n))
+    }
+
+    /// Whether no kind has a limit.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One user's limits: where they come from is [`LimitSource`]'s business, what they allow
+/// is this.
+///
+/// As text (the settings' override, the operator's command line, the database): `unlimited`,
+/// a total (`4`), or a total and per-kind limits (`2,phone=1,computer=1`).
+///
+/// ```
+/// use single_login::policy::Limits;
+/// let limits: Limits = "2, phone=1 ,computer=1".parse().unwrap();
+/// assert_eq!(limits.to_string(), "2,computer=1,phone=1");
+/// assert_eq!("unlimited".parse::<Limits>().unwrap(), Limits::Unlimited);
+/// assert!("0".parse::<Limits>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Limits {
+    /// No limit at all (service accounts, kiosks, admins): every login gets in, none ends.
+    Unlimited,
+    /// At most `max_sessions` live seats, and per kind at most its `seat_limits`.
+    AtMost {
+        /// The total; at least 1.
+        max_sessions: u32,
+        /// The per-kind limits within the total.
+        seat_limits: KindLimits,
+    },
+}
+
+impl Limits {
+    /// At most `max_sessions` (at least 1), with no per-kind limit.
+    pub fn at_most(max_sessions: u32) -> Self {
+        Limits::AtMost {
+            max_sessions: max_sessions.max(1),
+            seat_limits: KindLimits::none(),
+        }
+    }
+
+    /// The total, or `None` when unlimited.
+    pub fn max_sessions(&self) -> Option<u32> {
+        match self {
+            Limits::Unlimited => None,
+            Limits::AtMost { max_sessions, .. } => Some(*max_sessions),
+        }
+    }
+
+    /// The limit of `kind`, if it has one (never when unlimited).
+    pub fn of_kind(&self, kind: DeviceKind) -> Option<u32> {
+        match self {
+            Limits::Unlimited => None,
+            Limits::AtMost { seat_limits, .. } => seat_limits.get(kind),
+        }
+    }
+}
+
+impl std::fmt::Display for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limits::Unlimited => f.write_str("unlimited"),
+            Limits::AtMost {
+                max_sessions,
+                seat_limits,
+            } => {
+                write!(f, "{max_sessions}")?;
+                for (kind, n) in seat_limits.iter() {
+                    write!(f, ",{}={n}", kind.as_str())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Text that is not a [`Limits`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a session limit: expected `unlimited`, a number of at least 1, or a number followed by per-kind limits such as `2,phone=1,computer=1` (kinds: computer, phone, tablet, other)")]
+pub struct LimitsError(pub String);
+
+impl std::str::FromStr for Limits {
+    type Err = LimitsError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let error = || LimitsError(text.chars().take(80).collect());
+        let count = |n: &str| n.trim().parse::<u32>().ok().filter(|n| *n >= 1);
+        if text.trim() == "unlimited" {
+            return Ok(Limits::Unlimited);
+        }
+        let mut parts = text.split(',');
+        let max_sessions = parts.next().and_then(count).ok_or_else(error)?;
+        let mut seat_limits = BTreeMap::new();
+        for part in parts {
+            let (kind, n) = part.split_once('=').ok_or_else(error)?;
+            let kind = DeviceKind::parse(kind.trim()).ok_or_else(error)?;
+            let n = count(n).ok_or_else(error)?;
+            if seat_limits.insert(kind, n).is_some() {
+                return Err(error());
+            }
+        }
+        Ok(Limits::AtMost {
+            max_sessions,
+            seat_limits: KindLimits(seat_limits),
+        })
+    }
+}
+
+/// Where a user's limits come from, first match wins: the user's own (set by an operator or
+/// the application), their group's, the application's code ([`crate::seats::LimitsFor`]),
+/// and the settings' default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitSource {
+    /// The user's own limit.
+    User,
+    /// The group the user is in, by name.
+    Group(String),
+    /// The application's code decided.
+    Application,
+    /// The settings' `max_sessions` and `seat_limits`.
+    Default,
 }
 
 /// A live seat as the policy sees it.
@@ -58,6 +224,17 @@ pub struct LiveSeat {
     /// The client address the seat was opened from, compared with the new login's under
     /// `same_ip_shares_seat`.
     pub client_ip: Option<IpAddr>,
+    /// The kind of device the seat's login came from.
+    pub kind: DeviceKind,
+}
+
+/// The login being decided: where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewLogin {
+    /// The client's address, if known.
+    pub client_ip: Option<IpAddr>,
+    /// The kind of device it comes from.
+    pub kind: DeviceKind,
 }
 
 /// What the policy decided for a login.
@@ -75,27 +252,31 @@ pub enum Decision {
     },
     /// Ask the user which of these seats to end.
     Ask {
-        /// The seats the user may choose among.
+        /// The seats the user may choose among: those whose end would make room.
         candidates: Vec<SeatId>,
     },
 }
 
-/// The complete plan for one login: the user's own limit (where an operator set one)
-/// replaces the policy's, seats the user `chosen` to end (answering an earlier `Ask`) end
+/// The complete plan for one login: `limits` are the user's (from [`LimitSource`]; `None`
+/// for the policy's own), seats the user `chosen` to end (answering an earlier `Ask`) end
 /// first and count no more, and [`decide`] settles the rest. Chosen seats end only if the
 /// login gets in; asked again, they are offered again with the others. The registry only
 /// carries the plan out.
 pub fn plan(
     policy: &Policy,
-    user_limit: Option<u32>,
+    limits: Option<&Limits>,
     live: &[LiveSeat],
     chosen: &[SeatId],
-    new_ip: Option<IpAddr>,
+    login: NewLogin,
     now: Millis,
 ) -> Decision {
-    let policy = Policy {
-        max_sessions: user_limit.unwrap_or(policy.max_sessions).max(1),
-        ..policy.clone()
+    let own;
+    let limits = match limits {
+        Some(limits) => limits,
+        None => {
+            own = policy.limits();
+            &own
+        }
     };
     let chosen: Vec<SeatId> = live
         .iter()
@@ -103,7 +284,7 @@ pub fn plan(
         .filter(|id| chosen.contains(id))
         .collect();
     let rest: Vec<LiveSeat> = live.iter().filter(|s| !chosen.contains(&s.id)).cloned().collect();
-    match decide(&policy, &rest, new_ip, now) {
+    match decide(policy, limits, &rest, login, now) {
         Decision::Admit { end } => Decision::Admit {
             end: chosen
                 .iter()
@@ -118,53 +299,139 @@ pub fn plan(
     }
 }
 
-/// Decides a login from `new_ip` at `now` against the user's `live` seats under `policy`
-/// alone: whom to end, whether to deny, or what to ask. [`plan`] adds the user's own limit
-/// and choice.
-pub fn decide(policy: &Policy, live: &[LiveSeat], new_ip: Option<IpAddr>, now: Millis) -> Decision {
+/// Decides `login` at `now` against the user's `live` seats under `limits`, with the
+/// policy's `on_limit`: whom to end, whether to deny, or what to ask. The seats to end are
+/// the fewest that make room: for each kind over its limit, its least recently used; then,
+/// for the total, seats of the new login's kind before any other, least recently used
+/// first. [`plan`] adds the user's choice.
+pub fn decide(policy: &Policy, limits: &Limits, live: &[LiveSeat], login: NewLogin, now: Millis) -> Decision {
     let shares = |seat: &LiveSeat| {
         policy.same_ip_shares_seat
-            && matches!((seat.client_ip, new_ip), (Some(a), Some(b)) if same_network(a, b))
+            && matches!((seat.client_ip, login.client_ip), (Some(a), Some(b)) if same_network(a, b))
     };
-    let mut counted: Vec<&LiveSeat> = live.iter().filter(|seat| !shares(seat)).collect();
-    let max = policy.max_sessions.max(1) as usize;
-    if counted.len() < max {
+    let counted: Vec<&LiveSeat> = live.iter().filter(|seat| !shares(seat)).collect();
+    // Which seats hold the limits, when none may end: none means there is room.
+    let holding = room(&counted, Some(login.kind), limits, |_| false).short;
+    if holding.is_empty() {
         return Decision::Admit { end: Vec::new() };
     }
-    let excess = counted.len() + 1 - max;
-    // Least recently used first; the id breaks ties so the outcome is deterministic.
-    counted.sort_by_key(|seat| (seat.last_seen_at, seat.id));
+    let ids = |seats: Vec<&LiveSeat>, reason: EndReason| seats.iter().map(|seat| (seat.id, reason)).collect();
     match policy.on_limit {
         OnLimit::KickOldest => Decision::Admit {
-            end: counted
-                .iter()
-                .take(excess)
-                .map(|seat| (seat.id, EndReason::Replaced))
-                .collect(),
+            end: ids(
+                room(&counted, Some(login.kind), limits, |_| true).end,
+                EndReason::Replaced,
+            ),
         },
         OnLimit::DenyNew => {
+            // Idle seats are abandoned logins: they expire to make room, active ones never.
             let idle_since = now.minus(policy.idle_after);
-            let (idle, active): (Vec<&LiveSeat>, Vec<&LiveSeat>) =
-                counted.iter().partition(|seat| seat.last_seen_at < idle_since);
-            if active.len() < max {
-                // Idle seats are abandoned logins: they expire to make room.
+            let idle = |seat: &LiveSeat| seat.last_seen_at < idle_since;
+            let made = room(&counted, Some(login.kind), limits, idle);
+            if made.short.is_empty() {
                 Decision::Admit {
-                    end: idle
-                        .iter()
-                        .take(excess)
-                        .map(|seat| (seat.id, EndReason::Expired))
-                        .collect(),
+                    end: ids(made.end, EndReason::Expired),
                 }
             } else {
                 Decision::Deny {
-                    blocking: active.iter().map(|seat| seat.id).collect(),
+                    blocking: made
+                        .short
+                        .iter()
+                        .filter(|seat| !idle(seat))
+                        .map(|seat| seat.id)
+                        .collect(),
                 }
             }
         }
         OnLimit::Ask => Decision::Ask {
-            candidates: counted.iter().map(|seat| seat.id).collect(),
+            candidates: holding.iter().map(|seat| seat.id).collect(),
         },
     }
+}
+
+/// The seats to end, least recently used first, when a user's limits were lowered to
+/// `limits` and `live` are their seats: the fewest that bring every kind and the total
+/// within them. Seats from one network count separately here, as there is no new login to
+/// share with.
+pub fn trim(limits: &Limits, live: &[LiveSeat]) -> Vec<SeatId> {
+    let counted: Vec<&LiveSeat> = live.iter().collect();
+    room(&counted, None, limits, |_| true)
+        .end
+        .iter()
+        .map(|seat| seat.id)
+        .collect()
+}
+
+/// What making room found: the seats to end, and the seats that hold a limit that could not
+/// be made room under (empty when there is room).
+struct Room<'a> {
+    end: Vec<&'a LiveSeat>,
+    short: Vec<&'a LiveSeat>,
+}
+
+/// Makes room under `limits` for a new seat of `new_kind` (or for none: a trim) among
+/// `counted`, ending only seats that `may_end`.
+fn room<'a>(
+    counted: &[&'a LiveSeat],
+    new_kind: Option<DeviceKind>,
+    limits: &Limits,
+    may_end: impl Fn(&LiveSeat) -> bool,
+) -> Room<'a> {
+    let Limits::AtMost {
+        max_sessions,
+        seat_limits,
+    } = limits
+    else {
+        return Room {
+            end: Vec::new(),
+            short: Vec::new(),
+        };
+    };
+    // Least recently used first; the id breaks ties so the outcome is deterministic.
+    let mut by_use = counted.to_vec();
+    by_use.sort_by_key(|seat| (seat.last_seen_at, seat.id));
+    let mut end: Vec<&LiveSeat> = Vec::new();
+    let mut short: Vec<&LiveSeat> = Vec::new();
+    // Seats that must end for the kinds' sake, whether or not they may: the total counts
+    // them as gone.
+    let mut forced = 0;
+    for (kind, limit) in seat_limits.iter() {
+        let of_kind: Vec<&LiveSeat> = by_use.iter().copied().filter(|seat| seat.kind == kind).collect();
+        let wanted = of_kind.len() + usize::from(new_kind == Some(kind));
+        let excess = wanted.saturating_sub(limit as usize);
+        let endable: Vec<&LiveSeat> = of_kind
+            .iter()
+            .copied()
+            .filter(|seat| may_end(seat))
+            .take(excess)
+            .collect();
+        if endable.len() < excess {
+            short.extend(&of_kind);
+        }
+        forced += excess;
+        end.extend(endable);
+    }
+    let stays = |seat: &&LiveSeat| !end.iter().any(|ended| ended.id == seat.id);
+    let staying = by_use.len() - forced + usize::from(new_kind.is_some());
+    let excess = staying.saturating_sub(*max_sessions as usize);
+    if excess > 0 {
+        let mut rest: Vec<&LiveSeat> = by_use.iter().copied().filter(stays).collect();
+        // Stable: within each side, still least recently used first.
+        rest.sort_by_key(|seat| new_kind.is_some_and(|kind| seat.kind != kind));
+        let endable: Vec<&LiveSeat> = rest
+            .iter()
+            .copied()
+            .filter(|seat| may_end(seat))
+            .take(excess)
+            .collect();
+        if endable.len() < excess {
+            short.extend(rest);
+        }
+        end.extend(endable);
+    }
+    short.sort_by_key(|seat| (seat.last_seen_at, seat.id));
+    short.dedup_by_key(|seat| seat.id);
+    Room { end, short }
 }
 
 /// Whether two client addresses are one household's network, as `same_ip_shares_seat` means
@@ -192,7 +459,21 @@ mod tests {
             id: SeatId(id),
             last_seen_at: Millis(last_seen),
             client_ip: Some(ip.parse().expect("a test address")),
+            kind: DeviceKind::Computer,
         }
+    }
+
+    /// A computer's login from `ip`.
+    fn from(ip: Option<IpAddr>) -> NewLogin {
+        NewLogin {
+            client_ip: ip,
+            kind: DeviceKind::Computer,
+        }
+    }
+
+    /// [`decide`] under the policy's own limits.
+    fn decide(policy: &Policy, live: &[LiveSeat], ip: Option<IpAddr>, now: Millis) -> Decision {
+        super::decide(policy, &policy.limits(), live, from(ip), now)
     }
 
     #[test]
@@ -379,6 +660,7 @@ mod tests {
             )
                 .prop_map(|(max_sessions, on_limit, same_ip_shares_seat)| Policy {
                     max_sessions,
+                    seat_limits: KindLimits::none(),
                     on_limit,
                     same_ip_shares_seat,
                     idle_after: Duration::from_secs(30 * 60),
@@ -406,6 +688,7 @@ mod tests {
                     id: SeatId(n as i64),
                     last_seen_at: now,
                     client_ip: ip,
+                    kind: DeviceKind::Computer,
                 };
                 let decision = decide(policy, &live, ip, now);
                 check(&live, &new, &decision, now)?;
@@ -417,7 +700,180 @@ mod tests {
             Ok(())
         }
 
+        fn kinds() -> impl Strategy<Value = DeviceKind> {
+            proptest::sample::select(DeviceKind::ALL.to_vec())
+        }
+
+        /// A total of 1 to 4, and a limit of 1 or 2 for some kinds.
+        fn kind_limits() -> impl Strategy<Value = Limits> {
+            (
+                1u32..5,
+                proptest::collection::vec(proptest::option::of(1u32..3), 4),
+            )
+                .prop_map(|(max_sessions, per_kind)| Limits::AtMost {
+                    max_sessions,
+                    seat_limits: KindLimits::of(
+                        DeviceKind::ALL
+                            .iter()
+                            .zip(per_kind)
+                            .filter_map(|(kind, n)| n.map(|n| (*kind, n))),
+                    ),
+                })
+        }
+
+        /// Up to 8 live seats of any kinds (possibly already above the limits, as after an
+        /// operator lowered them), each last used at some minute.
+        fn kinded_seats() -> impl Strategy<Value = Vec<LiveSeat>> {
+            proptest::collection::vec((kinds(), 0i64..100), 0..8).prop_map(|seats| {
+                seats
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (kind, minute))| LiveSeat {
+                        id: SeatId(i as i64 + 1),
+                        last_seen_at: Millis(minute * 60_000),
+                        client_ip: None,
+                        kind,
+                    })
+                    .collect()
+            })
+        }
+
+        /// What staying after `end` (plus the new login, if any) counts: per kind, and in all.
+        fn count(
+            live: &[LiveSeat],
+            end: &[SeatId],
+            new: Option<DeviceKind>,
+            kind: Option<DeviceKind>,
+        ) -> usize {
+            live.iter()
+                .filter(|s| !end.contains(&s.id))
+                .map(|s| s.kind)
+                .chain(new)
+                .filter(|k| kind.is_none_or(|kind| *k == kind))
+                .count()
+        }
+
+        /// Checks the ends that made room under `limits` for `new` (or trimmed, for `None`):
+        /// every kind and the total within their limits, no more ended than needed, the least
+        /// recently used of each kind first, and (for a login) no seat of another kind ended
+        /// beyond that kind's own excess while a seat of the new login's kind stays.
+        /// Only seats that `may_end` count as ones that could have gone instead.
+        fn check_room(
+            live: &[LiveSeat],
+            new: Option<DeviceKind>,
+            limits: &Limits,
+            end: &[SeatId],
+            may_end: impl Fn(&LiveSeat) -> bool,
+        ) -> Result<(), TestCaseError> {
+            let Limits::AtMost { max_sessions, .. } = limits else {
+                prop_assert!(end.is_empty());
+                return Ok(());
+            };
+            prop_assert!(
+                count(live, end, new, None) <= *max_sessions as usize,
+                "total above the cap: {end:?}"
+            );
+            let mut forced = 0;
+            for kind in DeviceKind::ALL.iter().copied() {
+                let excess = limits.of_kind(kind).map_or(0, |limit| {
+                    count(live, &[], new, Some(kind)).saturating_sub(limit as usize)
+                });
+                forced += excess;
+                if let Some(limit) = limits.of_kind(kind) {
+                    prop_assert!(
+                        count(live, end, new, Some(kind)) <= limit as usize,
+                        "{kind:?} above its limit: {end:?}"
+                    );
+                }
+                let ended: Vec<&LiveSeat> = live
+                    .iter()
+                    .filter(|s| s.kind == kind && end.contains(&s.id))
+                    .collect();
+                for stays in live
+                    .iter()
+                    .filter(|s| s.kind == kind && !end.contains(&s.id) && may_end(s))
+                {
+                    for gone in &ended {
+                        prop_assert!(
+                            (gone.last_seen_at, gone.id) < (stays.last_seen_at, stays.id),
+                            "{gone:?} ended before the older {stays:?}"
+                        );
+                    }
+                }
+                if let Some(new) = new.filter(|new| *new != kind) {
+                    if live
+                        .iter()
+                        .any(|s| s.kind == new && !end.contains(&s.id) && may_end(s))
+                    {
+                        prop_assert!(
+                            ended.len() <= excess,
+                            "ended a {kind:?} while a {new:?} could go: {end:?}"
+                        );
+                    }
+                }
+            }
+            let needed =
+                forced.max((live.len() + usize::from(new.is_some())).saturating_sub(*max_sessions as usize));
+            prop_assert_eq!(end.len(), needed, "not the fewest ends");
+            Ok(())
+        }
+
         proptest! {
+            #[test]
+            fn kick_oldest_makes_the_least_room_per_kind(live in kinded_seats(), new in kinds(), limits in kind_limits()) {
+                let login = NewLogin { client_ip: None, kind: new };
+                let Decision::Admit { end } = super::super::decide(&Policy::default(), &limits, &live, login, Millis(0)) else {
+                    return Err(TestCaseError::fail("kick_oldest always admits"));
+                };
+                prop_assert!(end.iter().all(|(_, reason)| *reason == EndReason::Replaced));
+                let end: Vec<SeatId> = end.into_iter().map(|(id, _)| id).collect();
+                check_room(&live, Some(new), &limits, &end, |_| true)?;
+            }
+
+            #[test]
+            fn trimming_to_lowered_limits_ends_the_fewest(live in kinded_seats(), limits in kind_limits()) {
+                check_room(&live, None, &limits, &trim(&limits, &live), |_| true)?;
+                prop_assert!(trim(&Limits::Unlimited, &live).is_empty());
+            }
+
+            #[test]
+            fn unlimited_admits_everything(live in kinded_seats(), new in kinds(), on_limit in proptest::sample::select(OnLimit::ALL.to_vec())) {
+                let policy = Policy { on_limit, ..Policy::default() };
+                let login = NewLogin { client_ip: None, kind: new };
+                prop_assert_eq!(super::super::decide(&policy, &Limits::Unlimited, &live, login, Millis(0)), Decision::Admit { end: vec![] });
+            }
+
+            /// Under `deny_new`, only idle seats end, and a refusal names active seats only.
+            /// Under `ask`, ending every seat offered makes room.
+            #[test]
+            fn deny_and_ask_with_kinds(live in kinded_seats(), new in kinds(), limits in kind_limits()) {
+                let login = NewLogin { client_ip: None, kind: new };
+                let now = Millis(100 * 60_000);
+                let deny = Policy { on_limit: OnLimit::DenyNew, idle_after: Duration::from_secs(50 * 60), ..Policy::default() };
+                let idle_since = now.minus(deny.idle_after);
+                match super::super::decide(&deny, &limits, &live, login, now) {
+                    Decision::Admit { end } => {
+                        let end: Vec<SeatId> = end.into_iter().map(|(id, _)| id).collect();
+                        for id in &end {
+                            prop_assert!(live.iter().any(|s| s.id == *id && s.last_seen_at < idle_since));
+                        }
+                        check_room(&live, Some(new), &limits, &end, |s| s.last_seen_at < idle_since)?;
+                    }
+                    Decision::Deny { blocking } => {
+                        prop_assert!(!blocking.is_empty());
+                        for id in &blocking {
+                            prop_assert!(live.iter().any(|s| s.id == *id && s.last_seen_at >= idle_since));
+                        }
+                    }
+                    Decision::Ask { .. } => prop_assert!(false, "deny_new never asks"),
+                }
+                let ask = Policy { on_limit: OnLimit::Ask, ..Policy::default() };
+                if let Decision::Ask { candidates } = super::super::decide(&ask, &limits, &live, login, now) {
+                    let admitted = plan(&ask, Some(&limits), &live, &candidates, login, now);
+                    prop_assert!(matches!(admitted, Decision::Admit { .. }), "{:?}", admitted);
+                }
+            }
+
             /// Whatever the user chooses under `ask`: the plan never ends a seat that was not
             /// chosen, never leaves more counted seats than the limit when it admits, and
             /// never offers a same-IP seat (it neither counts nor ends).
@@ -435,12 +891,14 @@ mod tests {
                     id: SeatId(i as i64 + 1),
                     last_seen_at: Millis(i as i64),
                     client_ip: ip(&format!("10.0.0.{host}")),
+                    kind: DeviceKind::Computer,
                 }).collect();
                 let chosen: Vec<SeatId> = live.iter().zip(&chosen_mask).filter(|(_, c)| **c).map(|(s, _)| s.id).collect();
                 let new_ip = ip(&format!("10.0.0.{new_ip}"));
                 let limit = user_limit.unwrap_or(max) as usize;
                 let shares = |s: &LiveSeat| share && s.client_ip == new_ip;
-                match plan(&policy, user_limit, &live, &chosen, new_ip, Millis(100)) {
+                let user_limits = user_limit.map(Limits::at_most);
+                match plan(&policy, user_limits.as_ref(), &live, &chosen, from(new_ip), Millis(100)) {
                     Decision::Admit { end } => {
                         for (id, _) in &end {
                             prop_assert!(chosen.contains(id), "ended {id:?}, not chosen");

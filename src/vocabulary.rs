@@ -45,7 +45,7 @@ macro_rules! text_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
         }
@@ -81,6 +81,9 @@ text_enum! {
         Revoked = "revoked",
         /// Unused for longer than the session lifetime.
         Expired = "expired",
+        /// The user's session limit was lowered (their own, their group's, or the user moved
+        /// to another group) and this seat was beyond it.
+        LimitLowered = "limit_lowered",
     }
 }
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use single_login::policy::OnLimit;
-use single_login::seats::{Check, OpenOutcome};
+use single_login::seats::{Check, LimitsChangeError, OpenOutcome};
 use single_login::EndedBy;
 use single_login::{
-    Accounts, CredentialEpoch, EndReason, Lifetimes, Millis, Password, Policy, SeatId, Seats, SessionHash,
-    SignupError, Username,
+    Accounts, CredentialEpoch, EndReason, Lifetimes, Limits, Millis, Password, Policy, SeatId, Seats,
+    SessionHash, SignupError, Username,
 };
 use testkit::{on_both_backends, TestDb};
 
@@ -237,24 +237,37 @@ async fn simultaneous_logins_leave_exactly_one_live_seat(db: TestDb) {
 async fn a_users_own_limit_replaces_the_default(db: TestDb) {
     let accounts = Accounts::new(db.db.clone());
     let seats = Seats::new(db.db.clone());
+    let policy = Policy::default();
     let alice = user(&db, "alice").await;
-    let name = Username::parse("alice").unwrap();
-    assert!(accounts.set_max_sessions(&name, Some(2)).await.unwrap());
+    assert_eq!(
+        seats
+            .set_user_limits(alice.id, Some(&Limits::at_most(2)), &policy)
+            .await
+            .unwrap(),
+        0
+    );
     open(&seats, &alice, "a", "10.0.0.1").await;
     open(&seats, &alice, "b", "10.0.0.2").await;
     assert_eq!(seats.live(alice.id).await.unwrap().len(), 2);
     open(&seats, &alice, "c", "10.0.0.3").await;
     assert_eq!(seats.live(alice.id).await.unwrap().len(), 2);
     let listed = accounts.list().await.unwrap();
-    assert_eq!((listed[0].max_sessions, listed[0].live_sessions), (Some(2), 2));
+    assert_eq!(
+        (listed[0].limits.clone(), listed[0].live_sessions),
+        (Some(Limits::at_most(2)), 2)
+    );
 
-    assert!(accounts.set_max_sessions(&name, None).await.unwrap());
+    // Back to the default of one: the older of the two ends at once.
+    assert_eq!(seats.set_user_limits(alice.id, None, &policy).await.unwrap(), 1);
+    assert_eq!(seats.live(alice.id).await.unwrap().len(), 1);
     open(&seats, &alice, "d", "10.0.0.4").await;
     assert_eq!(seats.live(alice.id).await.unwrap().len(), 1);
-    assert!(!accounts
-        .set_max_sessions(&Username::parse("nobody").unwrap(), Some(3))
-        .await
-        .unwrap());
+    assert!(matches!(
+        seats
+            .set_user_limits(single_login::UserId(999_999), Some(&Limits::at_most(3)), &policy)
+            .await,
+        Err(LimitsChangeError::UnknownUser)
+    ));
 }
 
 async fn deny_new_refuses_and_changes_nothing(db: TestDb) {

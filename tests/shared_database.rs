@@ -96,6 +96,10 @@ async fn earlier_version(test: TestDb) {
              INSERT INTO seats (user_id, session_hash, created_at, last_seen_at) VALUES (1, 'h1', 1, 1); \
              INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
                  VALUES (1, 'h2', 1, 1, 2, 'logged_out'); \
+             INSERT INTO seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
+                 VALUES (1, 'h3', 1, 1, 2, 'expired'); \
+             DELETE FROM seats WHERE session_hash = 'h3'; \
+             UPDATE users SET max_sessions = 3; \
              INSERT INTO attempts (key, window_start, count, expires_at) VALUES ('k', 1, 3, 99999999999999); \
              INSERT INTO signing_keys (name, key) VALUES ('cookies', 'abc');",
         )
@@ -113,7 +117,10 @@ async fn earlier_version(test: TestDb) {
         1
     );
     assert_eq!(count(db, "SELECT count(*) FROM _sqlx_migrations").await, 0);
-    assert_eq!(count(db, "SELECT count(*) FROM single_login_migrations").await, 1);
+    assert_eq!(count(db, "SELECT count(*) FROM single_login_migrations").await, 2);
+    // The user's own limit of the old schema is their limit now.
+    let summary = Accounts::new(db.clone()).list().await.unwrap();
+    assert_eq!(summary[0].limits, Some(single_login::Limits::at_most(3)));
     // The registry works on the renamed tables: the live seat is there, and new rows get
     // ids after the old ones.
     let seats = Seats::new(db.clone());
@@ -135,9 +142,33 @@ async fn earlier_version(test: TestDb) {
     let single_login::OpenOutcome::Opened { seat, ended } = outcome else {
         panic!("the login opened no seat: {outcome:?}");
     };
-    assert!(seat.0 > 2, "a new seat id after the old ones, got {seat:?}");
-    assert_eq!(ended.len(), 1);
-    assert_eq!(ended[0].1, EndReason::Replaced);
+    // After the purged one's too: a signed cookie naming seat 3 must not find another.
+    assert!(seat.0 > 3, "a new seat id after the old ones, got {seat:?}");
+    // The limit of 3 carried over: the old live seat stays.
+    assert_eq!(ended.len(), 0);
+    let outcome = seats
+        .open(
+            user.id,
+            epoch,
+            &single_login::SessionHash::of("newer"),
+            &single_login::LoginContext::new(None, None),
+            &single_login::Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+    let single_login::OpenOutcome::Opened { ended, .. } = outcome else {
+        panic!("the login opened no seat: {outcome:?}");
+    };
+    assert_eq!(ended.len(), 0);
+    seats
+        .set_user_limits(user.id, None, &single_login::Policy::default())
+        .await
+        .unwrap();
+    let live = seats.live(user.id).await.unwrap();
+    assert_eq!(live.len(), 1, "back to the default of one: the others ended");
+    let history = seats.history(user.id, 10).await.unwrap();
+    assert_eq!(history[0].ended.reason, EndReason::LimitLowered);
     // The names the old schema used are free for the application now.
     db.migrate().await.unwrap();
     run_app_migrations(db).await;

@@ -10,6 +10,8 @@ mod rows;
 #[macro_use]
 mod tx;
 mod credentials;
+#[macro_use]
+mod limits;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -21,12 +23,14 @@ use crate::cache::StatusCache;
 use crate::changes::{Notice, Notifier, Relay, RelayError, SeatChanges};
 use crate::clock::Millis;
 use crate::db::Db;
+use crate::device::DeviceKind;
 use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
 use crate::on_pool;
-use crate::policy::{self, Decision, LiveSeat, Policy};
+use crate::policy::{self, Decision, NewLogin, Policy};
 use crate::vocabulary::{CredentialEpoch, User, UserId};
 pub use crate::vocabulary::{EndReason, EndedBy, SeatId};
-use rows::{seat_info, EndRow, HistoryRow, SeatRow, StatusRow, END_USER_SEATS, LIVE_SEATS};
+pub use limits::{Group, LimitsChangeError, LimitsFor, LimitsFuture};
+use rows::{policy_view, seat_info, EndRow, HistoryRow, SeatRow, StatusRow, END_USER_SEATS, LIVE_SEATS};
 
 /// Longest user agent kept; the rest is cut (browsers send a few hundred bytes).
 pub const MAX_USER_AGENT_CHARS: usize = 512;
@@ -80,6 +84,19 @@ impl LoginContext {
             user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
         }
     }
+
+    /// The kind of device the login comes from.
+    pub fn kind(&self) -> DeviceKind {
+        DeviceKind::of_user_agent(self.user_agent.as_deref())
+    }
+
+    /// The login as the policy sees it.
+    pub fn as_new_login(&self) -> NewLogin {
+        NewLogin {
+            client_ip: self.client_ip,
+            kind: self.kind(),
+        }
+    }
 }
 
 /// One seat, live or ended.
@@ -95,6 +112,8 @@ pub struct SeatInfo {
     pub client_ip: Option<String>,
     /// The browser's `User-Agent` at login (cut), if it sent one.
     pub user_agent: Option<String>,
+    /// The kind of device the login came from (from its user agent).
+    pub kind: DeviceKind,
 }
 
 /// How and when a seat ended.
@@ -220,6 +239,8 @@ pub struct Seats {
     notifier: Notifier,
     /// What the per-request check remembers; forgotten by every change before it returns.
     cache: Arc<StatusCache<SessionHash, SeatStatus>>,
+    /// The application's limits per user ([`Seats::with_limits_for`]).
+    limits_for: Option<limits::Hook>,
 }
 
 impl Seats {
@@ -239,6 +260,7 @@ impl Seats {
             sqlite_gate: Arc::new(tokio::sync::Mutex::new(())),
             notifier: Notifier::new(cache.clone()),
             cache,
+            limits_for: None,
         }
     }
 
@@ -287,8 +309,9 @@ impl Seats {
     /// once, in however many processes, each sees the seats the previous one left.
     ///
     /// `chosen` are seats the user picked to end (answering `OpenOutcome::Ask`); they end
-    /// only if the login then gets in. The user's own `max_sessions`, where an operator set
-    /// one, replaces the policy's.
+    /// only if the login then gets in. The user's limits are read under the lock, from the
+    /// first of their own, their group's, the application's ([`Seats::with_limits_for`]) and
+    /// the policy's.
     ///
     /// `epoch` is the credential epoch the login's password check saw: when the account was
     /// disabled or its password changed since, nothing opens
@@ -305,8 +328,9 @@ impl Seats {
     ) -> Result<OpenOutcome, RegistryError> {
         let now = Millis::now();
         let outcome = in_locked_tx!(self, tx, for_update => open_in_tx!(
+            self,
             tx,
-            &format!("SELECT max_sessions, credential_epoch, disabled_at FROM single_login_users WHERE id = $1{for_update}"),
+            &format!("SELECT limits, group_id, credential_epoch, disabled_at FROM single_login_users WHERE id = $1{for_update}"),
             user,
             epoch,
             hash,
@@ -547,7 +571,7 @@ impl Seats {
     pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<EndedSeat>, RegistryError> {
         const SQL: &str = concat!(
             "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
-                    s.client_ip AS client_ip, s.user_agent AS user_agent, ",
+                    s.client_ip AS client_ip, s.user_agent AS user_agent, s.kind AS kind, ",
             end_columns!(),
             " FROM single_login_seats s LEFT JOIN single_login_seats r ON r.id = s.replaced_by \
               WHERE s.user_id = $1 AND s.ended_at IS NOT NULL \
@@ -570,6 +594,7 @@ impl Seats {
                         row.last_seen_at,
                         row.client_ip,
                         row.user_agent,
+                        row.kind,
                     )),
                     ended: row.end.ended()?,
                 })

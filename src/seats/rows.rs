@@ -3,18 +3,38 @@
 
 use super::{Ended, SeatId, SeatInfo};
 use crate::clock::Millis;
+use crate::device::DeviceKind;
+use crate::policy::LiveSeat;
 use crate::vocabulary::{EndReason, EndedBy};
 
-pub(super) type SeatRow = (i64, i64, i64, Option<String>, Option<String>);
+pub(super) type SeatRow = (i64, i64, i64, Option<String>, Option<String>, Option<String>);
 
-pub(super) fn seat_info((id, created_at, last_seen_at, client_ip, user_agent): SeatRow) -> SeatInfo {
+pub(super) fn seat_info((id, created_at, last_seen_at, client_ip, user_agent, kind): SeatRow) -> SeatInfo {
+    // Seats opened before kinds were recorded have none: their user agent tells.
+    let kind = kind
+        .as_deref()
+        .and_then(DeviceKind::parse)
+        .unwrap_or_else(|| DeviceKind::of_user_agent(user_agent.as_deref()));
     SeatInfo {
         id: SeatId(id),
         created_at: Millis(created_at),
         last_seen_at: Millis(last_seen_at),
         client_ip,
         user_agent,
+        kind,
     }
+}
+
+/// Live seats as the policy sees them.
+pub(super) fn policy_view(live: &[SeatInfo]) -> Vec<LiveSeat> {
+    live.iter()
+        .map(|seat| LiveSeat {
+            id: seat.id,
+            last_seen_at: seat.last_seen_at,
+            client_ip: seat.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
+            kind: seat.kind,
+        })
+        .collect()
 }
 
 /// The columns of seat `s` and its replacing seat `r` that say how `s` ended, read as
@@ -23,7 +43,7 @@ macro_rules! end_columns {
     () => {
         "s.ended_at AS ended_at, s.end_reason AS end_reason, s.ended_by AS ended_by, \
          r.id AS r_id, r.created_at AS r_created_at, r.last_seen_at AS r_last_seen_at, \
-         r.client_ip AS r_client_ip, r.user_agent AS r_user_agent"
+         r.client_ip AS r_client_ip, r.user_agent AS r_user_agent, r.kind AS r_kind"
     };
 }
 
@@ -38,6 +58,7 @@ pub(super) struct EndRow {
     pub(super) r_last_seen_at: Option<i64>,
     pub(super) r_client_ip: Option<String>,
     pub(super) r_user_agent: Option<String>,
+    pub(super) r_kind: Option<String>,
 }
 
 /// `seats.ended_by` holds the id of the session that ended a seat, and NULL for an operator
@@ -69,6 +90,7 @@ impl EndRow {
                 seen,
                 self.r_client_ip,
                 self.r_user_agent,
+                self.r_kind,
             ))),
             _ => None,
         };
@@ -105,6 +127,7 @@ pub(super) struct HistoryRow {
     pub(super) last_seen_at: i64,
     pub(super) client_ip: Option<String>,
     pub(super) user_agent: Option<String>,
+    pub(super) kind: Option<String>,
     #[sqlx(flatten)]
     pub(super) end: EndRow,
 }
@@ -115,5 +138,10 @@ pub(super) const END_USER_SEATS: &str =
     "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
      WHERE user_id = $4 AND ended_at IS NULL AND id <> $5";
 
-pub(super) const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent \
+pub(super) const LIVE_SEATS: &str = "SELECT id, created_at, last_seen_at, client_ip, user_agent, kind \
      FROM single_login_seats WHERE user_id = $1 AND ended_at IS NULL ORDER BY id";
+
+/// Ends one live seat because the user's limits were lowered: `$1` when, `$2` the seat.
+pub(super) const END_LOWERED: &str =
+    "UPDATE single_login_seats SET ended_at = $1, end_reason = 'limit_lowered' \
+     WHERE id = $2 AND ended_at IS NULL";

@@ -29,9 +29,9 @@ macro_rules! in_locked_tx {
 
 /// The body of [`Seats::open`], expanded once per backend after the backend-specific BEGIN.
 macro_rules! open_in_tx {
-    ($tx:ident, $lock_sql:expr, $user:expr, $epoch:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
-        let (override_max, current_epoch, disabled_at) =
-            sqlx::query_as::<_, (Option<i64>, i64, Option<i64>)>($lock_sql)
+    ($seats:expr, $tx:ident, $lock_sql:expr, $user:expr, $epoch:expr, $hash:expr, $ctx:expr, $policy:expr, $chosen:expr, $now:expr) => {{
+        let (own_limits, group_id, current_epoch, disabled_at) =
+            sqlx::query_as::<_, (Option<String>, Option<i64>, i64, Option<i64>)>($lock_sql)
                 .bind($user.0)
                 .fetch_optional(&mut *$tx)
                 .await?
@@ -41,6 +41,7 @@ macro_rules! open_in_tx {
         if disabled_at.is_some() || CredentialEpoch(current_epoch) != $epoch {
             return Ok(OpenOutcome::CredentialsChanged);
         }
+        let (limits, _) = resolve_in_tx!($seats, $tx, $user, own_limits, group_id, $policy);
         let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
             .bind($user.0)
             .fetch_all(&mut *$tx)
@@ -48,35 +49,28 @@ macro_rules! open_in_tx {
             .into_iter()
             .map(seat_info)
             .collect();
-        let view: Vec<LiveSeat> = live
-            .iter()
-            .map(|seat| LiveSeat {
-                id: seat.id,
-                last_seen_at: seat.last_seen_at,
-                client_ip: seat.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
-            })
-            .collect();
-        let user_limit = override_max.map(|max| u32::try_from(max).unwrap_or(u32::MAX));
         let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
             live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
         };
-        // The policy plans everything (the user's limit and choice included); this only
+        let login = $ctx.as_new_login();
+        // The policy plans everything (the user's limits and choice included); this only
         // carries the plan out.
-        match policy::plan($policy, user_limit, &view, $chosen, $ctx.client_ip, $now) {
+        match policy::plan($policy, Some(&limits), &policy_view(&live), $chosen, login, $now) {
             Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
             Decision::Ask { candidates } => OpenOutcome::Ask {
                 candidates: pick(candidates),
             },
             Decision::Admit { end } => {
                 let seat = sqlx::query_scalar::<_, i64>(
-                    "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent) \
-                     VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
+                    "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent, kind) \
+                     VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id",
                 )
                 .bind($user.0)
                 .bind($hash.as_str())
                 .bind($now.0)
                 .bind($ctx.client_ip.map(|ip| ip.to_string()))
                 .bind($ctx.user_agent.as_deref())
+                .bind(login.kind.as_str())
                 .fetch_one(&mut *$tx)
                 .await?;
                 for (id, reason) in &end {

@@ -91,6 +91,7 @@ impl SessionEnd {
             EndReason::LoggedOut => "You signed out.",
             EndReason::Revoked => "This session was ended from another of your sessions.",
             EndReason::Expired => "Your session expired. Please sign in again.",
+            EndReason::LimitLowered => "You were signed out because your account's session limit changed.",
         }
     }
 }
@@ -221,6 +222,13 @@ impl SingleLogin {
             throttle: Arc::new(Throttle::new(db.clone(), ThrottleConfig::default())),
             policy: Arc::new(policy),
         })
+    }
+
+    /// Asks `hook` for the limits of users who have none of their own and no group (by
+    /// plan, by role): see [`Seats::with_limits_for`].
+    pub fn limits_for(mut self, hook: impl crate::seats::LimitsFor) -> Self {
+        self.logins.seats = self.logins.seats.with_limits_for(hook);
+        self
     }
 
     /// single-login around an existing [`Logins`] (its registry, policy and accounts), with
