@@ -108,6 +108,9 @@ impl KindLimits {
 /// assert_eq!(limits.to_string(), "2,computer=1,phone=1");
 /// assert_eq!("unlimited".parse::<Limits>().unwrap(), Limits::Unlimited);
 /// assert!("0".parse::<Limits>().is_err());
+/// assert!("2,".parse::<Limits>().is_err());
+/// assert!("2,phone=1,phone=2".parse::<Limits>().is_err());
+/// assert!("2,watch=1".parse::<Limits>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Limits {
@@ -176,25 +179,45 @@ impl std::str::FromStr for Limits {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let error = || LimitsError(text.chars().take(80).collect());
-        let count = |n: &str| n.trim().parse::<u32>().ok().filter(|n| *n >= 1);
         if text.trim() == "unlimited" {
             return Ok(Limits::Unlimited);
         }
-        let mut parts = text.split(',');
-        let max_sessions = parts.next().and_then(count).ok_or_else(error)?;
-        let mut seat_limits = BTreeMap::new();
-        for part in parts {
-            let (kind, n) = part.split_once('=').ok_or_else(error)?;
-            let kind = DeviceKind::parse(kind.trim()).ok_or_else(error)?;
-            let n = count(n).ok_or_else(error)?;
-            if seat_limits.insert(kind, n).is_some() {
-                return Err(error());
-            }
+        let (total, kinds) = text.split_once(',').unwrap_or((text, ""));
+        let max_sessions = count(total).ok_or_else(error)?;
+        if !kinds.is_empty() && kinds.trim().is_empty() {
+            return Err(error());
         }
         Ok(Limits::AtMost {
             max_sessions,
-            seat_limits: KindLimits(seat_limits),
+            seat_limits: kinds.parse().map_err(|_| error())?,
         })
+    }
+}
+
+/// A limit's number: at least 1.
+fn count(text: &str) -> Option<u32> {
+    text.trim().parse::<u32>().ok().filter(|n| *n >= 1)
+}
+
+impl std::str::FromStr for KindLimits {
+    type Err = LimitsError;
+
+    /// `phone=1,computer=1`; empty for none.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let error = || LimitsError(text.chars().take(80).collect());
+        let mut limits = BTreeMap::new();
+        if text.trim().is_empty() {
+            return Ok(KindLimits(limits));
+        }
+        for part in text.split(',') {
+            let (kind, n) = part.split_once('=').ok_or_else(error)?;
+            let kind = DeviceKind::parse(kind.trim()).ok_or_else(error)?;
+            let n = count(n).ok_or_else(error)?;
+            if limits.insert(kind, n).is_some() {
+                return Err(error());
+            }
+        }
+        Ok(KindLimits(limits))
     }
 }
 

@@ -169,6 +169,8 @@ pub struct SessionView {
     pub id: i64,
     /// "Chrome on Windows"
     pub device: String,
+    /// "Computer"
+    pub kind: String,
     pub ip: String,
     pub signed_in: When,
     pub last_active: When,
@@ -195,6 +197,8 @@ pub struct HistoryView {
 pub struct SessionsPage {
     pub live: Vec<SessionView>,
     pub history: Vec<HistoryView>,
+    /// How much of their limits the live sessions use: "Computer 1/1 · Phone 1/1 · All 2/2".
+    pub usage: String,
     /// The password was confirmed recently enough: sessions can be ended.
     pub confirmed: bool,
     /// How long a confirmed password is remembered, in minutes (for the hint).

@@ -5,7 +5,9 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use single_login::{Accounts, CredentialChange, Db, EndReason, Millis, Password, Seats, Username};
+use single_login::{
+    Accounts, CredentialChange, Db, EndReason, LimitSource, Limits, Millis, Password, Seats, Username,
+};
 
 use crate::config::Config;
 use crate::{router, shutdown_signal, AppState};
@@ -27,6 +29,34 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage groups: named limits that users follow unless they have their own.
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+/// Limits, as the commands take them: `unlimited`, a total (`4`), or a total and per-kind
+/// limits (`2,phone=1,computer=1`; kinds: computer, phone, tablet, other).
+const LIMITS_HELP: &str =
+    "unlimited, a number of at least 1, or a number with per-kind limits: 2,phone=1,computer=1";
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group with its limits.
+    Create {
+        name: String,
+        #[arg(help = LIMITS_HELP)]
+        limits: String,
+    },
+    /// List the groups with their limits and members.
+    List,
+    /// Change a group's limits; its members' sessions beyond them end now.
+    Set {
+        name: String,
+        #[arg(help = LIMITS_HELP)]
+        limits: String,
+    },
+    /// Delete a group; its members follow the default from then on.
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,8 +65,26 @@ pub enum UserCommand {
     Add { name: String },
     /// List users with their session limit and live sessions.
     List,
-    /// Set a user's own session limit (a number of at least 1), or `default`.
-    SetMaxSessions { name: String, limit: String },
+    /// Set a user's own session limits, or `default` to follow their group or the default;
+    /// sessions beyond the new limits end now.
+    #[command(visible_alias = "set-limit")]
+    SetMaxSessions {
+        name: String,
+        #[arg(
+            help = "default, or unlimited, a number of at least 1, or a number with per-kind limits: 2,phone=1,computer=1"
+        )]
+        limit: String,
+    },
+    /// Put a user into a group (or with --none out of any); sessions beyond the limits that
+    /// result end now.
+    SetGroup {
+        name: String,
+        #[arg(required_unless_present = "none", conflicts_with = "none")]
+        group: Option<String>,
+        /// Out of any group.
+        #[arg(long)]
+        none: bool,
+    },
     /// Show a user's live sessions.
     Sessions { name: String },
     /// End every session of a user (reason `revoked`), or with `--all` of every user.
@@ -68,6 +116,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             )
             .await
         }
+        Command::Group(command) => group(config, command, &mut std::io::stdout()).await,
     }
 }
 
@@ -151,62 +200,96 @@ pub async fn user(
         UserCommand::List => {
             writeln!(
                 out,
-                "{:<32}  {:>12}  {:>13}  STATUS",
-                "USER", "MAX SESSIONS", "LIVE SESSIONS"
+                "{:<32}  {:<24}  {:<16}  {:>13}  STATUS",
+                "USER", "LIMIT", "FROM", "LIVE SESSIONS"
             )?;
+            let policy = config.settings.policy();
             for user in accounts.list().await? {
-                let max = user
-                    .max_sessions
-                    .map_or_else(|| "default".to_owned(), |m| m.to_string());
+                let (limits, source) = seats
+                    .limits_of(user.id, &policy)
+                    .await?
+                    .ok_or("a listed user vanished")?;
                 let status = if user.disabled { "disabled" } else { "active" };
                 writeln!(
                     out,
-                    "{:<32}  {:>12}  {:>13}  {status}",
-                    user.username, max, user.live_sessions
+                    "{:<32}  {:<24}  {:<16}  {:>13}  {status}",
+                    user.username,
+                    limits.to_string(),
+                    source_name(&source),
+                    user.live_sessions
                 )?;
             }
         }
         UserCommand::SetMaxSessions { name, limit } => {
             let user = find(&name).await?;
-            let limit = match limit.as_str() {
+            let limits = match limit.as_str() {
                 "default" => None,
-                n => Some(
-                    n.parse::<u32>()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| -> Error {
-                            format!("{n:?}: expected a number of at least 1, or default").into()
-                        })?,
-                ),
+                text => Some(text.parse::<Limits>()?),
             };
-            accounts
-                .set_max_sessions(&Username::parse(&user.username)?, limit)
-                .await?;
+            let policy = config.settings.policy();
+            let ended = seats.set_user_limits(user.id, limits.as_ref(), &policy).await?;
+            let (now, source) = seats
+                .limits_of(user.id, &policy)
+                .await?
+                .ok_or("the user vanished")?;
             tracing::info!(
-                event = "operator_max_sessions_set",
+                event = "operator_limits_set",
                 user = user.id.0,
-                max_sessions = limit,
-                "operator set the user's session limit"
+                limits = %now,
+                from = source_name(&source),
+                ended_sessions = ended,
+                "operator set the user's session limits"
             );
-            match limit {
-                Some(n) => writeln!(out, "{} may hold {n} session(s)", user.username)?,
-                None => writeln!(
-                    out,
-                    "{} follows the default ({})",
-                    user.username, config.settings.max_sessions
-                )?,
+            writeln!(out, "{} may hold {now} ({})", user.username, source_name(&source))?;
+            if ended > 0 {
+                writeln!(out, "ended {ended} session(s) beyond it")?;
+            }
+        }
+        UserCommand::SetGroup { name, group, .. } => {
+            let user = find(&name).await?;
+            let policy = config.settings.policy();
+            let ended = seats.set_group(user.id, group.as_deref(), &policy).await?;
+            let (now, source) = seats
+                .limits_of(user.id, &policy)
+                .await?
+                .ok_or("the user vanished")?;
+            tracing::info!(
+                event = "operator_group_set",
+                user = user.id.0,
+                group = group.as_deref().unwrap_or("-"),
+                ended_sessions = ended,
+                "operator moved the user to a group"
+            );
+            match &group {
+                Some(group) => writeln!(out, "{} is in group {group}", user.username)?,
+                None => writeln!(out, "{} is in no group", user.username)?,
+            }
+            writeln!(out, "{} may hold {now} ({})", user.username, source_name(&source))?;
+            if ended > 0 {
+                writeln!(out, "ended {ended} session(s) beyond it")?;
             }
         }
         UserCommand::Sessions { name } => {
             let user = find(&name).await?;
             let now = Millis::now();
             let live = seats.live(user.id).await?;
+            let (limits, source) = seats
+                .limits_of(user.id, &config.settings.policy())
+                .await?
+                .ok_or("the user vanished")?;
             writeln!(out, "{} live session(s) of {}", live.len(), user.username)?;
+            writeln!(
+                out,
+                "limit {limits}, from {}: {}",
+                source_name(&source),
+                app::ssr::messages::usage(app::lang::Locale::en, &limits, &live)
+            )?;
             for seat in live {
                 writeln!(
                     out,
-                    "  #{:<6} {:<40} {:<39} signed in {}, last active {}",
+                    "  #{:<6} {:<8} {:<40} {:<39} signed in {}, last active {}",
                     seat.id.0,
+                    seat.kind.as_str(),
                     app::ssr::messages::describe_user_agent(
                         app::lang::Locale::en,
                         seat.user_agent.as_deref()
@@ -272,6 +355,78 @@ pub async fn user(
                 "operator enabled the account"
             );
             writeln!(out, "enabled {}", user.username)?;
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Where a user's limits come from, for the operator.
+fn source_name(source: &LimitSource) -> String {
+    match source {
+        LimitSource::User => "own".to_owned(),
+        LimitSource::Group(name) => format!("group {name}"),
+        LimitSource::Application => "application".to_owned(),
+        LimitSource::Default => "default".to_owned(),
+    }
+}
+
+/// Runs one group command, writing to `out`.
+pub async fn group(config: Config, command: GroupCommand, out: &mut dyn std::io::Write) -> Result<(), Error> {
+    let db = Db::connect(config.settings.database_url.as_str()).await?;
+    db.migrate().await?;
+    let seats = Seats::new(db.clone());
+    let policy = config.settings.policy();
+    match command {
+        GroupCommand::Create { name, limits } => {
+            let limits: Limits = limits.parse()?;
+            seats.create_group(&name, &limits).await?;
+            tracing::info!(event = "operator_group_created", group = %name, %limits, "operator created a group");
+            writeln!(out, "created group {name}: {limits}")?;
+        }
+        GroupCommand::List => {
+            writeln!(out, "{:<32}  {:<24}  MEMBERS", "GROUP", "LIMIT")?;
+            for group in seats.groups().await? {
+                writeln!(
+                    out,
+                    "{:<32}  {:<24}  {}",
+                    group.name,
+                    group.limits.to_string(),
+                    group.members
+                )?;
+            }
+        }
+        GroupCommand::Set { name, limits } => {
+            let limits: Limits = limits.parse()?;
+            let ended = seats.set_group_limits(&name, &limits).await?;
+            tracing::info!(
+                event = "operator_group_set",
+                group = %name,
+                %limits,
+                ended_sessions = ended,
+                "operator changed a group's limits"
+            );
+            writeln!(out, "group {name}: {limits}")?;
+            if ended > 0 {
+                writeln!(out, "ended {ended} session(s) beyond it")?;
+            }
+        }
+        GroupCommand::Delete { name } => {
+            let ended = seats.delete_group(&name, &policy).await?;
+            tracing::info!(
+                event = "operator_group_deleted",
+                group = %name,
+                ended_sessions = ended,
+                "operator deleted a group"
+            );
+            writeln!(
+                out,
+                "deleted group {name}; its members follow the default ({})",
+                policy.limits()
+            )?;
+            if ended > 0 {
+                writeln!(out, "ended {ended} session(s) beyond it")?;
+            }
         }
     }
     db.close().await;

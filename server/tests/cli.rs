@@ -1,7 +1,7 @@
 //! The operator commands, on SQLite and PostgreSQL.
 
 use leptos::config::LeptosOptions;
-use server::cli::{user, UserCommand};
+use server::cli::{group, user, GroupCommand, UserCommand};
 use server::config::{Config, DatabaseUrl, Settings};
 use single_login::{Accounts, EndReason, LoginContext, Policy, Seats, SessionHash, Username};
 use testkit::{on_both_backends, TestDb};
@@ -26,6 +26,147 @@ async fn run(db: &TestDb, command: UserCommand, stdin: &str) -> Result<String, S
         .await
         .map_err(|e| e.to_string())?;
     Ok(String::from_utf8(out).unwrap())
+}
+
+async fn run_group(db: &TestDb, command: GroupCommand) -> Result<String, String> {
+    let mut out = Vec::new();
+    group(config(db), command, &mut out)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+/// Groups, moving users between them, and where each user's limit comes from.
+async fn operators_manage_groups_and_see_where_a_limit_comes_from(db: TestDb) {
+    let create = |name: &str, limits: &str| GroupCommand::Create {
+        name: name.into(),
+        limits: limits.into(),
+    };
+    let out = run_group(&db, create("premium", "4")).await.unwrap();
+    assert!(out.contains("created group premium: 4"), "{out}");
+    let out = run_group(&db, create("service", "unlimited")).await.unwrap();
+    assert!(out.contains("created group service: unlimited"), "{out}");
+    let taken = run_group(&db, create("premium", "2")).await.unwrap_err();
+    assert!(taken.contains("already exists"), "{taken}");
+    let bad = run_group(&db, create("two words", "2")).await.unwrap_err();
+    assert!(bad.contains("not a group name"), "{bad}");
+    let bad = run_group(&db, create("x", "2,watch=1")).await.unwrap_err();
+    assert!(bad.contains("not a session limit"), "{bad}");
+
+    run(
+        &db,
+        UserCommand::Add { name: "alice".into() },
+        "correct horse battery\n",
+    )
+    .await
+    .unwrap();
+    let set_group = |group: Option<&str>| UserCommand::SetGroup {
+        name: "alice".into(),
+        group: group.map(str::to_owned),
+        none: group.is_none(),
+    };
+    let out = run(&db, set_group(Some("premium")), "").await.unwrap();
+    assert!(out.contains("alice may hold 4 (group premium)"), "{out}");
+    let unknown = run(&db, set_group(Some("gold")), "").await.unwrap_err();
+    assert!(unknown.contains("no group named \"gold\""), "{unknown}");
+
+    let accounts = Accounts::new(db.db.clone());
+    let single_login::Verified { user: alice, epoch } = accounts
+        .authenticate("alice", "correct horse battery".into())
+        .await
+        .unwrap();
+    let seats = Seats::new(db.db.clone());
+    for i in 0..4 {
+        let ctx = LoginContext::new(
+            Some("203.0.113.1".parse().unwrap()),
+            Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/120.0"),
+        );
+        seats
+            .open(
+                alice.id,
+                epoch,
+                &SessionHash::of(&format!("a{i}")),
+                &ctx,
+                &Policy::default(),
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+    let out = run(&db, UserCommand::Sessions { name: "alice".into() }, "")
+        .await
+        .unwrap();
+    assert!(
+        out.contains("4 live session(s)")
+            && out.contains("limit 4, from group premium: All 4/4")
+            && out.contains("computer"),
+        "{out}"
+    );
+    let out = run(&db, UserCommand::List, "").await.unwrap();
+    let line = out.lines().find(|l| l.starts_with("alice")).unwrap();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["alice", "4", "group", "premium", "4", "active"],
+        "{out}"
+    );
+    let out = run_group(&db, GroupCommand::List).await.unwrap();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [vec!["premium", "4", "1"], vec!["service", "unlimited", "0"]],
+        "{out}"
+    );
+
+    // Lowered: a phone and a computer. Three computers go, the most recently used stays.
+    let out = run_group(
+        &db,
+        GroupCommand::Set {
+            name: "premium".into(),
+            limits: "2,phone=1,computer=1".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.contains("group premium: 2,computer=1,phone=1") && out.contains("ended 3 session(s)"),
+        "{out}"
+    );
+    assert_eq!(seats.live(alice.id).await.unwrap().len(), 1);
+    let history = seats.history(alice.id, 10).await.unwrap();
+    assert!(
+        history.iter().all(|h| h.ended.reason == EndReason::LimitLowered),
+        "{history:?}"
+    );
+
+    let out = run(&db, set_group(None), "").await.unwrap();
+    assert!(
+        out.contains("alice is in no group") && out.contains("may hold 1 (default)"),
+        "{out}"
+    );
+    let out = run_group(
+        &db,
+        GroupCommand::Delete {
+            name: "premium".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("deleted group premium"), "{out}");
+    let gone = run_group(
+        &db,
+        GroupCommand::Delete {
+            name: "premium".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(gone.contains("no group named"), "{gone}");
+    let out = run_group(&db, GroupCommand::List).await.unwrap();
+    assert_eq!(out.lines().count(), 2, "{out}");
 }
 
 async fn operators_manage_users_and_their_sessions(db: TestDb) {
@@ -112,7 +253,7 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
     let line = out.lines().find(|l| l.starts_with("Zoe")).unwrap();
     assert_eq!(
         line.split_whitespace().collect::<Vec<_>>(),
-        ["Zoe", "2", "2", "active"],
+        ["Zoe", "2", "own", "2", "active"],
         "{out}"
     );
 
@@ -155,9 +296,9 @@ async fn operators_manage_users_and_their_sessions(db: TestDb) {
     )
     .await
     .unwrap();
-    assert!(out.contains("follows the default (1)"), "{out}");
+    assert!(out.contains("may hold 1 (default)"), "{out}");
     let listed = accounts.list().await.unwrap();
-    assert_eq!(listed[0].max_sessions, None);
+    assert_eq!(listed[0].limits, None);
     assert!(accounts
         .find_by_name(&Username::parse("zoe").unwrap())
         .await
@@ -269,6 +410,7 @@ async fn operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way(d
 }
 
 on_both_backends!(
+    operators_manage_groups_and_see_where_a_limit_comes_from,
     operators_manage_users_and_their_sessions,
     operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way,
 );

@@ -144,6 +144,8 @@ pub fn SessionSummary(session: SessionView) -> impl IntoView {
     view! {
         <span class="session-device">{session.device}</span>
         " · "
+        <span class="session-kind">{session.kind}</span>
+        " · "
         <span class="session-ip">{session.ip}</span>
         " · "
         {td!(

@@ -125,6 +125,7 @@ fn SessionList(
     let others = data.live.iter().filter(|s| !s.current).count();
     let confirmed = data.confirmed;
     let minutes = data.confirmation_minutes;
+    let usage = data.usage;
     let locale = lang::locale();
     let rows = data
         .live
@@ -162,6 +163,10 @@ fn SessionList(
     let confirm_error = move || field_error(confirm.value().get(), Field::CurrentPassword);
     view! {
         <h2>{td_string!(locale, signed_in_now)}</h2>
+        <p class="usage">
+            <span class="visually-hidden">{td_string!(locale, usage_heading)} ": "</span>
+            {usage}
+        </p>
         <ul class="session-rows">{rows}</ul>
         {(others > 0 && confirmed)
             .then(|| {

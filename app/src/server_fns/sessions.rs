@@ -21,6 +21,12 @@ pub async fn my_sessions() -> Result<SessionsPage, AppError> {
     let lang = ssr::client().lang;
     let now = Millis::now();
     let live = ctx.seats().live(user.id).await.map_err(ssr::internal)?;
+    let (limits, _) = ctx
+        .seats()
+        .limits_of(user.id, &ctx.logins().policy)
+        .await
+        .map_err(ssr::internal)?
+        .ok_or_else(|| ssr::internal("the signed-in user has no account row"))?;
     let history = ctx
         .seats()
         .history(user.id, HISTORY_LENGTH)
@@ -36,6 +42,7 @@ pub async fn my_sessions() -> Result<SessionsPage, AppError> {
             .iter()
             .map(|h| messages::history_view(lang, h, now))
             .collect(),
+        usage: messages::usage(lang, &limits, &live),
         confirmed: self::ssr::confirmed().await?,
         confirmation_minutes: ssr::context()?
             .password_confirmation_timeout

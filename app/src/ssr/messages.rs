@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use leptos_i18n::td_string;
 use single_login::seats::{EndReason, Ended, EndedBy, EndedSeat, SeatInfo};
 use single_login::throttle::lane_network;
-use single_login::Millis;
+use single_login::{DeviceKind, Limits, Millis};
 
 use crate::lang::{self, Locale};
 use crate::models::{HistoryView, LocalPath, SessionMark, SessionView, Toast, ToastKind, When};
@@ -28,7 +28,13 @@ pub fn session_ended(
         EndReason::Replaced => {
             let toast = Toast::new(ToastKind::Warning, td_string!(lang, kicked));
             let toast = match &ended.replaced_by {
-                Some(newer) => toast.with_detail(newer_login(lang, newer, now, viewer)),
+                Some(newer) => {
+                    let detail = newer_login(lang, newer, now, viewer);
+                    match replaced_by_kind(lang, newer.kind) {
+                        Some(kind) => toast.with_detail(format!("{kind} {detail}")),
+                        None => toast.with_detail(detail),
+                    }
+                }
                 None => toast,
             };
             // After logging in again, /sessions shows the newer login and how to lock it out.
@@ -45,8 +51,47 @@ pub fn session_ended(
         EndReason::Revoked if ended.ended_by == Some(EndedBy::Session(seat)) => revoked_after_failures(lang),
         EndReason::Revoked => Toast::new(ToastKind::Warning, td_string!(lang, revoked_by_user)),
         EndReason::Expired => Toast::new(ToastKind::Info, td_string!(lang, expired)),
+        EndReason::LimitLowered => Toast::new(ToastKind::Warning, td_string!(lang, limit_lowered)),
     };
     Some(toast)
+}
+
+/// "A login from another phone replaced this one."; `None` for a device of no known kind.
+fn replaced_by_kind(lang: Locale, kind: DeviceKind) -> Option<&'static str> {
+    match kind {
+        DeviceKind::Computer => Some(td_string!(lang, replaced_by_computer)),
+        DeviceKind::Phone => Some(td_string!(lang, replaced_by_phone)),
+        DeviceKind::Tablet => Some(td_string!(lang, replaced_by_tablet)),
+        DeviceKind::Other => None,
+    }
+}
+
+/// "Phone", "휴대폰".
+pub fn kind_label(lang: Locale, kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Computer => td_string!(lang, kind_computer),
+        DeviceKind::Phone => td_string!(lang, kind_phone),
+        DeviceKind::Tablet => td_string!(lang, kind_tablet),
+        DeviceKind::Other => td_string!(lang, kind_other),
+    }
+}
+
+/// How much of their limits the user's `live` seats use: "Computer 1/1 · Phone 1/1 · All
+/// 2/2", per kind that has a limit, then the total.
+pub fn usage(lang: Locale, limits: &Limits, live: &[SeatInfo]) -> String {
+    let Some(max) = limits.max_sessions() else {
+        return td_string!(lang, usage_unlimited).to_owned();
+    };
+    let mut parts: Vec<String> = DeviceKind::ALL
+        .iter()
+        .filter_map(|kind| {
+            let limit = limits.of_kind(*kind)?;
+            let used = live.iter().filter(|seat| seat.kind == *kind).count();
+            Some(td_string!(lang, usage_kind, kind = kind_label(lang, *kind), used, limit).to_string())
+        })
+        .collect();
+    parts.push(td_string!(lang, usage_total, used = live.len(), limit = max).to_string());
+    parts.join(" · ")
 }
 
 /// For a session that ended itself by failing its password confirmations too often: at
@@ -130,6 +175,7 @@ pub fn session_view(lang: Locale, seat: &SeatInfo, now: Millis, current: bool) -
     SessionView {
         id: seat.id.0,
         device: describe_user_agent(lang, seat.user_agent.as_deref()),
+        kind: kind_label(lang, seat.kind).to_owned(),
         ip: seat.client_ip.clone().unwrap_or_else(|| "-".to_owned()),
         signed_in: when(lang, seat.created_at, now),
         last_active: when(lang, seat.last_seen_at, now),
@@ -158,6 +204,7 @@ pub fn history_view(lang: Locale, ended: &EndedSeat, now: Millis) -> HistoryView
         }
         EndReason::Revoked => td_string!(lang, history_revoked_by_user).to_owned(),
         EndReason::Expired => td_string!(lang, history_expired).to_owned(),
+        EndReason::LimitLowered => td_string!(lang, history_limit_lowered).to_owned(),
     };
     HistoryView {
         id: seat.id.0,
@@ -237,6 +284,7 @@ mod tests {
             last_seen_at: Millis(0),
             client_ip: Some("203.0.113.77".into()),
             user_agent: None,
+            kind: DeviceKind::Other,
         };
         let ended = Ended {
             reason: EndReason::Replaced,

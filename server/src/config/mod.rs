@@ -11,7 +11,7 @@ use serde::Deserialize;
 use single_login::client_ip::{ClientIpConfig, ForwardedHeader, IpNet};
 use single_login::password;
 use single_login::throttle::ThrottleConfig;
-use single_login::{OnLimit, Policy};
+use single_login::{KindLimits, OnLimit, Policy};
 
 mod hosts;
 mod secrets;
@@ -42,6 +42,9 @@ pub struct Settings {
     /// Live seats a user may hold.
     #[serde(deserialize_with = "values::at_least_one")]
     pub max_sessions: u32,
+    /// Live seats a user may hold per device kind, within `max_sessions`.
+    #[serde(deserialize_with = "values::seat_limits")]
+    pub seat_limits: KindLimits,
     /// What happens at the limit.
     #[serde(deserialize_with = "values::on_limit")]
     pub on_limit: OnLimit,
@@ -179,6 +182,7 @@ impl Default for Settings {
         Settings {
             database_url: DatabaseUrl::default(),
             max_sessions: policy.max_sessions,
+            seat_limits: policy.seat_limits,
             on_limit: policy.on_limit,
             idle_seat_after: policy.idle_after,
             same_ip_shares_seat: policy.same_ip_shares_seat,
@@ -259,6 +263,7 @@ impl Settings {
     pub fn policy(&self) -> Policy {
         Policy {
             max_sessions: self.max_sessions,
+            seat_limits: self.seat_limits.clone(),
             on_limit: self.on_limit,
             same_ip_shares_seat: self.same_ip_shares_seat,
             idle_after: self.idle_seat_after,
@@ -539,8 +544,14 @@ mod tests {
             idle_seat_after = "10m"
             trusted_proxies = ["10.0.0.0/8", "::1"]
             forwarded_header = "forwarded"
+            seat_limits = { phone = 1, computer = 1 }
         "#;
         let s = settings(Some(file), &[("MAX_SESSIONS", "2")]).unwrap();
+        let one_each = KindLimits::of([
+            (single_login::DeviceKind::Phone, 1),
+            (single_login::DeviceKind::Computer, 1),
+        ]);
+        assert_eq!(s.policy().seat_limits, one_each);
         assert_eq!(s.policy().max_sessions, 2);
         assert_eq!(s.policy().on_limit, OnLimit::DenyNew);
         assert!(s.policy().same_ip_shares_seat);
@@ -553,8 +564,10 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
             ("IDLE_SEAT_AFTER", "600"),
             ("LIVE_STREAMS_TOTAL", "7"),
+            ("SEAT_LIMITS", "computer=1, phone=1"),
         ];
         let from_env = settings(None, &env).unwrap();
+        assert_eq!(from_env.seat_limits, s.seat_limits);
         assert!(from_env.same_ip_shares_seat);
         assert_eq!(from_env.trusted_proxies, s.trusted_proxies);
         assert_eq!(from_env.idle_seat_after, s.idle_seat_after);
@@ -582,6 +595,17 @@ mod tests {
             err.contains("trusted_proxies") && err.contains("example.com"),
             "{err}"
         );
+        for bad in [
+            "seat_limits = { watch = 1 }",
+            "seat_limits = { phone = 0 }",
+            "seat_limits = 3",
+        ] {
+            let err = settings(Some(bad), &[]).unwrap_err().to_string();
+            assert!(
+                err.contains("seat_limits") && err.contains("computer, phone"),
+                "{bad}: {err}"
+            );
+        }
         let err = settings(Some("max_session = 2"), &[]).unwrap_err().to_string();
         assert!(err.contains("unknown setting \"max_session\""), "{err}");
         let err = settings(Some("max_sessions = "), &[]).unwrap_err().to_string();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use single_login::client_ip::{parse_net, ForwardedHeader, IpNet};
-use single_login::OnLimit;
+use single_login::{KindLimits, OnLimit};
 
 /// One value as text, whether the file wrote it as a string, a number or a boolean.
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -164,6 +164,39 @@ pub fn on_limit<'de, D: Deserializer<'de>>(d: D) -> Result<OnLimit, D::Error> {
             let (last, rest) = names.split_last().expect("OnLimit has variants");
             format!("expected {} or {last}", rest.join(", "))
         })
+    })
+}
+
+/// Per-kind limits: a TOML table (`{ phone = 1, computer = 1 }`) or, from the environment,
+/// `phone=1,computer=1`.
+pub fn seat_limits<'de, D: Deserializer<'de>>(d: D) -> Result<KindLimits, D::Error> {
+    struct Table;
+
+    impl<'de> Visitor<'de> for Table {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a table such as { phone = 1, computer = 1 }, or phone=1,computer=1")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.to_owned())
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some((kind, n)) = map.next_entry::<String, Item>()? {
+                pairs.push(format!("{kind}={}", n.0));
+            }
+            Ok(pairs.join(","))
+        }
+    }
+
+    let text = d.deserialize_any(Table)?;
+    text.parse::<KindLimits>().map_err(|_| {
+        de::Error::custom(
+            "expected kinds (computer, phone, tablet, other) each with a whole number of at least 1",
+        )
     })
 }
 
