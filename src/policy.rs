@@ -182,11 +182,12 @@ impl std::str::FromStr for Limits {
         if text.trim() == "unlimited" {
             return Ok(Limits::Unlimited);
         }
-        let (total, kinds) = text.split_once(',').unwrap_or((text, ""));
+        let (total, kinds) = match text.split_once(',') {
+            Some((_, kinds)) if kinds.trim().is_empty() => return Err(error()),
+            Some(split) => split,
+            None => (text, ""),
+        };
         let max_sessions = count(total).ok_or_else(error)?;
-        if !kinds.is_empty() && kinds.trim().is_empty() {
-            return Err(error());
-        }
         Ok(Limits::AtMost {
             max_sessions,
             seat_limits: kinds.parse().map_err(|_| error())?,

@@ -23,6 +23,13 @@ pub const KICKED_KO: &str =
     "동일 아이디로 다른 브라우저 웹사이트에서 로그인이 감지되어, 강제 로그아웃되었습니다.";
 pub const PASSWORD: &str = "correct horse battery";
 
+/// What the browsers of these tests say they are: Chrome on Linux, unless told otherwise.
+pub const LINUX_CHROME: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub const WINDOWS_CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+pub const LINUX_FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
@@ -160,13 +167,22 @@ impl TestApp {
     }
 
     pub fn browser_with(&self, lang: &'static str, headers: header::HeaderMap) -> Browser {
+        self.browser_full(lang, headers, LINUX_CHROME)
+    }
+
+    /// A browser that says it is `agent`.
+    pub fn browser_as(&self, agent: &str, lang: &'static str) -> Browser {
+        self.browser_full(lang, header::HeaderMap::new(), agent)
+    }
+
+    pub fn browser_full(&self, lang: &'static str, headers: header::HeaderMap, agent: &str) -> Browser {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .default_headers(headers)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
+            .user_agent(agent)
             .build()
             .unwrap();
         Browser {

@@ -7,6 +7,7 @@ mod harness;
 mod abuse;
 mod accounts;
 mod kick;
+mod kinds;
 mod language;
 mod live;
 mod policies;
