@@ -15,6 +15,7 @@ export const servers = {
   ask: { port: 3011, env: { ON_LIMIT: "ask" } },
   sameIp: { port: 3012, env: { SAME_IP_SHARES_SEAT: "true", TRUSTED_PROXIES: "127.0.0.1/32" } },
   twoSessions: { port: 3013, env: { MAX_SESSIONS: "2" } },
+  phoneAndComputer: { port: 3014, env: { MAX_SESSIONS: "2", SEAT_LIMITS: "phone=1,computer=1" } },
 };
 export const urlOf = (port: number) => `http://127.0.0.1:${port}`;
 
