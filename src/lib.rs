@@ -127,6 +127,8 @@ pub mod db;
 pub mod device;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod encoding;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod events;
 pub mod lifecycle;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod login;

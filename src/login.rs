@@ -122,6 +122,21 @@ pub enum LoginOutcome {
     },
 }
 
+impl LoginOutcome {
+    /// The outcome's name, as the metrics label it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoginOutcome::SignedIn { .. } => "signed_in",
+            LoginOutcome::Denied { .. } => "denied",
+            LoginOutcome::Held { .. } => "held",
+            LoginOutcome::CredentialsChanged { .. } => "credentials_changed",
+            LoginOutcome::InvalidCredentials { .. } => "invalid_credentials",
+            LoginOutcome::Throttled { .. } => "throttled",
+            LoginOutcome::Busy { .. } => "busy",
+        }
+    }
+}
+
 /// What kept a login, sign-up or re-authentication from having an outcome at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {

@@ -196,12 +196,15 @@ impl Hashing {
     }
 
     async fn slot(&self) -> Result<Slot, HashError> {
-        self.slots
-            .acquire(&self.lane, self.wait)
-            .await
-            .map_err(|_| HashError::Busy {
-                retry_after: self.wait.max(Duration::from_secs(1)),
-            })
+        let started = std::time::Instant::now();
+        let waiting = metrics::gauge!("single_login_hash_queue_depth");
+        waiting.increment(1.0);
+        let slot = self.slots.acquire(&self.lane, self.wait).await;
+        waiting.decrement(1.0);
+        metrics::histogram!("single_login_hash_wait_seconds").record(started.elapsed().as_secs_f64());
+        slot.map_err(|_| HashError::Busy {
+            retry_after: self.wait.max(Duration::from_secs(1)),
+        })
     }
 
     /// Runs `work` on a hashing thread once a slot is free, carrying the caller's tracing

@@ -188,6 +188,9 @@ pub struct Reservation {
 pub struct Refused {
     /// How long until the full bucket's window ends; at least one second.
     pub wait: Duration,
+    /// Whether this is the first refusal this process has seen of that bucket in that
+    /// window: the one worth an event (`attempt_throttled`), however many follow.
+    pub first: bool,
 }
 
 /// Counts password checks in the `attempts` table, against the limits of a
@@ -196,7 +199,13 @@ pub struct Refused {
 pub struct Throttle {
     db: Db,
     config: ThrottleConfig,
+    /// The (bucket, window start) pairs this process has refused in, so that a bucket's
+    /// refusals make one event per window. Cleared when full: at worst an event repeats.
+    refused: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(String, i64)>>>,
 }
+
+/// How many refused windows [`Throttle`] remembers before it starts over.
+const REFUSED_REMEMBERED: usize = 10_000;
 
 /// A query of the throttle failed; the database's error is its source.
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +215,11 @@ pub struct ThrottleError(#[from] sqlx::Error);
 impl Throttle {
     /// A throttle counting in `db` under `config`.
     pub fn new(db: Db, config: ThrottleConfig) -> Self {
-        Throttle { db, config }
+        Throttle {
+            db,
+            config,
+            refused: Default::default(),
+        }
     }
 
     /// The limits and windows it counts under.
@@ -305,6 +318,7 @@ impl Throttle {
     ) -> Result<Result<Reservation, Refused>, ThrottleError> {
         let mut taken = Vec::with_capacity(buckets.len());
         let mut wait = None;
+        let mut first = false;
         let rules = buckets.iter().flat_map(|bucket| self.rules(bucket));
         for (key, limit, window, on_success) in rules {
             let (admitted, since) = on_pool!(&self.db, pool => {
@@ -330,6 +344,16 @@ impl Throttle {
             if admitted == 1 {
                 taken.push((key, on_success));
             } else {
+                first = {
+                    let mut refused = self
+                        .refused
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if refused.len() >= REFUSED_REMEMBERED {
+                        refused.clear();
+                    }
+                    refused.insert((key.clone(), since))
+                };
                 let until = Millis(since).plus(window);
                 let left = Duration::from_millis(u64::try_from(until.0 - now.0).unwrap_or(0))
                     .max(Duration::from_secs(1));
@@ -344,7 +368,7 @@ impl Throttle {
             for (key, _) in &taken {
                 self.give_back(key).await?;
             }
-            return Ok(Err(Refused { wait }));
+            return Ok(Err(Refused { wait, first }));
         }
         Ok(Ok(Reservation { taken }))
     }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use super::{LoginError, LoginOutcome, Logins, NewSession};
 use crate::accounts::{AuthError, ChangePasswordError, CredentialEpoch, SignupError, User, UserId, Verified};
+use crate::events::{self, By, EventType, NewEvent};
 use crate::password::{HashError, Password};
-use crate::seats::{EndReason, SeatId};
+use crate::seats::{EndReason, RegistryError, SeatId};
 use crate::slots::Lane;
 use crate::throttle::Bucket;
 use crate::username::Username;
@@ -89,6 +90,23 @@ impl Logins {
         device: Option<&str>,
         session: NewSession<'_>,
     ) -> Result<LoginOutcome, LoginError> {
+        let started = std::time::Instant::now();
+        let outcome = self.attempt(username, password, client_ip, device, session).await;
+        let name = outcome.as_ref().map_or("error", LoginOutcome::name);
+        metrics::counter!("single_login_logins_total", "outcome" => name).increment(1);
+        metrics::histogram!("single_login_login_duration_seconds").record(started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    /// [`Logins::log_in_known`] without its measurements.
+    async fn attempt(
+        &self,
+        username: &str,
+        password: String,
+        client_ip: Option<IpAddr>,
+        device: Option<&str>,
+        session: NewSession<'_>,
+    ) -> Result<LoginOutcome, LoginError> {
         let key = Username::attempt_key(username);
         let mut buckets = Vec::with_capacity(3);
         match device {
@@ -106,9 +124,21 @@ impl Logins {
                 }
             }
         }
+        let attempt = |event, user| {
+            let client = session.client;
+            let ip = client.client_ip.map(|ip| ip.to_string());
+            NewEvent::new(event, user).at_seat(None, ip.as_deref(), client.user_agent.as_deref())
+        };
         let reservation = match self.throttle.reserve(&buckets, Millis::now()).await? {
             Ok(reservation) => reservation,
-            Err(refused) => return Ok(LoginOutcome::Throttled { wait: refused.wait }),
+            Err(refused) => {
+                if refused.first {
+                    events::record(self.seats.db(), &[attempt(EventType::AttemptThrottled, None)])
+                        .await
+                        .map_err(RegistryError::from)?;
+                }
+                return Ok(LoginOutcome::Throttled { wait: refused.wait });
+            }
         };
         let accounts = self.accounts.in_lane(lane(client_ip, device.is_some()));
         match accounts.authenticate(username, password).await {
@@ -116,7 +146,16 @@ impl Logins {
                 self.throttle.succeeded(reservation).await?;
                 self.open(user, epoch, &[], session).await
             }
-            Err(AuthError::InvalidCredentials { target }) => Ok(LoginOutcome::InvalidCredentials { target }),
+            Err(AuthError::InvalidCredentials { target }) => {
+                // Only for an account that exists: a stranger's guesses at names nobody
+                // holds leave no lasting record (they are logged and counted).
+                if let Some(user) = target {
+                    events::record(self.seats.db(), &[attempt(EventType::LoginFailed, Some(user))])
+                        .await
+                        .map_err(RegistryError::from)?;
+                }
+                Ok(LoginOutcome::InvalidCredentials { target })
+            }
             Err(AuthError::Hash(HashError::Busy { retry_after })) => {
                 self.throttle.release(reservation).await?;
                 Ok(LoginOutcome::Busy { retry_after })
@@ -246,6 +285,11 @@ impl Logins {
         match check().await {
             Ok(Some(done)) => {
                 self.throttle.succeeded(reservation).await?;
+                let mut event = NewEvent::new(EventType::Reauthenticated, Some(user)).by(By::Seat(seat));
+                event.seat = Some(seat);
+                events::record(self.seats.db(), &[event])
+                    .await
+                    .map_err(RegistryError::from)?;
                 Ok(ReauthOutcome::Done(done))
             }
             Ok(None) => {

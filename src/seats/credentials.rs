@@ -7,7 +7,8 @@ use super::rows::END_USER_SEATS;
 use super::{CredentialChange, RegistryError, Seats};
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::vocabulary::{CredentialEpoch, EndReason, SeatId, UserId};
+use crate::events::{counted, insert_events, By, EndedAs, EndedRow, EventType, NewEvent, RETURNING_ENDED};
+use crate::vocabulary::{CredentialEpoch, EndReason, EndedBy, SeatId, UserId};
 
 impl Seats {
     /// Changes an account's credentials and ends its sessions (all, or all but `keep`) in one
@@ -43,28 +44,35 @@ impl Seats {
     /// held by `ask` opens a seat afterwards. Returns how many seats ended.
     pub async fn end_every_session(&self, reason: EndReason) -> Result<u64, RegistryError> {
         const BUMP: &str = "UPDATE single_login_users SET credential_epoch = credential_epoch + 1";
-        const END: &str =
-            "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING user_id";
-        let now = Millis::now().0;
+        let end = format!(
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL{RETURNING_ENDED}"
+        );
+        let now = Millis::now();
+        let (as_told, by) = match reason {
+            EndReason::Expired => (EndedAs::Expired, By::System),
+            other => (EndedAs::of(other, Some(EndedBy::Operator)), By::Operator),
+        };
         // The same order of locks as a login's: the users, then their seats.
         macro_rules! in_tx {
             ($tx:ident) => {{
                 sqlx::query(BUMP).execute(&mut *$tx).await?;
-                let users = sqlx::query_scalar::<_, i64>(END)
-                    .bind(now)
+                let rows = sqlx::query_as::<_, EndedRow>(&end)
+                    .bind(now.0)
                     .bind(reason.as_str())
                     .fetch_all(&mut *$tx)
                     .await?;
+                let events: Vec<NewEvent> = rows
+                    .iter()
+                    .map(|row| NewEvent::ended(row, as_told, by))
+                    .collect();
+                insert_events!(&mut *$tx, &events, now);
                 $tx.commit().await?;
-                users
+                counted(&events);
+                rows
             }};
         }
-        let users: Vec<i64> = in_locked_tx!(self, tx, _for_update => in_tx!(tx));
-        let ended = users.len() as u64;
-        let mut users: Vec<UserId> = users.into_iter().map(UserId).collect();
-        users.sort_by_key(|u| u.0);
-        users.dedup();
-        self.announce(&users).await;
-        Ok(ended)
+        let rows: Vec<EndedRow> = in_locked_tx!(self, tx, _for_update => in_tx!(tx));
+        self.announce_rows(&rows).await;
+        Ok(rows.len() as u64)
     }
 }

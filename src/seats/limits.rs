@@ -17,6 +17,7 @@ use super::rows::{policy_view, seat_info, SeatRow, END_LOWERED, LIVE_SEATS};
 use super::{RegistryError, SeatInfo, Seats};
 use crate::clock::Millis;
 use crate::db::Db;
+use crate::events::{counted, insert_events, By, EndedAs, EndedRow, NewEvent, RETURNING_ENDED};
 use crate::on_pool;
 use crate::policy::{self, LimitSource, Limits, Policy};
 use crate::vocabulary::UserId;
@@ -139,10 +140,10 @@ macro_rules! resolve_in_tx {
     }};
 }
 
-/// Ends, with `limit_lowered`, the live seats of `$user` beyond `$limits`; evaluates to how
-/// many.
+/// Ends, with `limit_lowered`, the live seats of `$user` beyond `$limits`, with their events
+/// (added to `$events`); evaluates to how many.
 macro_rules! trim_in_tx {
-    ($tx:ident, $user:expr, $limits:expr, $now:expr) => {{
+    ($tx:ident, $user:expr, $limits:expr, $now:expr, $events:ident) => {{
         let live: Vec<SeatInfo> = sqlx::query_as::<_, SeatRow>(LIVE_SEATS)
             .bind($user.0)
             .fetch_all(&mut *$tx)
@@ -152,13 +153,17 @@ macro_rules! trim_in_tx {
             .collect();
         let mut ended = 0u64;
         for seat in policy::trim(&$limits, &policy_view(&live)) {
-            ended += sqlx::query(END_LOWERED)
+            let row = sqlx::query_as::<_, EndedRow>(&format!("{END_LOWERED}{RETURNING_ENDED}"))
                 .bind($now.0)
                 .bind(seat.0)
-                .execute(&mut *$tx)
-                .await?
-                .rows_affected();
+                .fetch_optional(&mut *$tx)
+                .await?;
+            if let Some(row) = row {
+                $events.push(NewEvent::ended(&row, EndedAs::LimitLowered, By::Operator));
+                ended += 1;
+            }
         }
+        insert_events!(&mut *$tx, &$events[$events.len() - ended as usize..], $now);
         ended
     }};
 }
@@ -252,6 +257,7 @@ impl Seats {
         policy: &Policy,
     ) -> Result<u64, LimitsChangeError> {
         let now = Millis::now();
+        let mut events: Vec<NewEvent> = Vec::new();
         let own = limits.map(ToString::to_string);
         let ended = in_locked_tx!(self, tx, for_update => {
             serialize_changes!(tx, for_update);
@@ -268,10 +274,11 @@ impl Seats {
                 .execute(&mut *tx)
                 .await?;
             let (limits, _) = resolve_in_tx!(self, tx, user, own.clone(), group_id, policy);
-            let ended = trim_in_tx!(tx, user, limits, now);
+            let ended = trim_in_tx!(tx, user, limits, now, events);
             tx.commit().await?;
             ended
         });
+        counted(&events);
         self.announce_ended(&[(user, ended)]).await;
         Ok(ended)
     }
@@ -285,6 +292,7 @@ impl Seats {
         policy: &Policy,
     ) -> Result<u64, LimitsChangeError> {
         let now = Millis::now();
+        let mut events: Vec<NewEvent> = Vec::new();
         let ended = in_locked_tx!(self, tx, for_update => {
             serialize_changes!(tx, for_update);
             let own = sqlx::query_scalar::<_, Option<String>>(&format!(
@@ -310,10 +318,11 @@ impl Seats {
                 .execute(&mut *tx)
                 .await?;
             let (limits, _) = resolve_in_tx!(self, tx, user, own, group_id, policy);
-            let ended = trim_in_tx!(tx, user, limits, now);
+            let ended = trim_in_tx!(tx, user, limits, now, events);
             tx.commit().await?;
             ended
         });
+        counted(&events);
         self.announce_ended(&[(user, ended)]).await;
         Ok(ended)
     }
@@ -365,6 +374,7 @@ impl Seats {
     /// members with limits of their own keep theirs); returns how many.
     pub async fn set_group_limits(&self, name: &str, limits: &Limits) -> Result<u64, LimitsChangeError> {
         let now = Millis::now();
+        let mut events: Vec<NewEvent> = Vec::new();
         let text = limits.to_string();
         let ended = in_locked_tx!(self, tx, for_update => {
             serialize_changes!(tx, for_update);
@@ -381,11 +391,12 @@ impl Seats {
                 .await?;
             let mut ended = Vec::new();
             for user in followers.into_iter().map(UserId) {
-                ended.push((user, trim_in_tx!(tx, user, *limits, now)));
+                ended.push((user, trim_in_tx!(tx, user, *limits, now, events)));
             }
             tx.commit().await?;
             ended
         });
+        counted(&events);
         self.announce_ended(&ended).await;
         Ok(ended.iter().map(|(_, n)| n).sum())
     }
@@ -394,6 +405,7 @@ impl Seats {
     /// then on, and their seats beyond those end now (`limit_lowered`). Returns how many.
     pub async fn delete_group(&self, name: &str, policy: &Policy) -> Result<u64, LimitsChangeError> {
         let now = Millis::now();
+        let mut events: Vec<NewEvent> = Vec::new();
         let ended = in_locked_tx!(self, tx, for_update => {
             serialize_changes!(tx, for_update);
             let group = sqlx::query_scalar::<_, i64>("SELECT id FROM single_login_groups WHERE name = $1")
@@ -414,11 +426,12 @@ impl Seats {
             let mut ended = Vec::new();
             for user in followers.into_iter().map(UserId) {
                 let (limits, _) = self.resolve(user, None, None, policy).await?;
-                ended.push((user, trim_in_tx!(tx, user, limits, now)));
+                ended.push((user, trim_in_tx!(tx, user, limits, now, events)));
             }
             tx.commit().await?;
             ended
         });
+        counted(&events);
         self.announce_ended(&ended).await;
         Ok(ended.iter().map(|(_, n)| n).sum())
     }
@@ -427,6 +440,7 @@ impl Seats {
     /// now: for an application whose [`LimitsFor`] answer just changed. Returns how many.
     pub async fn enforce_limits(&self, user: UserId, policy: &Policy) -> Result<u64, LimitsChangeError> {
         let now = Millis::now();
+        let mut events: Vec<NewEvent> = Vec::new();
         let ended = in_locked_tx!(self, tx, for_update => {
             let (own, group_id) = sqlx::query_as::<_, (Option<String>, Option<i64>)>(&format!(
                 "SELECT limits, group_id FROM single_login_users WHERE id = $1{for_update}"
@@ -436,10 +450,11 @@ impl Seats {
             .await?
             .ok_or(LimitsChangeError::UnknownUser)?;
             let (limits, _) = resolve_in_tx!(self, tx, user, own, group_id, policy);
-            let ended = trim_in_tx!(tx, user, limits, now);
+            let ended = trim_in_tx!(tx, user, limits, now, events);
             tx.commit().await?;
             ended
         });
+        counted(&events);
         self.announce_ended(&[(user, ended)]).await;
         Ok(ended)
     }

@@ -24,6 +24,7 @@ use crate::changes::{Notice, Notifier, Relay, RelayError, SeatChanges};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::device::DeviceKind;
+use crate::events::{counted, insert_events, By, EndedAs, EndedRow, EventType, NewEvent, RETURNING_ENDED};
 use crate::lifecycle::{Lifetimes, EXPIRED_SQL};
 use crate::on_pool;
 use crate::policy::{self, Decision, NewLogin, Policy};
@@ -327,7 +328,7 @@ impl Seats {
         chosen: &[SeatId],
     ) -> Result<OpenOutcome, RegistryError> {
         let now = Millis::now();
-        let outcome = in_locked_tx!(self, tx, for_update => open_in_tx!(
+        let (outcome, events) = in_locked_tx!(self, tx, for_update => open_in_tx!(
             self,
             tx,
             &format!("SELECT limits, group_id, credential_epoch, disabled_at FROM single_login_users WHERE id = $1{for_update}"),
@@ -339,7 +340,7 @@ impl Seats {
             chosen,
             now
         ));
-        // Denied or asked: nothing was written, the transaction rolls back on drop.
+        counted(&events);
         if matches!(outcome, OpenOutcome::Opened { .. }) {
             self.announce(&[user]).await;
         }
@@ -454,23 +455,24 @@ impl Seats {
         Ok(done > 0)
     }
 
-    /// Ends one live seat. Returns false when it had already ended: the first end wins.
+    /// Ends one live seat (`expired` by single-login, or `logged_out` by itself). Returns
+    /// false when it had already ended: the first end wins.
     pub async fn end(&self, seat: SeatId, reason: EndReason) -> Result<bool, RegistryError> {
-        let user = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(
-                "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL \
-                 RETURNING user_id",
-            )
-            .bind(Millis::now().0)
-            .bind(reason.as_str())
-            .bind(seat.0)
-            .fetch_optional(pool)
-            .await?
-        });
-        if let Some(user) = user {
-            self.announce(&[UserId(user)]).await;
-        }
-        Ok(user.is_some())
+        let now = Millis::now();
+        let by = if reason == EndReason::Expired {
+            By::System
+        } else {
+            By::Seat(seat)
+        };
+        let rows = end_and_record!(
+            self,
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+            [now.0, reason.as_str(), seat.0],
+            now,
+            |row| NewEvent::ended(row, EndedAs::of(reason, None), by)
+        );
+        self.announce_rows(&rows).await;
+        Ok(!rows.is_empty())
     }
 
     /// The user's live seats, oldest first.
@@ -521,21 +523,22 @@ impl Seats {
         except: Option<SeatId>,
         by: EndedBy,
     ) -> Result<u64, RegistryError> {
-        let ended = on_pool!(&self.db, pool => {
-            sqlx::query(END_USER_SEATS)
-            .bind(Millis::now().0)
-            .bind(reason.as_str())
-            .bind(by.stored())
-            .bind(user.0)
-            .bind(except.map_or(-1, |s| s.0))
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        if ended > 0 {
-            self.announce(&[user]).await;
-        }
-        Ok(ended)
+        let now = Millis::now();
+        let rows = end_and_record!(
+            self,
+            END_USER_SEATS,
+            [
+                now.0,
+                reason.as_str(),
+                by.stored(),
+                user.0,
+                except.map_or(-1, |s| s.0)
+            ],
+            now,
+            |row| NewEvent::ended(row, EndedAs::of(reason, Some(by)), By::of(by))
+        );
+        self.announce_rows(&rows).await;
+        Ok(rows.len() as u64)
     }
 
     /// Ends one live seat of `user` (and no one else's), from the user's session `by`.
@@ -547,24 +550,25 @@ impl Seats {
         reason: EndReason,
         by: SeatId,
     ) -> Result<bool, RegistryError> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query(
-                "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
-                 WHERE id = $4 AND user_id = $5 AND ended_at IS NULL",
-            )
-            .bind(Millis::now().0)
-            .bind(reason.as_str())
-            .bind(by.0)
-            .bind(seat.0)
-            .bind(user.0)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        if done > 0 {
-            self.announce(&[user]).await;
-        }
-        Ok(done > 0)
+        let now = Millis::now();
+        let rows = end_and_record!(
+            self,
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, ended_by = $3 \
+             WHERE id = $4 AND user_id = $5 AND ended_at IS NULL",
+            [now.0, reason.as_str(), by.0, seat.0, user.0],
+            now,
+            |row| NewEvent::ended(row, EndedAs::of(reason, Some(EndedBy::Session(by))), By::Seat(by))
+        );
+        self.announce_rows(&rows).await;
+        Ok(!rows.is_empty())
+    }
+
+    /// Announces the users of seats that just ended.
+    async fn announce_rows(&self, rows: &[EndedRow]) {
+        let mut users: Vec<UserId> = rows.iter().map(|row| UserId(row.1)).collect();
+        users.sort_unstable_by_key(|user| user.0);
+        users.dedup();
+        self.announce(&users).await;
     }
 
     /// The user's most recently ended seats, newest first.
@@ -605,25 +609,16 @@ impl Seats {
     /// Ends, with reason `expired`, every live seat that [`Lifetimes`] says has expired at
     /// `now`.
     pub async fn expire(&self, lifetimes: &Lifetimes, now: Millis) -> Result<u64, RegistryError> {
+        let (seen_cutoff, created_cutoff) = lifetimes.cutoffs(now);
         let sql = format!(
             "UPDATE single_login_seats SET ended_at = $1, end_reason = 'expired' \
-             WHERE ended_at IS NULL AND {EXPIRED_SQL} RETURNING user_id"
+             WHERE ended_at IS NULL AND {EXPIRED_SQL}"
         );
-        let (seen_cutoff, created_cutoff) = lifetimes.cutoffs(now);
-        let mut users = on_pool!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(&sql)
-                .bind(now.0)
-                .bind(seen_cutoff.0)
-                .bind(created_cutoff.0)
-                .fetch_all(pool)
-                .await?
+        let rows = end_and_record!(self, sql, [now.0, seen_cutoff.0, created_cutoff.0], now, |row| {
+            NewEvent::ended(row, EndedAs::Expired, By::System)
         });
-        let expired = users.len() as u64;
-        users.sort_unstable();
-        users.dedup();
-        self.announce(&users.into_iter().map(UserId).collect::<Vec<_>>())
-            .await;
-        Ok(expired)
+        self.announce_rows(&rows).await;
+        Ok(rows.len() as u64)
     }
 
     /// Deletes seats that ended before `ended_before`, in batches of [`PURGE_BATCH`] (each

@@ -53,13 +53,29 @@ macro_rules! open_in_tx {
             live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
         };
         let login = $ctx.as_new_login();
+        let ip = $ctx.client_ip.map(|ip| ip.to_string());
+        let attempt = |event| NewEvent::new(event, Some($user)).at_seat(None, ip.as_deref(), $ctx.user_agent.as_deref());
         // The policy plans everything (the user's limits and choice included); this only
         // carries the plan out.
         match policy::plan($policy, Some(&limits), &policy_view(&live), $chosen, login, $now) {
-            Decision::Deny { blocking } => OpenOutcome::Denied { blocking: pick(blocking) },
-            Decision::Ask { candidates } => OpenOutcome::Ask {
-                candidates: pick(candidates),
-            },
+            // Refused or held: nothing changes but the record of it.
+            Decision::Deny { blocking } => {
+                let events = [attempt(EventType::LoginDenied)];
+                insert_events!(&mut *$tx, &events, $now);
+                $tx.commit().await?;
+                (OpenOutcome::Denied { blocking: pick(blocking) }, events.to_vec())
+            }
+            Decision::Ask { candidates } => {
+                let events = [attempt(EventType::LoginHeld)];
+                insert_events!(&mut *$tx, &events, $now);
+                $tx.commit().await?;
+                (
+                    OpenOutcome::Ask {
+                        candidates: pick(candidates),
+                    },
+                    events.to_vec(),
+                )
+            }
             Decision::Admit { end } => {
                 let seat = sqlx::query_scalar::<_, i64>(
                     "INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, client_ip, user_agent, kind) \
@@ -73,21 +89,25 @@ macro_rules! open_in_tx {
                 .bind(login.kind.as_str())
                 .fetch_one(&mut *$tx)
                 .await?;
+                let mut events = vec![attempt(EventType::SessionOpened)];
+                events[0].seat = Some(SeatId(seat));
                 for (id, reason) in &end {
                     let replaced_by = (*reason == EndReason::Replaced).then_some(seat);
-                    sqlx::query(
+                    let ended = sqlx::query_as::<_, EndedRow>(&format!(
                         "UPDATE single_login_seats SET ended_at = $1, end_reason = $2, replaced_by = $3 \
-                         WHERE id = $4 AND ended_at IS NULL",
-                    )
+                         WHERE id = $4 AND ended_at IS NULL{RETURNING_ENDED}"
+                    ))
                     .bind($now.0)
                     .bind(reason.as_str())
                     .bind(replaced_by)
                     .bind(id.0)
-                    .execute(&mut *$tx)
+                    .fetch_optional(&mut *$tx)
                     .await?;
+                    events.extend(ended.map(|row| NewEvent::ended(&row, EndedAs::of(*reason, None), By::Seat(SeatId(seat)))));
                 }
+                insert_events!(&mut *$tx, &events, $now);
                 $tx.commit().await?;
-                OpenOutcome::Opened { seat: SeatId(seat), ended: end }
+                (OpenOutcome::Opened { seat: SeatId(seat), ended: end }, events)
             }
         }
     }};
@@ -123,22 +143,61 @@ macro_rules! change_in_tx {
             .bind($user.0)
             .execute(&mut *$tx)
             .await?;
+            // A password change ends the other sessions as its own event; a disable and an
+            // operator's sign-out are an operator's ends.
+            let (mut events, reason) = match $change {
+                CredentialChange::Password { .. } => (
+                    vec![NewEvent::new(EventType::CredentialsChanged, Some($user))],
+                    EndedAs::CredentialsChanged,
+                ),
+                CredentialChange::Disable => (
+                    vec![NewEvent::new(EventType::AccountDisabled, Some($user)).by(By::Operator)],
+                    EndedAs::Operator,
+                ),
+                CredentialChange::Enable | CredentialChange::SignOut => (Vec::new(), EndedAs::Operator),
+            };
+            let by = $keep.map_or(By::Operator, |seat: SeatId| By::Seat(seat));
             // Enabling an account ends nothing (it has no live sessions).
             let ended = if matches!($change, CredentialChange::Enable) {
                 0
             } else {
-                sqlx::query(END_USER_SEATS)
-                .bind($now.0)
-                .bind(EndReason::Revoked.as_str())
-                .bind($keep.map(|s: SeatId| s.0))
-                .bind($user.0)
-                .bind($keep.map_or(-1, |s: SeatId| s.0))
-                .execute(&mut *$tx)
-                .await?
-                .rows_affected()
+                let rows = sqlx::query_as::<_, EndedRow>(&format!("{END_USER_SEATS}{RETURNING_ENDED}"))
+                    .bind($now.0)
+                    .bind(EndReason::Revoked.as_str())
+                    .bind($keep.map(|s: SeatId| s.0))
+                    .bind($user.0)
+                    .bind($keep.map_or(-1, |s: SeatId| s.0))
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                events.extend(rows.iter().map(|row| NewEvent::ended(row, reason, by)));
+                rows.len() as u64
             };
+            insert_events!(&mut *$tx, &events, $now);
             $tx.commit().await?;
+            counted(&events);
             Some(ended)
         }
+    }};
+}
+
+/// Runs `$sql` (an `UPDATE` that ends seats; [`RETURNING_ENDED`] is added) with `$binds` and
+/// writes one event per ended seat, made by `$event` from its row, in one transaction;
+/// counts the events and evaluates to the rows.
+macro_rules! end_and_record {
+    ($seats:expr, $sql:expr, [$($bind:expr),*], $now:expr, $event:expr) => {{
+        let sql = format!("{}{}", $sql, RETURNING_ENDED);
+        let (rows, events) = on_pool!(&$seats.db, pool => {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query_as::<_, EndedRow>(&sql)
+                $(.bind($bind))*
+                .fetch_all(&mut *tx)
+                .await?;
+            let events: Vec<NewEvent> = rows.iter().map($event).collect();
+            insert_events!(&mut *tx, &events, $now);
+            tx.commit().await?;
+            (rows, events)
+        });
+        counted(&events);
+        rows
     }};
 }
