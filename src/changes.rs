@@ -20,7 +20,8 @@ use tokio::sync::broadcast;
 use crate::cache::Forget;
 use crate::vocabulary::UserId;
 
-/// The PostgreSQL `LISTEN`/`NOTIFY` channel; the payload is a comma-separated list of user ids.
+/// The PostgreSQL `LISTEN`/`NOTIFY` channel; the payload is a comma-separated list of user
+/// ids, each with `@` and the time of the change in milliseconds (migration 0003).
 pub const NOTIFY_CHANNEL: &str = "single_login_seats";
 
 /// How many notices a slow listener may fall behind before it is told to re-read everything.
@@ -145,8 +146,13 @@ impl Relay {
         loop {
             match self.listener.try_recv().await? {
                 Some(notification) => {
-                    for user in parse_payload(notification.payload()) {
+                    let now = crate::clock::Millis::now();
+                    for (user, at) in parse_payload(notification.payload()) {
                         self.notifier.send(Notice::User(user));
+                        if let Some(at) = at {
+                            let lag = (now.0 - at).max(0) as f64 / 1000.0;
+                            metrics::histogram!("single_login_relay_lag_seconds").record(lag);
+                        }
                     }
                 }
                 // Reconnected after a lost connection: what was said meanwhile is lost.
@@ -158,11 +164,14 @@ impl Relay {
 
 /// Parses a `NOTIFY` payload; ids that do not parse are skipped.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-fn parse_payload(payload: &str) -> impl Iterator<Item = UserId> + '_ {
-    payload
-        .split(',')
-        .filter_map(|id| id.trim().parse::<i64>().ok())
-        .map(UserId)
+fn parse_payload(payload: &str) -> impl Iterator<Item = (UserId, Option<i64>)> + '_ {
+    payload.split(',').filter_map(|entry| {
+        let (id, at) = match entry.split_once('@') {
+            Some((id, at)) => (id, at.trim().parse::<i64>().ok()),
+            None => (entry, None),
+        };
+        Some((UserId(id.trim().parse::<i64>().ok()?), at))
+    })
 }
 
 #[cfg(test)]
@@ -172,8 +181,16 @@ mod tests {
 
     #[test]
     fn payloads_parse_and_skip_junk() {
-        let ids: Vec<_> = parse_payload("1, 22,x,,333").collect();
-        assert_eq!(ids, vec![UserId(1), UserId(22), UserId(333)]);
+        let ids: Vec<_> = parse_payload("1, 22,x,,333@1700000000000,4@x").collect();
+        assert_eq!(
+            ids,
+            vec![
+                (UserId(1), None),
+                (UserId(22), None),
+                (UserId(333), Some(1_700_000_000_000)),
+                (UserId(4), None)
+            ]
+        );
     }
 
     #[tokio::test]

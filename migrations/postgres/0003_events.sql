@@ -34,3 +34,15 @@ CREATE TABLE single_login_event_readers (
     holder      TEXT,
     lease_until BIGINT NOT NULL DEFAULT 0
 );
+
+-- The seat-change notice carries when the change was made (`user@milliseconds`), so that
+-- each process can measure how long notices take to reach it (the relay lag metric).
+CREATE OR REPLACE FUNCTION single_login_seat_changed() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify(
+        'single_login_seats',
+        NEW.user_id::text || '@' || floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text
+    );
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;

@@ -32,6 +32,26 @@ pub enum Command {
     /// Manage groups: named limits that users follow unless they have their own.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Session events (the audit trail).
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Write the events of a time range as JSON lines, oldest first.
+    Export {
+        /// From: a date (2026-12-01, midnight UTC), a time (2026-12-01T09:30:00Z), or a
+        /// duration ago (24h, 7d).
+        #[arg(long)]
+        since: String,
+        /// Until (inclusive), written the same way; now by default.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this user's events.
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 /// Limits, as the commands take them: `unlimited`, a total (`4`), or a total and per-kind
@@ -117,6 +137,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             .await
         }
         Command::Group(command) => group(config, command, &mut std::io::stdout()).await,
+        Command::Events(command) => events(config, command, &mut std::io::stdout()).await,
     }
 }
 
@@ -144,6 +165,15 @@ async fn serve(config: Config) -> Result<(), Error> {
         on_limit = ?config.settings.on_limit,
         "listening on http://{addr}"
     );
+    let metrics = match config.settings.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "metrics on http://{addr}/metrics");
+            Some(crate::metrics::spawn(listener, state.clone()))
+        }
+        None => None,
+    };
+    let webhooks = crate::webhooks::spawn(&state).await;
     let limits = crate::serve::Limits::of(&config.settings);
     crate::serve::serve(
         listener,
@@ -157,6 +187,12 @@ async fn serve(config: Config) -> Result<(), Error> {
     )
     .await;
     purge.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    if let Some(webhooks) = webhooks {
+        webhooks.stop().await;
+    }
     Ok(())
 }
 
@@ -427,6 +463,73 @@ pub async fn group(config: Config, command: GroupCommand, out: &mut dyn std::io:
             if ended > 0 {
                 writeln!(out, "ended {ended} session(s) beyond it")?;
             }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// A moment as the export takes it: a date, a time, or a duration ago.
+fn moment(text: &str, now: Millis) -> Result<Millis, Error> {
+    let text = text.trim();
+    let at = if text.len() == 10 {
+        humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")).ok()
+    } else {
+        humantime::parse_rfc3339_weak(text).ok()
+    };
+    if let Some(at) = at {
+        let ms = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| "before 1970")?
+            .as_millis();
+        return Ok(Millis(i64::try_from(ms).map_err(|_| "too far ahead")?));
+    }
+    let ago = crate::config::parse_duration(text).map_err(|_| {
+        format!(
+            "{text:?}: expected a date (2026-12-01), a time (2026-12-01T09:30:00Z) or a duration ago (24h)"
+        )
+    })?;
+    Ok(now.minus(ago))
+}
+
+/// Runs one events command, writing to `out`.
+pub async fn events(
+    config: Config,
+    command: EventsCommand,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    let db = Db::connect(config.settings.database_url.as_str()).await?;
+    db.migrate().await?;
+    match command {
+        EventsCommand::Export { since, until, user } => {
+            let now = Millis::now();
+            let since = moment(&since, now)?;
+            let until = until.as_deref().map_or(Ok(now), |text| moment(text, now))?;
+            let user = match user {
+                Some(name) => {
+                    let parsed =
+                        Username::parse(&name).map_err(|e| -> Error { format!("{name:?}: {e}").into() })?;
+                    let found = Accounts::new(db.clone()).find_by_name(&parsed).await?;
+                    Some(
+                        found
+                            .ok_or_else(|| -> Error { format!("no user named {name:?}").into() })?
+                            .id,
+                    )
+                }
+                None => None,
+            };
+            let events = single_login::events::Events::new(db.clone())
+                .export(since, until, user)
+                .await?;
+            for event in &events {
+                serde_json::to_writer(&mut *out, event)?;
+                writeln!(out)?;
+            }
+            tracing::info!(
+                event = "operator_events_exported",
+                count = events.len(),
+                "operator exported events"
+            );
         }
     }
     db.close().await;

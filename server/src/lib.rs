@@ -1,6 +1,6 @@
 //! The axum host of single-login: configuration ([`config`]), state and start-up
 //! (`state.rs`), the router and the layers that check every request (here and [`layers`]),
-//! and the operator CLI ([`cli`]).
+//! the operator CLI ([`cli`]), and what an operator watches: [`metrics`] and [`webhooks`].
 
 pub mod assets;
 pub mod cli;
@@ -8,9 +8,11 @@ pub mod config;
 pub mod language;
 pub mod layers;
 pub mod live;
+pub mod metrics;
 pub mod serve;
 mod state;
 pub mod store;
+pub mod webhooks;
 
 pub use state::AppState;
 

@@ -28,6 +28,9 @@ pub struct AppState {
     pub shutdown: live::Shutdown,
     /// The open live-channel streams, counted against their limits.
     pub streams: live::Streams,
+    /// This process among others on the database: who holds a lease (the webhook delivery,
+    /// the live-sessions gauge).
+    pub instance: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,7 @@ impl AppState {
             sessions,
             shutdown: live::Shutdown::default(),
             streams: live::Streams::default(),
+            instance: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
         })
     }
 
@@ -135,12 +139,16 @@ impl AppState {
         let expired = seats.expire(&self.settings.lifetimes(), now).await?;
         let purged = seats.purge_ended(now.minus(self.settings.seat_retention)).await?;
         let failures = self.ctx.logins().throttle.purge(now).await?;
+        let events = single_login::events::Events::new(seats.db().clone())
+            .purge(now.minus(self.settings.event_retention))
+            .await?;
         self.sessions.delete_expired().await?;
         tracing::info!(
             expired,
             purged,
             failures,
-            "purged old sessions, seats and failed-login counts"
+            events,
+            "purged old sessions, seats, failed-login counts and events"
         );
         Ok(())
     }

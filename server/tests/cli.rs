@@ -1,7 +1,7 @@
 //! The operator commands, on SQLite and PostgreSQL.
 
 use leptos::config::LeptosOptions;
-use server::cli::{group, user, GroupCommand, UserCommand};
+use server::cli::{events, group, user, EventsCommand, GroupCommand, UserCommand};
 use server::config::{Config, DatabaseUrl, Settings};
 use single_login::{Accounts, EndReason, LoginContext, Policy, Seats, SessionHash, Username};
 use testkit::{on_both_backends, TestDb};
@@ -167,6 +167,121 @@ async fn operators_manage_groups_and_see_where_a_limit_comes_from(db: TestDb) {
     assert!(gone.contains("no group named"), "{gone}");
     let out = run_group(&db, GroupCommand::List).await.unwrap();
     assert_eq!(out.lines().count(), 2, "{out}");
+}
+
+async fn export(db: &TestDb, since: &str, user: Option<&str>) -> Result<Vec<serde_json::Value>, String> {
+    let mut out = Vec::new();
+    let command = EventsCommand::Export {
+        since: since.into(),
+        until: None,
+        user: user.map(str::to_owned),
+    };
+    events(config(db), command, &mut out)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is one JSON object"))
+        .collect())
+}
+
+/// A scripted scenario, exported: the lines are its events, in order, and nothing secret.
+async fn the_export_writes_the_scenarios_events_as_json_lines(db: TestDb) {
+    for name in ["eve", "fox"] {
+        run(
+            &db,
+            UserCommand::Add { name: name.into() },
+            "correct horse battery\n",
+        )
+        .await
+        .unwrap();
+    }
+    let accounts = Accounts::new(db.db.clone());
+    let seats = Seats::new(db.db.clone());
+    let single_login::Verified { user: eve, epoch } = accounts
+        .authenticate("eve", "correct horse battery".into())
+        .await
+        .unwrap();
+    let ctx = LoginContext::new(
+        Some("203.0.113.9".parse().unwrap()),
+        Some("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+    );
+    for session in ["e1", "e2"] {
+        seats
+            .open(
+                eve.id,
+                epoch,
+                &SessionHash::of(session),
+                &ctx,
+                &Policy::default(),
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+    run(
+        &db,
+        UserCommand::SignOut {
+            name: Some("eve".into()),
+            all: false,
+        },
+        "",
+    )
+    .await
+    .unwrap();
+    let single_login::Verified { user: fox, epoch } = accounts
+        .authenticate("fox", "correct horse battery".into())
+        .await
+        .unwrap();
+    seats
+        .open(
+            fox.id,
+            epoch,
+            &SessionHash::of("f1"),
+            &ctx,
+            &Policy::default(),
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let lines = export(&db, "1h", None).await.unwrap();
+    let told: Vec<(&str, Option<&str>)> = lines
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["reason"].as_str()))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("session_opened", None),
+            ("session_opened", None),
+            ("session_ended", Some("replaced")),
+            ("session_ended", Some("operator")),
+            ("session_opened", None)
+        ]
+    );
+    assert_eq!(lines[0]["user"], eve.id.0);
+    assert_eq!(lines[0]["network"], "203.0.113.0/24");
+    assert_eq!(lines[0]["agent"], "Firefox on Linux");
+    assert_eq!(lines[0]["device"], "computer");
+    let text = serde_json::to_string(&lines).unwrap();
+    assert!(
+        !text.contains("203.0.113.9") && !text.contains(SessionHash::of("e1").as_str()),
+        "{text}"
+    );
+    // One user's, and a window that holds nothing yet.
+    let fox_only = export(&db, "2020-01-01", Some("fox")).await.unwrap();
+    assert_eq!(fox_only.len(), 1);
+    assert_eq!(fox_only[0]["user"], fox.id.0);
+    assert!(export(&db, "2999-01-01T00:00:00Z", None)
+        .await
+        .unwrap()
+        .is_empty());
+    let bad = export(&db, "last tuesday", None).await.unwrap_err();
+    assert!(bad.contains("expected a date"), "{bad}");
+    let nobody = export(&db, "1h", Some("nobody")).await.unwrap_err();
+    assert!(nobody.contains("no user named"), "{nobody}");
 }
 
 async fn operators_manage_users_and_their_sessions(db: TestDb) {
@@ -410,6 +525,7 @@ async fn operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way(d
 }
 
 on_both_backends!(
+    the_export_writes_the_scenarios_events_as_json_lines,
     operators_manage_groups_and_see_where_a_limit_comes_from,
     operators_manage_users_and_their_sessions,
     operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way,

@@ -483,6 +483,31 @@ impl Seats {
         Ok(rows.into_iter().map(seat_info).collect())
     }
 
+    /// How many seats are live now, by device kind (seats from before kinds count as
+    /// `other`): one indexed count, for the metrics.
+    pub async fn live_counts(&self) -> Result<Vec<(DeviceKind, u64)>, RegistryError> {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (Option<String>, i64)>(
+                "SELECT kind, COUNT(*) FROM single_login_seats WHERE ended_at IS NULL GROUP BY kind",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let mut counts: Vec<(DeviceKind, u64)> = Vec::new();
+        for (kind, n) in rows {
+            let kind = kind
+                .as_deref()
+                .and_then(DeviceKind::parse)
+                .unwrap_or(DeviceKind::Other);
+            let n = u64::try_from(n).unwrap_or(0);
+            match counts.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, total)) => *total += n,
+                None => counts.push((kind, n)),
+            }
+        }
+        Ok(counts)
+    }
+
     /// When a live seat was opened; `None` once it has ended.
     pub async fn live_since(&self, seat: SeatId) -> Result<Option<Millis>, RegistryError> {
         let opened = on_pool!(&self.db, pool => {

@@ -18,7 +18,7 @@ mod secrets;
 mod values;
 
 pub use hosts::{default_allowed_hosts, normalize_host};
-pub use secrets::{redact_url, DatabaseUrl};
+pub use secrets::{redact_url, DatabaseUrl, Secret};
 
 pub use values::parse_duration;
 
@@ -168,6 +168,22 @@ pub struct Settings {
     /// time.
     #[serde(deserialize_with = "values::duration")]
     pub seat_cache_ttl: Duration,
+    /// Where Prometheus scrapes `/metrics`: an address of its own, never the public one.
+    /// Unset, no metrics are served.
+    #[serde(deserialize_with = "values::some_socket_addr")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// When set, `/metrics` answers only `Authorization: Bearer` with this token.
+    #[serde(deserialize_with = "values::some_secret")]
+    pub metrics_token: Option<Secret>,
+    /// Where every session event is POSTed, signed (Standard Webhooks). Unset, none is.
+    #[serde(deserialize_with = "values::some_http_url")]
+    pub webhook_url: Option<String>,
+    /// The webhooks' signing secret: `whsec_` and base64, as Standard Webhooks writes it.
+    #[serde(deserialize_with = "values::some_webhook_secret")]
+    pub webhook_secret: Option<Secret>,
+    /// How long session events stay on record, then the purge deletes them.
+    #[serde(deserialize_with = "values::positive_duration")]
+    pub event_retention: Duration,
 }
 
 impl Default for Settings {
@@ -222,6 +238,11 @@ impl Default for Settings {
             password_confirmation_timeout: Duration::from_secs(5 * 60),
             live_recheck_interval: Duration::from_secs(20),
             seat_cache_ttl: Duration::from_secs(2),
+            metrics_addr: None,
+            metrics_token: None,
+            webhook_url: None,
+            webhook_secret: None,
+            event_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -244,6 +265,25 @@ impl Settings {
             self.allowed_hosts = default_allowed_hosts(addr);
         }
         self
+    }
+
+    /// What no single setting can say wrong on its own: the metrics on the public port, a
+    /// webhook without its secret or the other way round.
+    pub fn check(&self, site_addr: SocketAddr) -> Result<(), ConfigError> {
+        if self
+            .metrics_addr
+            .is_some_and(|addr| addr.port() == site_addr.port())
+        {
+            return Err(ConfigError::Inconsistent(
+                "metrics_addr (METRICS_ADDR) must be a port of its own, not the site's".into(),
+            ));
+        }
+        if self.webhook_url.is_some() != self.webhook_secret.is_some() {
+            return Err(ConfigError::Inconsistent(
+                "webhook_url (WEBHOOK_URL) and webhook_secret (WEBHOOK_SECRET) go together: set both or neither".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the session cookie is `Secure` (and HSTS is sent).
@@ -308,6 +348,8 @@ impl Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Inconsistent(String),
     #[error("invalid setting {key} ({env}) = {value:?} from {origin}: {reason}")]
     Invalid {
         key: String,
@@ -394,6 +436,7 @@ impl Sources {
         serde_path_to_error::deserialize(given).map_err(|error| {
             let key = error.path().to_string();
             let value = match self.table.get(&key) {
+                Some(_) if secrets::is_secret(&key) => "***".to_owned(),
                 Some(toml::Value::String(text)) => redact_url(text),
                 Some(toml::Value::Array(items)) => items
                     .iter()
@@ -436,6 +479,7 @@ impl Config {
         let settings = Sources::gather(file, |name| std::env::var(name).ok())?
             .settings()?
             .for_address(leptos.site_addr, leptos.env.clone());
+        settings.check(leptos.site_addr)?;
         // It may hold the database's password.
         if let Some(file) = file {
             single_login::db::warn_if_readable_by_others(file, "the configuration file");
@@ -606,6 +650,31 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+        // A secret is never repeated back, even when it is wrong.
+        let err = settings(None, &[("WEBHOOK_SECRET", "whsec_hunter2")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("webhook_secret") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let err = settings(None, &[("METRICS_TOKEN", "hunter2")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics_token") && !err.contains("hunter2"), "{err}");
+        let err = settings(None, &[("WEBHOOK_URL", "ftp://example.com/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http:// or https://"), "{err}");
+        let site: std::net::SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let clash = settings(None, &[("METRICS_ADDR", "0.0.0.0:3000")]).unwrap();
+        assert!(clash
+            .check(site)
+            .unwrap_err()
+            .to_string()
+            .contains("port of its own"));
+        let alone = settings(None, &[("WEBHOOK_URL", "https://hooks.example.com/in")]).unwrap();
+        assert!(alone.check(site).unwrap_err().to_string().contains("go together"));
         let err = settings(Some("max_session = 2"), &[]).unwrap_err().to_string();
         assert!(err.contains("unknown setting \"max_session\""), "{err}");
         let err = settings(Some("max_sessions = "), &[]).unwrap_err().to_string();

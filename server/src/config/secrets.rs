@@ -58,3 +58,24 @@ pub fn redact_url(url: &str) -> String {
     }
     out
 }
+
+/// A secret setting (a token, a signing key): shown as `***`, never as itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Whether the setting `key` holds a secret: its value never appears in a message.
+pub fn is_secret(key: &str) -> bool {
+    key.ends_with("_secret") || key.ends_with("_token")
+}

@@ -200,6 +200,48 @@ pub fn seat_limits<'de, D: Deserializer<'de>>(d: D) -> Result<KindLimits, D::Err
     })
 }
 
+pub fn some_socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    parsed(d, |text| {
+        text.parse()
+            .map(Some)
+            .map_err(|_| "expected an address and port such as 127.0.0.1:9100".to_owned())
+    })
+}
+
+/// Any text of at least 16 characters (a token).
+pub fn some_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<super::Secret>, D::Error> {
+    parsed(d, |text| {
+        if text.chars().count() >= 16 {
+            Ok(Some(super::Secret(text.to_owned())))
+        } else {
+            Err("expected at least 16 characters".to_owned())
+        }
+    })
+}
+
+/// `whsec_` and the base64 of at least 24 bytes (Standard Webhooks).
+pub fn some_webhook_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<super::Secret>, D::Error> {
+    use base64::Engine;
+    parsed(d, |text| {
+        let key = text
+            .strip_prefix("whsec_")
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok());
+        match key {
+            Some(key) if key.len() >= 24 => Ok(Some(super::Secret(text.to_owned()))),
+            _ => Err("expected whsec_ followed by the base64 of at least 24 random bytes".to_owned()),
+        }
+    })
+}
+
+pub fn some_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    parsed(d, |text| match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(Some(text.to_owned()))
+        }
+        _ => Err("expected an http:// or https:// URL".to_owned()),
+    })
+}
+
 pub fn forwarded_header<'de, D: Deserializer<'de>>(d: D) -> Result<ForwardedHeader, D::Error> {
     parsed(d, str::parse)
 }
