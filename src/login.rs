@@ -123,6 +123,19 @@ pub enum LoginOutcome {
 }
 
 impl LoginOutcome {
+    /// Every [`LoginOutcome::name`], and `error` for a login that had none (the metrics
+    /// start each at zero).
+    pub const NAMES: &'static [&'static str] = &[
+        "signed_in",
+        "denied",
+        "held",
+        "credentials_changed",
+        "invalid_credentials",
+        "throttled",
+        "busy",
+        "error",
+    ];
+
     /// The outcome's name, as the metrics label it.
     pub fn name(&self) -> &'static str {
         match self {

@@ -49,9 +49,25 @@ pub fn handle() -> PrometheusHandle {
                 );
             }
             describe();
+            zero();
             handle
         })
         .clone()
+}
+
+/// Every labelled counter from zero, so that the first event after start shows as an
+/// increase (a series first seen at 1 has no rate).
+fn zero() {
+    for reason in single_login::events::EndedAs::ALL {
+        metrics::counter!("single_login_sessions_ended_total", "reason" => reason.as_str()).increment(0);
+    }
+    for outcome in single_login::LoginOutcome::NAMES {
+        metrics::counter!("single_login_logins_total", "outcome" => *outcome).increment(0);
+    }
+    for result in ["delivered", "failed"] {
+        metrics::counter!("single_login_webhook_deliveries_total", "result" => result).increment(0);
+    }
+    metrics::counter!("single_login_attempts_throttled_total").increment(0);
 }
 
 fn describe() {

@@ -235,6 +235,13 @@ async fn prometheus_scrapes_two_processes_and_sums_them_right() {
     let prometheus = format!("http://127.0.0.1:{port}");
     wait_until(&format!("{prometheus}/-/ready"), Duration::from_secs(60)).await;
 
+    // Both processes scraped at rest first: the counters start from zero.
+    eventually(
+        &prometheus,
+        "count(single_login_sessions_ended_total{reason=\"replaced\"} == 0)",
+        2.0,
+    )
+    .await;
     // Logins through both processes: ann's four logins kick three times; bob stays alone.
     sign_up(&a.base, "ann").await;
     log_in(&b.base, "ann").await;
@@ -270,6 +277,44 @@ async fn prometheus_scrapes_two_processes_and_sums_them_right() {
         2.0,
     )
     .await;
+    // Every query of the shipped dashboard is valid PromQL with an answer here.
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/grafana-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap())
+        .map(|target| target["expr"].as_str().unwrap())
+        .collect();
+    assert!(exprs.len() >= 3);
+    for expr in exprs {
+        let answer: serde_json::Value = client
+            .get(format!("{prometheus}/api/v1/query"))
+            .query(&[("query", expr)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["status"], "success", "{expr}: {answer}");
+    }
+    let kicks = "sum(rate(single_login_sessions_ended_total{reason=\"replaced\"}[5m])) * 60";
+    let started = std::time::Instant::now();
+    while !query(&prometheus, kicks).await.is_some_and(|v| v > 0.0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the kicks panel shows no kick"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     drop((a, b));
 }
 
