@@ -6,7 +6,8 @@
 //! - the same lookup as the table grows to 1k, 100k and 1M seats, then one user's history
 //!   and the purge of that million ended seats;
 //! - logins per second (the transaction that ends the older seat and opens the new one),
-//!   one user after another, and fifty logins of one user colliding.
+//!   one user after another, and fifty logins of one user colliding;
+//! - what a login's events add to it (their rows, inside its transaction).
 //!
 //! It prints a Markdown table; docs/benchmarks.md quotes it. Argon2 is left out: it costs the same
 //! whatever the registry does.
@@ -26,6 +27,7 @@ const LOOKUPS: usize = 20_000;
 const CONCURRENT_TASKS: usize = 8;
 const COLLIDING: usize = 50;
 const ROUNDS: usize = 20;
+const EVENT_SAMPLES: usize = 2_000;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -61,13 +63,16 @@ async fn run(backend: &str, db: TestDb) {
     let policy = Policy::default();
     let started = Instant::now();
     let mut hashes = Vec::new();
+    let mut login_times = Vec::new();
     for round in 0..SEATS_PER_USER {
         for (i, user) in users.iter().enumerate() {
             let hash = SessionHash::of(&format!("{backend}-{round}-{i}"));
+            let one = Instant::now();
             let outcome = seats
                 .open(user.id, CredentialEpoch::INITIAL, &hash, &context, &policy, &[])
                 .await
                 .unwrap();
+            login_times.push(one.elapsed());
             assert!(matches!(outcome, OpenOutcome::Opened { .. }));
             hashes.push(hash);
         }
@@ -77,6 +82,43 @@ async fn run(backend: &str, db: TestDb) {
         backend,
         &format!("logins, one at a time ({logins}, each ending the user's previous seat)"),
         rate(logins, started.elapsed(), "logins/s"),
+    );
+    login_times.sort();
+    let login_p50 = login_times[login_times.len() / 2];
+
+    // What the events add to such a login: its two rows (opened, and the replaced seat's
+    // end), written inside an open transaction as the login writes them; the commit they
+    // share with the login is not theirs.
+    let mut event_times = Vec::with_capacity(EVENT_SAMPLES);
+    for i in 0..EVENT_SAMPLES {
+        on_pool!(&db.db, pool => {
+            let mut tx = pool.begin().await.unwrap();
+            let one = Instant::now();
+            for j in 0..2 {
+                sqlx::query(
+                    "INSERT INTO single_login_events (id, at, type, user_id, seat_id, device, network, agent, reason, by_whom) \
+                     VALUES ($1, 0, 'session_ended', 1, 1, 'computer', '203.0.113.0/24', 'Firefox on Linux', 'replaced', 'seat:2')",
+                )
+                .bind(format!("evt_bench_{i}_{j}"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+            event_times.push(one.elapsed());
+            tx.commit().await.unwrap();
+        });
+    }
+    event_times.sort();
+    let events_p50 = event_times[event_times.len() / 2];
+    row(
+        backend,
+        "a replacing login's two events, inside its transaction",
+        format!(
+            "median {} µs: {:.1} % of the login's transaction (median {} µs)",
+            events_p50.as_micros(),
+            100.0 * events_p50.as_secs_f64() / login_p50.as_secs_f64(),
+            login_p50.as_micros()
+        ),
     );
 
     // The kick check: one lookup per request.

@@ -301,6 +301,7 @@ pub(crate) fn counted<'a>(events: impl IntoIterator<Item = &'a NewEvent>) {
 
 /// Writes `events` on their own, outside any other change (a failed login, a throttled
 /// attempt, a re-authentication), and counts them.
+#[cfg(feature = "passwords")]
 pub(crate) async fn record(db: &Db, events: &[NewEvent]) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
