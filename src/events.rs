@@ -340,6 +340,11 @@ type EventRow = (
     Option<String>,
 );
 
+/// PostgreSQL: only rows of transactions older than every one still running, which can no
+/// longer be joined by a row that commits behind them.
+#[cfg(feature = "postgres")]
+const PG_HORIZON: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
 const COLUMNS: &str = "txid, seq, id, at, type, user_id, seat_id, device, network, agent, reason, by_whom";
 
 fn event(
@@ -370,36 +375,54 @@ impl Events {
     /// transactions older than every one still running: none can commit behind them later
     /// (a long transaction elsewhere delays events, it never loses them).
     pub async fn after(&self, cursor: Cursor, limit: u32) -> Result<Vec<Event>, EventsError> {
-        let horizon = match &self.db {
+        let limit = i64::from(limit);
+        // SQLite's `txid` is always 0: its cursor is `seq` alone, on the primary key.
+        let rows = match &self.db {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(_) => "",
-            #[cfg(feature = "postgres")]
-            Db::Postgres(_) => " AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM single_login_events \
-             WHERE (txid > $1 OR (txid = $1 AND seq > $2)){horizon} ORDER BY txid, seq LIMIT $3"
-        );
-        let rows = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, EventRow>(&sql)
-                .bind(cursor.txid)
+            Db::Sqlite(pool) => {
+                sqlx::query_as::<_, EventRow>(&format!(
+                    "SELECT {COLUMNS} FROM single_login_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ))
                 .bind(cursor.seq)
-                .bind(i64::from(limit))
+                .bind(limit)
                 .fetch_all(pool)
                 .await?
-        });
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(pool) => {
+                sqlx::query_as::<_, EventRow>(&format!(
+                    "SELECT {COLUMNS} FROM single_login_events WHERE (txid, seq) > ($1, $2) AND {PG_HORIZON} \
+                     ORDER BY txid, seq LIMIT $3"
+                ))
+                .bind(cursor.txid)
+                .bind(cursor.seq)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
         Ok(rows.into_iter().filter_map(event).collect())
     }
 
-    /// Where the events end now: a reader from here sees only what happens next.
+    /// Where the events end now: a reader from here sees only what happens next (on
+    /// PostgreSQL, also the events of transactions still running, which commit later).
     pub async fn end(&self) -> Result<Cursor, EventsError> {
-        let row = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, (i64, i64)>(
-                "SELECT txid, seq FROM single_login_events ORDER BY txid DESC, seq DESC LIMIT 1",
-            )
-            .fetch_optional(pool)
-            .await?
-        });
+        let row = match &self.db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(pool) => {
+                sqlx::query_as::<_, (i64, i64)>("SELECT txid, seq FROM single_login_events ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(pool)
+                    .await?
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(pool) => {
+                sqlx::query_as::<_, (i64, i64)>(&format!(
+                    "SELECT txid, seq FROM single_login_events WHERE {PG_HORIZON} ORDER BY txid DESC, seq DESC LIMIT 1"
+                ))
+                .fetch_optional(pool)
+                .await?
+            }
+        };
         Ok(row.map_or(Cursor::START, |(txid, seq)| Cursor { txid, seq }))
     }
 

@@ -19,10 +19,13 @@ use testkit::{on_both_backends, TestDb};
 
 use common::{open, open_as, open_with, user, IPHONE_SAFARI};
 
-/// Every event so far, oldest first.
+/// Every event so far, oldest first: as written, without waiting for the readers' horizon
+/// (on PostgreSQL, transactions of other tests on the same server hold it back a moment).
 async fn all(db: &TestDb) -> Vec<Event> {
+    // Expiry tests write events dated weeks ahead.
+    let far = Millis::now().plus(Duration::from_secs(400 * 86_400));
     Events::new(db.db.clone())
-        .after(Cursor::START, 10_000)
+        .export(Millis(0), far, None)
         .await
         .unwrap()
 }
@@ -30,6 +33,19 @@ async fn all(db: &TestDb) -> Vec<Event> {
 /// What the events since `from` say: type and reason.
 fn told(events: &[Event]) -> Vec<(EventType, Option<EndedAs>)> {
     events.iter().map(|e| (e.event, e.reason)).collect()
+}
+
+/// What a reader gets after `cursor` once at least `n` events are past the horizon (other
+/// tests' transactions on the same PostgreSQL server hold it back a moment).
+async fn after(events: &Events, cursor: Cursor, n: usize) -> Vec<Event> {
+    let started = std::time::Instant::now();
+    loop {
+        let read = events.after(cursor, 100).await.unwrap();
+        if read.len() >= n || started.elapsed() > Duration::from_secs(20) {
+            return read;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn since(db: &TestDb, before: usize) -> Vec<Event> {
@@ -371,7 +387,7 @@ async fn a_durable_reader_resumes_and_is_held_by_one(db: TestDb) {
         None,
         "held by the first"
     );
-    let read = events.after(cursor, 10).await.unwrap();
+    let read = after(&events, cursor, 1).await;
     assert_eq!(read.len(), 1);
     assert!(first.advance(read[0].cursor).await.unwrap());
     assert!(
@@ -436,10 +452,8 @@ async fn postgres_readers_never_skip_an_event_that_commits_late() {
         "held back"
     );
     late.commit().await.unwrap();
-    let read: Vec<String> = events
-        .after(Cursor::START, 10)
+    let read: Vec<String> = after(&events, Cursor::START, 2)
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.id)
         .collect();

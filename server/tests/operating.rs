@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use single_login::events::{Cursor, Events};
+use single_login::events::Events;
 
 const PASSWORD: &str = "correct horse battery";
 const TOKEN: &str = "a-long-metrics-token-for-tests";
@@ -415,8 +415,9 @@ async fn webhooks_arrive_signed_in_order_after_a_receiver_outage_and_a_restart()
     let _up = receiver(port, received.clone()).await;
 
     // Everything the outbox holds arrives: each id once after de-duplication, in order.
+    let far = single_login::Millis::now().plus(Duration::from_secs(3600));
     let expected: Vec<(String, Option<i64>)> = Events::new(db.db.clone())
-        .after(Cursor::START, 1000)
+        .export(single_login::Millis(0), far, None)
         .await
         .unwrap()
         .into_iter()
