@@ -24,6 +24,50 @@ text_enum! {
     }
 }
 
+/// What a user agent says about its device, read once: its kind and a summary for the
+/// records ("Chrome on Linux").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The device's kind.
+    pub kind: DeviceKind,
+    /// The browser and system, when the user agent names either.
+    pub summary: Option<String>,
+}
+
+impl Device {
+    /// The device that sent `user_agent`.
+    pub fn of(user_agent: Option<&str>) -> Device {
+        let parsed = user_agent.and_then(|agent| Some((agent, woothee::parser::Parser::new().parse(agent)?)));
+        let Some((agent, parsed)) = parsed else {
+            return Device {
+                kind: DeviceKind::Other,
+                summary: None,
+            };
+        };
+        let kind = match parsed.category {
+            "pc" => DeviceKind::Computer,
+            // woothee calls tablets smartphones: an iPad says so, and an Android tablet is
+            // an Android browser without "Mobile" (Google's rule for its own browsers).
+            "smartphone" | "mobilephone" => {
+                if parsed.os == "iPad" || (parsed.os == "Android" && !agent.contains("Mobile")) {
+                    DeviceKind::Tablet
+                } else {
+                    DeviceKind::Phone
+                }
+            }
+            _ => DeviceKind::Other,
+        };
+        let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
+        let summary = match (known(parsed.name), known(parsed.os)) {
+            (true, true) => Some(format!("{} on {}", parsed.name, parsed.os)),
+            (true, false) => Some(parsed.name.to_owned()),
+            (false, true) => Some(parsed.os.to_owned()),
+            (false, false) => None,
+        };
+        Device { kind, summary }
+    }
+}
+
 impl DeviceKind {
     /// The kind of the device that sent `user_agent`.
     ///
@@ -36,25 +80,7 @@ impl DeviceKind {
     /// assert_eq!(DeviceKind::of_user_agent(None), DeviceKind::Other);
     /// ```
     pub fn of_user_agent(user_agent: Option<&str>) -> DeviceKind {
-        let Some(agent) = user_agent else {
-            return DeviceKind::Other;
-        };
-        let Some(parsed) = woothee::parser::Parser::new().parse(agent) else {
-            return DeviceKind::Other;
-        };
-        match parsed.category {
-            "pc" => DeviceKind::Computer,
-            // woothee calls tablets smartphones: an iPad says so, and an Android tablet is
-            // an Android browser without "Mobile" (Google's rule for its own browsers).
-            "smartphone" | "mobilephone" => {
-                if parsed.os == "iPad" || (parsed.os == "Android" && !agent.contains("Mobile")) {
-                    DeviceKind::Tablet
-                } else {
-                    DeviceKind::Phone
-                }
-            }
-            _ => DeviceKind::Other,
-        }
+        Device::of(user_agent).kind
     }
 }
 

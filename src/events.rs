@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::device::DeviceKind;
+use crate::device::{Device, DeviceKind};
 use crate::on_pool;
 use crate::vocabulary::{text_enum, EndReason, EndedBy, SeatId, UserId};
 
@@ -184,16 +184,16 @@ impl NewEvent {
     }
 
     /// The seat, and where its login came from.
-    pub(crate) fn at_seat(
-        mut self,
-        seat: Option<SeatId>,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> Self {
+    pub(crate) fn at_seat(self, seat: Option<SeatId>, ip: Option<&str>, user_agent: Option<&str>) -> Self {
+        self.with_device(seat, ip, Device::of(user_agent))
+    }
+
+    /// The seat, and where its login came from, with its user agent read already.
+    pub(crate) fn with_device(mut self, seat: Option<SeatId>, ip: Option<&str>, device: Device) -> Self {
         self.seat = seat;
-        self.device = Some(DeviceKind::of_user_agent(user_agent));
+        self.device = Some(device.kind);
         self.network = ip.and_then(|ip| ip.parse().ok()).map(network);
-        self.agent = user_agent.and_then(summary);
+        self.agent = device.summary;
         self
     }
 
@@ -238,14 +238,7 @@ pub fn network(ip: IpAddr) -> String {
 
 /// "Chrome on Linux" from a user agent; `None` when it names neither.
 pub fn summary(user_agent: &str) -> Option<String> {
-    let parsed = woothee::parser::Parser::new().parse(user_agent)?;
-    let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
-    match (known(parsed.name), known(parsed.os)) {
-        (true, true) => Some(format!("{} on {}", parsed.name, parsed.os)),
-        (true, false) => Some(parsed.name.to_owned()),
-        (false, true) => Some(parsed.os.to_owned()),
-        (false, false) => None,
-    }
+    Device::of(Some(user_agent)).summary
 }
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO single_login_events \

@@ -151,7 +151,7 @@ pub mod web;
 #[cfg(all(feature = "passwords", any(feature = "sqlite", feature = "postgres")))]
 pub use accounts::{AuthError, ChangePasswordError, SignupError, Verified};
 pub use clock::Millis;
-pub use device::DeviceKind;
+pub use device::{Device, DeviceKind};
 pub use lifecycle::Lifetimes;
 #[cfg(feature = "passwords")]
 pub use password::{HashError, Hashing, Password, PasswordError};

@@ -91,6 +91,11 @@ impl LoginContext {
         DeviceKind::of_user_agent(self.user_agent.as_deref())
     }
 
+    /// The device the login comes from (its user agent read once).
+    pub fn device(&self) -> crate::device::Device {
+        crate::device::Device::of(self.user_agent.as_deref())
+    }
+
     /// The login as the policy sees it.
     pub fn as_new_login(&self) -> NewLogin {
         NewLogin {

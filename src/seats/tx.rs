@@ -52,9 +52,13 @@ macro_rules! open_in_tx {
         let pick = |ids: Vec<SeatId>| -> Vec<SeatInfo> {
             live.iter().filter(|seat| ids.contains(&seat.id)).cloned().collect()
         };
-        let login = $ctx.as_new_login();
+        let device = $ctx.device();
+        let login = NewLogin {
+            client_ip: $ctx.client_ip,
+            kind: device.kind,
+        };
         let ip = $ctx.client_ip.map(|ip| ip.to_string());
-        let attempt = |event| NewEvent::new(event, Some($user)).at_seat(None, ip.as_deref(), $ctx.user_agent.as_deref());
+        let attempt = |event| NewEvent::new(event, Some($user)).with_device(None, ip.as_deref(), device.clone());
         // The policy plans everything (the user's limits and choice included); this only
         // carries the plan out.
         match policy::plan($policy, Some(&limits), &policy_view(&live), $chosen, login, $now) {
