@@ -34,6 +34,8 @@ pub struct UserSummary {
     pub live_sessions: u64,
     /// Whether an operator disabled the account: it cannot log in.
     pub disabled: bool,
+    /// Whether the user may use the console (`/admin`).
+    pub admin: bool,
 }
 
 /// A query of the account store failed; the database's error is its source.
@@ -126,20 +128,115 @@ impl Accounts {
 
     /// Every user with their live session count, by name.
     pub async fn list(&self) -> Result<Vec<UserSummary>, AccountsError> {
-        type Row = (i64, String, i64, Option<String>, Option<String>, i64, Option<i64>);
+        let sql = format!("{SUMMARY} ORDER BY u.username_key");
         let rows = on_pool!(&self.db, pool => {
-            sqlx::query_as::<_, Row>(
-                "SELECT u.id, u.username, u.created_at, u.limits, g.name, \
-                        (SELECT COUNT(*) FROM single_login_seats s WHERE s.user_id = u.id AND s.ended_at IS NULL), \
-                        u.disabled_at \
-                 FROM single_login_users u LEFT JOIN single_login_groups g ON g.id = u.group_id \
-                 ORDER BY u.username_key",
-            )
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as::<_, SummaryRow>(&sql).fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|(id, username, created_at, limits, group, live, disabled_at)| {
+        summaries(rows)
+    }
+
+    /// Up to `limit` users whose name starts with `prefix` (compared as keys are: case and
+    /// width folded), by name, after the name key `after` (the last of the previous page).
+    /// One walk of the name index, however many users there are.
+    pub async fn search(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserSummary>, AccountsError> {
+        let prefix = crate::username::Username::attempt_key(prefix);
+        // Every key with the prefix sorts below the prefix followed by the last code point.
+        let below = format!("{prefix}\u{10FFFF}");
+        let from = after.filter(|after| *after >= prefix.as_str()).unwrap_or("");
+        let limit = i64::from(limit);
+        let rows = match &self.db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(pool) => {
+                sqlx::query_as::<_, SummaryRow>(&format!(
+                    "{SUMMARY} WHERE u.username_key >= $1 AND u.username_key < $2 AND u.username_key > $3 \
+                     ORDER BY u.username_key LIMIT $4"
+                ))
+                .bind(&prefix)
+                .bind(&below)
+                .bind(from)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            // The byte-order operators, which the pattern index serves whatever the collation.
+            #[cfg(feature = "postgres")]
+            Db::Postgres(pool) => {
+                sqlx::query_as::<_, SummaryRow>(&format!(
+                "{SUMMARY} WHERE u.username_key ~>=~ $1 AND u.username_key ~<~ $2 AND u.username_key ~>~ $3 \
+                     ORDER BY u.username_key USING ~<~ LIMIT $4"
+            ))
+                .bind(&prefix)
+                .bind(&below)
+                .bind(from)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        summaries(rows)
+    }
+
+    /// One user as an operator sees it; `None` for an unknown id.
+    pub async fn summary(&self, user: UserId) -> Result<Option<UserSummary>, AccountsError> {
+        let sql = format!("{SUMMARY} WHERE u.id = $1");
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, SummaryRow>(&sql).bind(user.0).fetch_all(pool).await?
+        });
+        Ok(summaries(rows)?.into_iter().next())
+    }
+
+    /// Grants (or revokes) the console: the operator's command line only. Returns false for
+    /// an unknown user.
+    pub async fn set_admin(&self, user: UserId, admin: bool) -> Result<bool, AccountsError> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query("UPDATE single_login_users SET admin = $1 WHERE id = $2")
+                .bind(admin)
+                .bind(user.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Whether `user` may use the console.
+    pub async fn is_admin(&self, user: UserId) -> Result<bool, AccountsError> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query_scalar::<_, bool>("SELECT admin FROM single_login_users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await?
+        })
+        .unwrap_or(false))
+    }
+}
+
+type SummaryRow = (
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    bool,
+);
+
+/// A user as [`UserSummary`] reads them; the callers add `WHERE` and `ORDER BY`.
+const SUMMARY: &str = "SELECT u.id, u.username, u.created_at, u.limits, g.name, \
+        (SELECT COUNT(*) FROM single_login_seats s WHERE s.user_id = u.id AND s.ended_at IS NULL), \
+        u.disabled_at, u.admin \
+     FROM single_login_users u LEFT JOIN single_login_groups g ON g.id = u.group_id";
+
+fn summaries(rows: Vec<SummaryRow>) -> Result<Vec<UserSummary>, AccountsError> {
+    rows.into_iter()
+        .map(
+            |(id, username, created_at, limits, group, live, disabled_at, admin)| {
                 Ok(UserSummary {
                     id: UserId(id),
                     username,
@@ -151,9 +248,10 @@ impl Accounts {
                     group,
                     live_sessions: u64::try_from(live).unwrap_or(0),
                     disabled: disabled_at.is_some(),
+                    admin,
                 })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(AccountsError)
-    }
+            },
+        )
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AccountsError)
 }

@@ -45,6 +45,9 @@ text_enum! {
         CredentialsChanged = "credentials_changed",
         /// An operator disabled the account (OWASP `user_updated`).
         AccountDisabled = "account_disabled",
+        /// An administrator acted from the console (OWASP `authz_admin`); [`Event::action`]
+        /// says what, [`Event::by`] who (`admin:ID`), [`Event::user`] to whom.
+        AdminAction = "admin_action",
     }
 }
 
@@ -93,6 +96,8 @@ pub enum By {
     Operator,
     /// single-login itself (expiry).
     System,
+    /// An administrator, from the console.
+    Admin(UserId),
 }
 
 impl By {
@@ -109,6 +114,7 @@ impl By {
             By::Seat(seat) => format!("seat:{}", seat.0),
             By::Operator => "operator".to_owned(),
             By::System => "system".to_owned(),
+            By::Admin(user) => format!("admin:{}", user.0),
         }
     }
 }
@@ -138,6 +144,9 @@ pub struct Event {
     pub reason: Option<EndedAs>,
     /// Who caused it (see [`By`]).
     pub by: Option<String>,
+    /// For `admin_action`: what the administrator did (`sign_out`, `sign_out_all`,
+    /// `disable`, `enable`, `set_limit`, `set_group`).
+    pub action: Option<String>,
     /// Where a reader resumes after this event.
     #[serde(skip)]
     pub cursor: Cursor,
@@ -167,6 +176,7 @@ pub(crate) struct NewEvent {
     pub(crate) agent: Option<String>,
     pub(crate) reason: Option<EndedAs>,
     pub(crate) by: Option<String>,
+    pub(crate) action: Option<String>,
 }
 
 impl NewEvent {
@@ -180,6 +190,7 @@ impl NewEvent {
             agent: None,
             reason: None,
             by: None,
+            action: None,
         }
     }
 
@@ -242,8 +253,8 @@ pub fn summary(user_agent: &str) -> Option<String> {
 }
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO single_login_events \
-    (id, at, type, user_id, seat_id, device, network, agent, reason, by_whom) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    (id, at, type, user_id, seat_id, device, network, agent, reason, by_whom, action) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 /// A new event id: `evt_` and 128 random bits in hex.
 pub(crate) fn new_id() -> String {
@@ -266,6 +277,7 @@ macro_rules! insert_events {
                 .bind(event.agent.as_deref())
                 .bind(event.reason.map(|r| r.as_str()))
                 .bind(event.by.as_deref())
+                .bind(event.action.as_deref())
                 .execute($conn)
                 .await?;
         }
@@ -307,6 +319,23 @@ pub(crate) async fn record(db: &Db, events: &[NewEvent]) -> Result<(), sqlx::Err
     Ok(())
 }
 
+/// What one hour of [`Events::hourly`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourCounts {
+    /// When the hour starts.
+    pub start: Millis,
+    /// Sessions opened (logins).
+    pub logins: u64,
+    /// Sessions a newer login replaced.
+    pub kicks: u64,
+    /// Logins refused at the limit.
+    pub denials: u64,
+    /// Wrong passwords for existing accounts.
+    pub failures: u64,
+    /// Throttled attempts (the first per network and window).
+    pub throttled: u64,
+}
+
 /// Reading the events failed; the database's error is its source.
 #[derive(Debug, thiserror::Error)]
 #[error("the session events could not be read")]
@@ -331,6 +360,7 @@ type EventRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 /// PostgreSQL: only rows of transactions older than every one still running, which can no
@@ -338,10 +368,11 @@ type EventRow = (
 #[cfg(feature = "postgres")]
 const PG_HORIZON: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
-const COLUMNS: &str = "txid, seq, id, at, type, user_id, seat_id, device, network, agent, reason, by_whom";
+const COLUMNS: &str =
+    "txid, seq, id, at, type, user_id, seat_id, device, network, agent, reason, by_whom, action";
 
 fn event(
-    (txid, seq, id, at, kind, user, seat, device, network, agent, reason, by): EventRow,
+    (txid, seq, id, at, kind, user, seat, device, network, agent, reason, by, action): EventRow,
 ) -> Option<Event> {
     Some(Event {
         id,
@@ -354,6 +385,7 @@ fn event(
         agent,
         reason: reason.as_deref().and_then(EndedAs::parse),
         by,
+        action,
         cursor: Cursor { txid, seq },
     })
 }
@@ -483,6 +515,66 @@ impl Events {
                 .await?
         });
         Ok(rows.into_iter().filter_map(event).collect())
+    }
+
+    /// Records that administrator `admin` did `action` to `user` (and `seat`).
+    pub async fn record_admin_action(
+        &self,
+        admin: UserId,
+        user: UserId,
+        seat: Option<SeatId>,
+        action: &str,
+    ) -> Result<(), EventsError> {
+        let mut event = NewEvent::new(EventType::AdminAction, Some(user)).by(By::Admin(admin));
+        event.seat = seat;
+        event.action = Some(action.to_owned());
+        let now = Millis::now();
+        let events = [event];
+        on_pool!(&self.db, pool => {
+            insert_events!(pool, &events, now);
+        });
+        counted(&events);
+        Ok(())
+    }
+
+    /// The last `hours` hours before `now`, hour by hour (oldest first): logins, kicks,
+    /// denials, failed logins and throttled attempts. One indexed read of the events.
+    pub async fn hourly(&self, now: Millis, hours: u32) -> Result<Vec<HourCounts>, EventsError> {
+        const HOUR: i64 = 3_600_000;
+        let since = now.0 - i64::from(hours) * HOUR;
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as::<_, (i64, String, Option<String>, i64)>(
+                "SELECT (at - $1) / $2, type, reason, COUNT(*) FROM single_login_events \
+                 WHERE type IN ('session_opened', 'session_ended', 'login_denied', 'login_failed', 'attempt_throttled') \
+                 AND at >= $1 AND at < $3 GROUP BY 1, 2, 3",
+            )
+            .bind(since)
+            .bind(HOUR)
+            .bind(now.0)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut counts: Vec<HourCounts> = (0..hours)
+            .map(|hour| HourCounts {
+                start: Millis(since + i64::from(hour) * HOUR),
+                ..HourCounts::default()
+            })
+            .collect();
+        for (hour, kind, reason, n) in rows {
+            let Some(slot) = usize::try_from(hour).ok().and_then(|hour| counts.get_mut(hour)) else {
+                continue;
+            };
+            let n = u64::try_from(n).unwrap_or(0);
+            match (EventType::parse(&kind), reason.as_deref()) {
+                (Some(EventType::SessionOpened), _) => slot.logins += n,
+                (Some(EventType::SessionEnded), Some("replaced")) => slot.kicks += n,
+                (Some(EventType::LoginDenied), _) => slot.denials += n,
+                (Some(EventType::LoginFailed), _) => slot.failures += n,
+                (Some(EventType::AttemptThrottled), _) => slot.throttled += n,
+                _ => {}
+            }
+        }
+        Ok(counts)
     }
 
     /// Deletes events older than `before` (the retention); returns how many.

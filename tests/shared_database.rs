@@ -117,7 +117,7 @@ async fn earlier_version(test: TestDb) {
         1
     );
     assert_eq!(count(db, "SELECT count(*) FROM _sqlx_migrations").await, 0);
-    assert_eq!(count(db, "SELECT count(*) FROM single_login_migrations").await, 3);
+    assert_eq!(count(db, "SELECT count(*) FROM single_login_migrations").await, 4);
     // The user's own limit of the old schema is their limit now.
     let summary = Accounts::new(db.clone()).list().await.unwrap();
     assert_eq!(summary[0].limits, Some(single_login::Limits::at_most(3)));

@@ -121,6 +121,9 @@ pub enum AppError {
     /// `password_confirmation_timeout`).
     #[error("Confirm your password first.")]
     PasswordRequired,
+    /// Nothing here (a console address, to anyone but an administrator).
+    #[error("not found")]
+    NotFound,
     /// A request the server could not read (missing or malformed fields).
     #[error("The request was not understood: {0}")]
     BadRequest(String),
@@ -153,6 +156,7 @@ impl AppError {
             }
             AppError::Busy(_) => td_string!(locale, busy).to_string(),
             AppError::PasswordRequired => td_string!(locale, password_required).to_string(),
+            AppError::NotFound => td_string!(locale, not_found_title).to_string(),
             AppError::BadRequest(_) => td_string!(locale, bad_request).to_string(),
             AppError::Internal => td_string!(locale, internal).to_string(),
         }
@@ -168,6 +172,7 @@ impl AppError {
             | AppError::LoginExpired => 401,
             AppError::LoginDenied(_) | AppError::ChooseSessions(_) => 409,
             AppError::PasswordRequired => 403,
+            AppError::NotFound => 404,
             AppError::TooManyAttempts(_) => 429,
             AppError::Busy(_) => 503,
             AppError::BadRequest(_) => 400,

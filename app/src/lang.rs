@@ -124,6 +124,12 @@ pub fn date_time(locale: Locale, at: i64) -> String {
 }
 
 /// `2026-11-30T19:27:00Z`, for `<time datetime>`.
+/// "14:00": the hour of a moment, UTC (the console's chart).
+pub fn hour_of_day(at: i64) -> String {
+    let (_, _, _, hour, _) = civil(at);
+    format!("{hour:02}:00")
+}
+
 pub fn iso(at: i64) -> String {
     let (year, month, day, hour, minute) = civil(at);
     let second = at.div_euclid(1000).rem_euclid(60);

@@ -31,8 +31,10 @@ use leptos_i18n::td_string;
 use crate::components::assets::Assets;
 use crate::components::language::LanguageSwitch;
 use crate::components::toast::{ToastHost, ToastQueue};
-use crate::route_table::{segment, HOME, LOGIN, SESSIONS, SIGNUP};
-use crate::routes::{HomePage, LoginPage, NotFound, SessionsPage, SignupPage};
+use crate::route_table::{segment, ADMIN, HOME, LOGIN, SESSIONS, SIGNUP};
+use crate::routes::{
+    AdminPage, AdminUserPage, AdminUsersPage, HomePage, LoginPage, NotFound, SessionsPage, SignupPage,
+};
 
 /// The language of the page: the request's on the server, the document's on the browser.
 fn page_locale() -> lang::Locale {
@@ -86,6 +88,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment(segment(LOGIN)) view=LoginPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment(segment(SIGNUP)) view=SignupPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment(segment(SESSIONS)) view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment(segment(ADMIN)) view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment(segment(ADMIN)), StaticSegment("users")) view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment(segment(ADMIN)), StaticSegment("user")) view=AdminUserPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             // Below the page, where no toast ever covers it.

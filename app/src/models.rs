@@ -205,6 +205,63 @@ pub struct SessionsPage {
     pub confirmation_minutes: u64,
 }
 
+/// One hour of the console's chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourView {
+    /// "14:00" (UTC).
+    pub label: String,
+    pub logins: u64,
+    pub kicks: u64,
+    pub denials: u64,
+    pub failures: u64,
+    pub throttled: u64,
+}
+
+/// What `/admin` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleOverview {
+    /// Live sessions now, in all.
+    pub live: u64,
+    /// Live sessions by device kind ("Phone", 3), kinds with none left out.
+    pub live_by_kind: Vec<(String, u64)>,
+    /// The last 24 hours, oldest first.
+    pub hours: Vec<HourView>,
+}
+
+/// A user in the console's lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleUserRow {
+    pub id: i64,
+    pub name: String,
+    pub live: u64,
+    /// "2,phone=1", "unlimited".
+    pub limit: String,
+    /// "default", "group premium", "own".
+    pub source: String,
+    pub disabled: bool,
+}
+
+/// What `/admin/users` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleUsers {
+    pub users: Vec<ConsoleUserRow>,
+    /// The `after` of the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// What `/admin/user` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleUser {
+    pub user: ConsoleUserRow,
+    pub group: Option<String>,
+    /// Every group, for "Set group".
+    pub groups: Vec<String>,
+    pub live: Vec<SessionView>,
+    pub history: Vec<HistoryView>,
+    /// The administrator's password was confirmed recently enough to act.
+    pub confirmed: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

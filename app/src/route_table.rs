@@ -15,6 +15,13 @@ pub const SESSIONS: &str = "/sessions";
 pub const EVENTS: &str = "/api/session/events";
 /// The language switch's form (a plain POST, answered with a redirect back).
 pub const LANGUAGE: &str = "/language";
+/// The operator console: the last day at a glance. Administrators only; to everyone else
+/// every console address answers 404, as if it did not exist ([`is_console`]).
+pub const ADMIN: &str = "/admin";
+/// The console's user search (`?q=`, `?after=` for the next page).
+pub const ADMIN_USERS: &str = "/admin/users";
+/// The console's page of one user (`?id=`).
+pub const ADMIN_USER: &str = "/admin/user";
 
 /// What answers at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +123,24 @@ pub const ROUTES: &[Route] = &[
     Route::server_fn("/api/account/password", SESSIONS),
     Route::endpoint(EVENTS),
     Route::endpoint(LANGUAGE),
+    Route::page(ADMIN).shows_flash(),
+    Route::page(ADMIN_USERS).shows_flash(),
+    Route::page(ADMIN_USER).shows_flash(),
+    Route::server_fn("/api/admin/overview", ADMIN),
+    Route::server_fn("/api/admin/users", ADMIN_USERS),
+    Route::server_fn("/api/admin/user", ADMIN_USER),
+    Route::server_fn("/api/admin/end", ADMIN_USER),
+    Route::server_fn("/api/admin/end-all", ADMIN_USER),
+    Route::server_fn("/api/admin/disable", ADMIN_USER),
+    Route::server_fn("/api/admin/enable", ADMIN_USER),
+    Route::server_fn("/api/admin/limit", ADMIN_USER),
+    Route::server_fn("/api/admin/group", ADMIN_USER),
 ];
+
+/// Whether `path` is the console's (a page or a server function): for administrators only.
+pub fn is_console(path: &str) -> bool {
+    path == ADMIN || path.starts_with("/admin/") || path.starts_with("/api/admin/")
+}
 
 /// The row of `path`, if it has one.
 pub fn find(path: &str) -> Option<&'static Route> {

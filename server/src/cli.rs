@@ -115,6 +115,10 @@ pub enum UserCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Let a user use the console at /admin (never possible from the web).
+    GrantAdmin { name: String },
+    /// Take the console away from a user.
+    RevokeAdmin { name: String },
     /// Disable an account: its sessions end now and it cannot log in.
     Disable { name: String },
     /// Enable a disabled account again.
@@ -363,6 +367,26 @@ pub async fn user(
                 "operator signed the user out"
             );
             writeln!(out, "ended {ended} session(s) of {}", user.username)?;
+        }
+        UserCommand::GrantAdmin { name } => {
+            let user = find(&name).await?;
+            accounts.set_admin(user.id, true).await?;
+            tracing::warn!(
+                event = "operator_admin_granted",
+                user = user.id.0,
+                "operator granted the console"
+            );
+            writeln!(out, "{} may use the console at /admin", user.username)?;
+        }
+        UserCommand::RevokeAdmin { name } => {
+            let user = find(&name).await?;
+            accounts.set_admin(user.id, false).await?;
+            tracing::warn!(
+                event = "operator_admin_revoked",
+                user = user.id.0,
+                "operator revoked the console"
+            );
+            writeln!(out, "{} may no longer use the console", user.username)?;
         }
         UserCommand::Disable { name } => {
             let user = find(&name).await?;

@@ -83,7 +83,10 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .with_state(state.clone());
     let security = Arc::new(layers::security::Policy::new(&state.settings, &leptos_options));
 
-    let app = pages.clone();
+    let app = pages.clone().layer(axum::middleware::from_fn_with_state(
+        (state.clone(), pages.clone()),
+        layers::console::gate,
+    ));
     let app = match after {
         Some(step) => app.layer(axum::middleware::from_fn_with_state(step, after_check)),
         None => app,

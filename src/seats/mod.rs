@@ -593,6 +593,23 @@ impl Seats {
         Ok(!rows.is_empty())
     }
 
+    /// Ends one live seat of `user` on an operator's behalf (reason `revoked`, told as
+    /// "signed out by an administrator"), recording `by` (an administrator) in its event.
+    /// Returns false when there is no such live seat.
+    pub async fn end_for_operator(&self, user: UserId, seat: SeatId, by: By) -> Result<bool, RegistryError> {
+        let now = Millis::now();
+        let rows = end_and_record!(
+            self,
+            "UPDATE single_login_seats SET ended_at = $1, end_reason = 'revoked', ended_by = NULL \
+             WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
+            [now.0, seat.0, user.0],
+            now,
+            |row| NewEvent::ended(row, EndedAs::Operator, by)
+        );
+        self.announce_rows(&rows).await;
+        Ok(!rows.is_empty())
+    }
+
     /// Announces the users of seats that just ended.
     async fn announce_rows(&self, rows: &[EndedRow]) {
         let mut users: Vec<UserId> = rows.iter().map(|row| UserId(row.1)).collect();

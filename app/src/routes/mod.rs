@@ -1,10 +1,12 @@
 //! One module per page.
 
+mod admin;
 mod home;
 mod login;
 mod sessions;
 mod signup;
 
+pub use admin::{AdminPage, AdminUserPage, AdminUsersPage};
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use sessions::SessionsPage;

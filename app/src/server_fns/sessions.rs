@@ -179,7 +179,7 @@ pub async fn change_password(
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub mod ssr {
     use single_login::login::ReauthOutcome;
     use single_login::{Millis, SeatId, UserId};
 

@@ -149,6 +149,18 @@ pub fn busy(retry_after: std::time::Duration) -> AppError {
 #[derive(Debug, Clone, Default)]
 pub struct Flash(pub Vec<Toast>);
 
+/// Whether the request may see the console: put into the request by the host's gate, which
+/// asked the account store.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleAccess(pub bool);
+
+/// Whether this request may see the console (no gate, no console).
+pub fn console_access() -> bool {
+    parts()
+        .and_then(|parts| parts.extensions.get::<ConsoleAccess>().copied())
+        .is_some_and(|access| access.0)
+}
+
 fn parts() -> Option<http::request::Parts> {
     use_context::<http::request::Parts>()
 }

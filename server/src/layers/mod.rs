@@ -6,6 +6,7 @@
 //! them ([`session_check`]: language, pages of ended sessions, the flash), and the mapping of
 //! errors to statuses.
 
+pub mod console;
 pub mod deadline;
 pub mod errors;
 pub mod security;

@@ -6,6 +6,7 @@ mod harness;
 
 mod abuse;
 mod accounts;
+mod admin;
 mod kick;
 mod kinds;
 mod language;
