@@ -10,13 +10,18 @@ export const baseURL = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 // More instances of the same binary, each with its own policy and database, for the policy
 // specs. cargo leptos has built the binary and the site by the time Playwright starts.
 const dataDir = process.env.E2E_DIR ?? mkdtempSync(join(tmpdir(), "single-login-e2e-"));
+// Workers load this file again: they must find the same directory (`databaseOf`).
+process.env.E2E_DIR = dataDir;
 export const servers = {
   denyNew: { port: 3010, env: { ON_LIMIT: "deny_new" } },
   ask: { port: 3011, env: { ON_LIMIT: "ask" } },
   sameIp: { port: 3012, env: { SAME_IP_SHARES_SEAT: "true", TRUSTED_PROXIES: "127.0.0.1/32" } },
   twoSessions: { port: 3013, env: { MAX_SESSIONS: "2" } },
   phoneAndComputer: { port: 3014, env: { MAX_SESSIONS: "2", SEAT_LIMITS: "phone=1,computer=1" } },
+  console: { port: 3015, env: { MAX_SESSIONS: "2" } },
 };
+/** The database of one of the servers above, for the operator's command line. */
+export const databaseOf = (name: keyof typeof servers) => `sqlite://${join(dataDir, `${name}.db`)}`;
 export const urlOf = (port: number) => `http://127.0.0.1:${port}`;
 
 const webServer = Object.entries(servers).map(([name, { port, env }]) => ({
@@ -33,7 +38,7 @@ const webServer = Object.entries(servers).map(([name, { port, env }]) => ({
     LEPTOS_SITE_ROOT: "target/site",
     LEPTOS_SITE_PKG_DIR: "pkg",
     LEPTOS_OUTPUT_NAME: "single-login",
-    DATABASE_URL: `sqlite://${join(dataDir, `${name}.db`)}`,
+    DATABASE_URL: databaseOf(name as keyof typeof servers),
     RUST_LOG: "warn",
     // Every browser of the suite comes from 127.0.0.1.
     ADDRESS_MAX_ATTEMPTS: "100000",

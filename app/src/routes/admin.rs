@@ -120,6 +120,9 @@ fn Overview(data: ConsoleOverview) -> impl IntoView {
     }
 }
 
+/// One line of the chart: its class, its name, and its number in an hour.
+type Series = (&'static str, &'static str, fn(&HourView) -> u64);
+
 /// The last day per hour, as lines drawn on the server (no script, nothing the CSP could
 /// refuse), with a title, a description and the numbers as a table for screen readers.
 #[component]
@@ -128,7 +131,7 @@ fn Chart(hours: Vec<HourView>) -> impl IntoView {
     const WIDTH: f64 = 720.0;
     const HEIGHT: f64 = 220.0;
     const PAD: f64 = 30.0;
-    let series: [(&'static str, &'static str, fn(&HourView) -> u64); 5] = [
+    let series: [Series; 5] = [
         ("logins", td_string!(locale, admin_logins), |h| h.logins),
         ("kicks", td_string!(locale, admin_kicks), |h| h.kicks),
         ("denials", td_string!(locale, admin_denials), |h| h.denials),
