@@ -7,7 +7,9 @@
 //!   and the purge of that million ended seats;
 //! - logins per second (the transaction that ends the older seat and opens the new one),
 //!   one user after another, and fifty logins of one user colliding;
-//! - what a login's events add to it (their rows, inside its transaction).
+//! - what a login's events add to it (their rows, inside its transaction);
+//! - the operator console's queries with 100,000 users and 1,000,000 seats on record: the
+//!   search by name prefix, and everything one user's page reads.
 //!
 //! It prints a Markdown table; docs/benchmarks.md quotes it. Argon2 is left out: it costs the same
 //! whatever the registry does.
@@ -43,11 +45,13 @@ fn main() {
         run("SQLite", testkit::sqlite().await).await;
         if scaled {
             scale("SQLite", testkit::sqlite().await).await;
+            console("SQLite", testkit::sqlite().await).await;
         }
         if std::env::var_os("TEST_POSTGRES_URL").is_some() {
             run("PostgreSQL", testkit::postgres().await).await;
             if scaled {
                 scale("PostgreSQL", testkit::postgres().await).await;
+                console("PostgreSQL", testkit::postgres().await).await;
             }
         } else {
             eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL skipped (scripts/bench sets it)");
@@ -287,6 +291,92 @@ async fn scale(backend: &str, db: TestDb) {
 }
 
 /// Ended seats `from..to` of `user`, in one statement.
+/// The console's reads with 100k users of ten seats each (one live).
+async fn console(backend: &str, db: TestDb) {
+    const USERS: usize = 100_000;
+    let names: Vec<String> = (0..USERS).map(|i| format!("user{i:06}")).collect();
+    match &db.db {
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "INSERT INTO single_login_users (username, username_key, password_hash, created_at) \
+                 SELECT n, n, '', 0 FROM UNNEST($1::text[]) AS n",
+            )
+            .bind(&names)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            for name in &names {
+                sqlx::query(
+                    "INSERT INTO single_login_users (username, username_key, password_hash, created_at) VALUES ($1, $1, '', 0)",
+                )
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    }
+    on_pool!(&db.db, pool => {
+        sqlx::query(
+            "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < 9) \
+             INSERT INTO single_login_seats (user_id, session_hash, created_at, last_seen_at, ended_at, end_reason) \
+             SELECT u.id, u.username_key || '-' || g.n, g.n, g.n, \
+                    CASE WHEN g.n = 9 THEN NULL ELSE g.n + 1 END, CASE WHEN g.n = 9 THEN NULL ELSE 'expired' END \
+             FROM single_login_users u, g",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+    let accounts = Accounts::new(db.db.clone());
+    let seats = Seats::new(db.db.clone());
+    let policy = Policy::default();
+    let mut search = Vec::new();
+    for i in 0..200 {
+        let started = Instant::now();
+        let found = accounts.search(&format!("user{:03}", (i * 37) % 1000), None, 21).await.unwrap();
+        // The page shows each one's limits and where they come from.
+        for user in &found {
+            seats.limits_of(user.id, &policy).await.unwrap().unwrap();
+        }
+        search.push(started.elapsed());
+        assert_eq!(found.len(), 21);
+    }
+    let mut page = Vec::new();
+    for i in 0..200 {
+        let id = single_login::UserId(1 + ((i * 7919) % USERS) as i64);
+        let started = Instant::now();
+        accounts.summary(id).await.unwrap().unwrap();
+        assert_eq!(seats.live(id).await.unwrap().len(), 1);
+        assert_eq!(seats.history(id, 20).await.unwrap().len(), 9);
+        seats.limits_of(id, &policy).await.unwrap().unwrap();
+        seats.groups().await.unwrap();
+        page.push(started.elapsed());
+    }
+    let pct = |times: &mut Vec<Duration>| {
+        times.sort();
+        format!(
+            "p50 {} µs, p99 {} µs",
+            times[times.len() / 2].as_micros(),
+            times[times.len() * 99 / 100].as_micros()
+        )
+    };
+    row(
+        backend,
+        "console: user search by name prefix, a page of 20 (100k users, 1M seats)",
+        pct(&mut search),
+    );
+    row(
+        backend,
+        "console: one user's page, every query it runs (100k users, 1M seats)",
+        pct(&mut page),
+    );
+}
+
 async fn insert_ended(db: &TestDb, user: i64, from: usize, to: usize) {
     let hashes: Vec<String> = (from..to)
         .map(|i| SessionHash::of(&format!("scale-{i}")).as_str().to_owned())
