@@ -338,7 +338,10 @@ async fn console(backend: &str, db: TestDb) {
     let mut search = Vec::new();
     for i in 0..200 {
         let started = Instant::now();
-        let found = accounts.search(&format!("user{:03}", (i * 37) % 1000), None, 21).await.unwrap();
+        let found = accounts
+            .search(&format!("user{:03}", (i * 37) % 1000), None, 21)
+            .await
+            .unwrap();
         // The page shows each one's limits and where they come from.
         for user in &found {
             seats.limits_of(user.id, &policy).await.unwrap().unwrap();
