@@ -284,6 +284,44 @@ async fn the_export_writes_the_scenarios_events_as_json_lines(db: TestDb) {
     assert!(nobody.contains("no user named"), "{nobody}");
 }
 
+/// The console's role: granted and revoked on the command line only.
+async fn operators_grant_and_revoke_the_console(db: TestDb) {
+    run(
+        &db,
+        UserCommand::Add { name: "ada".into() },
+        "correct horse battery\n",
+    )
+    .await
+    .unwrap();
+    let accounts = Accounts::new(db.db.clone());
+    let ada = accounts
+        .find_by_name(&Username::parse("ada").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!accounts.is_admin(ada.id).await.unwrap());
+    let out = run(&db, UserCommand::GrantAdmin { name: "ADA".into() }, "")
+        .await
+        .unwrap();
+    assert!(out.contains("ada may use the console at /admin"), "{out}");
+    assert!(accounts.is_admin(ada.id).await.unwrap());
+    let out = run(&db, UserCommand::RevokeAdmin { name: "ada".into() }, "")
+        .await
+        .unwrap();
+    assert!(out.contains("no longer"), "{out}");
+    assert!(!accounts.is_admin(ada.id).await.unwrap());
+    let nobody = run(
+        &db,
+        UserCommand::GrantAdmin {
+            name: "nobody".into(),
+        },
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(nobody.contains("no user named"), "{nobody}");
+}
+
 async fn operators_manage_users_and_their_sessions(db: TestDb) {
     let out = run(
         &db,
@@ -525,6 +563,7 @@ async fn operators_can_sign_everyone_out_and_a_disable_beats_a_login_under_way(d
 }
 
 on_both_backends!(
+    operators_grant_and_revoke_the_console,
     the_export_writes_the_scenarios_events_as_json_lines,
     operators_manage_groups_and_see_where_a_limit_comes_from,
     operators_manage_users_and_their_sessions,
