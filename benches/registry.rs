@@ -339,10 +339,11 @@ async fn console(backend: &str, db: TestDb) {
     for i in 0..200 {
         let started = Instant::now();
         let found = accounts
-            .search(&format!("user{:03}", (i * 37) % 1000), None, 21)
+            .search(&format!("user{:04}", (i * 37) % 1000), None, 21)
             .await
             .unwrap();
-        // The page shows each one's limits and where they come from.
+        // "user0123": a hundred names (user012300 to user012399) of the 100k. The page
+        // shows each one's limits and where they come from.
         for user in &found {
             seats.limits_of(user.id, &policy).await.unwrap().unwrap();
         }

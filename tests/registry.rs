@@ -549,6 +549,7 @@ async fn sqlx_update_hash(db: &TestDb, seat: SeatId, hash: &SessionHash) {
 }
 
 on_both_backends!(
+    users_are_found_by_name_prefix_page_by_page,
     the_check_remembers_live_seats_until_the_registry_changes_them,
     the_purge_and_the_request_check_agree_on_expiry,
     ask_offers_only_the_sessions_that_count,
@@ -568,3 +569,21 @@ on_both_backends!(
     idle_seats_expire_and_old_ended_seats_are_purged,
     simultaneous_logins_leave_exactly_one_live_seat,
 );
+
+/// The console's search: by name prefix as keys compare (case folded), in pages.
+async fn users_are_found_by_name_prefix_page_by_page(db: TestDb) {
+    let accounts = Accounts::new(db.db.clone());
+    for i in 0..25 {
+        user(&db, &format!("user{i:03}")).await;
+    }
+    user(&db, "other").await;
+    let first = accounts.search("USER0", None, 10).await.unwrap();
+    let names: Vec<&str> = first.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, (0..10).map(|i| format!("user{i:03}")).collect::<Vec<_>>());
+    let after = Username::attempt_key(&first[9].username);
+    let second = accounts.search("user0", Some(&after), 10).await.unwrap();
+    assert_eq!(second[0].username, "user010");
+    assert_eq!(accounts.search("user02", None, 10).await.unwrap().len(), 5);
+    assert!(accounts.search("zzz", None, 10).await.unwrap().is_empty());
+    assert_eq!(accounts.search("", None, 100).await.unwrap().len(), 26);
+}
