@@ -46,6 +46,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let Some(out) = std::env::var_os("BENCH_PROFILE") {
+        runtime.block_on(profile(&checked, &db, &site, Path::new(&out)));
+        return;
+    }
     runtime.block_on(async move {
         let mut rows: Vec<[String; 3]> = Vec::new();
         let mut row = |what: &str, result: String, goal: &str| {
@@ -69,6 +73,14 @@ fn main() {
         // so that whatever drifts during the run weighs on both alike.
         let server = Server::start(&checked, &db, &site);
         let yardstick = Server::start(&unchecked, &db, &site);
+        if pages_only {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            println!(
+                "at rest, fresh: A {:.1} MB  B {:.1} MB",
+                server.rss_kib() as f64 / 1024.0,
+                yardstick.rss_kib() as f64 / 1024.0
+            );
+        }
         let owner = server.log_in("alpha").await;
         let other = yardstick.log_in("bravo").await;
         let mut checked_runs = Vec::new();
@@ -95,10 +107,39 @@ fn main() {
             return;
         }
 
-        let anonymous = load(server.addr, "/login", None, 16).await;
+        // The machine's own ceiling in the same run: a static asset through the same server
+        // and client. Static, signed-in page, anonymous page, then back (S P L L P S), so
+        // that drift weighs on each pair alike.
         let css = asset(&site, "css");
-        let static_one = load(server.addr, &format!("/pkg/{css}"), None, 1).await;
-        let static_many = load(server.addr, &format!("/pkg/{css}"), None, 16).await;
+        let css_path = format!("/pkg/{css}");
+        let static_one = load(server.addr, &css_path, None, 1).await;
+        let s1 = load(server.addr, &css_path, None, 16).await;
+        let p1 = load(server.addr, "/", Some(&owner), 16).await;
+        let l1 = load(server.addr, "/login", None, 16).await;
+        let l2 = load(server.addr, "/login", None, 16).await;
+        let p2 = load(server.addr, "/", Some(&owner), 16).await;
+        let s2 = load(server.addr, &css_path, None, 16).await;
+        let static_many = s1.and(s2);
+        let signed_in = p1.and(p2);
+        let anonymous = l1.and(l2);
+
+        // An earlier build of the server, if scripts/bench was given one (BENCH_BASELINE):
+        // signed-in `GET /` of both, A B B A.
+        let baseline = match std::env::var_os("BENCH_BASELINE_BIN") {
+            Some(path) => {
+                let earlier = Server::start(Path::new(&path), &db, &site);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let at_rest = earlier.rss_kib();
+                let theirs = earlier.log_in("bravo").await;
+                let a1 = load(server.addr, "/", Some(&owner), 16).await;
+                let b1 = load(earlier.addr, "/", Some(&theirs), 16).await;
+                let b2 = load(earlier.addr, "/", Some(&theirs), 16).await;
+                let a2 = load(server.addr, "/", Some(&owner), 16).await;
+                let label = std::env::var("BENCH_BASELINE").unwrap_or_else(|_| "earlier".into());
+                Some((label, a1.and(a2), b1.and(b2), at_rest))
+            }
+            None => None,
+        };
 
         let verify = argon2_alone().await;
         let mut logins = Vec::new();
@@ -145,14 +186,48 @@ fn main() {
             );
         }
         row(
-            "anonymous `GET /login`, 16 connections",
+            "signed-in `GET /`, 16 connections, against the static asset (S P L L P S)",
             format!(
-                "{:.0} req/s, p99 {:.2} ms",
+                "{:.0} req/s, p99 {:.2} ms: **{:.2}** of the static asset",
+                signed_in.rate(),
+                signed_in.percentile(99.0),
+                signed_in.rate() / static_many.rate()
+            ),
+            "at least 0.75 of the static asset",
+        );
+        row(
+            "anonymous `GET /login`, 16 connections, against the static asset (S P L L P S)",
+            format!(
+                "{:.0} req/s, p99 {:.2} ms: **{:.2}** of the static asset",
                 anonymous.rate(),
-                anonymous.percentile(99.0)
+                anonymous.percentile(99.0),
+                anonymous.rate() / static_many.rate()
             ),
             "",
         );
+        if let Some((label, ours, theirs, at_rest)) = &baseline {
+            row(
+                &format!("signed-in `GET /`, 16 connections: this build against {label} (A B B A)"),
+                format!(
+                    "{:.0} / {:.0} req/s: **{:.2}x**, p99 {:.2} / {:.2} ms",
+                    ours.rate(),
+                    theirs.rate(),
+                    ours.rate() / theirs.rate(),
+                    ours.percentile(99.0),
+                    theirs.percentile(99.0)
+                ),
+                "at least 1.3x the build before issue 24",
+            );
+            row(
+                &format!("server memory at rest, fresh: this build / {label}"),
+                format!(
+                    "{:.1} / {:.1} MB resident",
+                    rss_before as f64 / 1024.0,
+                    *at_rest as f64 / 1024.0
+                ),
+                "at most 10 MB more",
+            );
+        }
         row(
             &format!("static asset `/pkg/{css}` over keep-alive, 1 / 16 connections"),
             format!(
@@ -226,6 +301,65 @@ fn main() {
             println!("| {what} | {result} | {goal} |");
         }
     });
+}
+
+/// `scripts/bench flamegraph`: a flame graph (SVG, at `out`) of the server while 16
+/// connections load a signed-in `GET /`: `perf record` (the CPU clock; this machine has no
+/// hardware counters) with DWARF stacks, folded and drawn by inferno.
+async fn profile(binary: &Path, db: &str, site: &Path, out: &Path) {
+    let server = Server::start(binary, db, site);
+    let owner = server.log_in("alpha").await;
+    let load = {
+        let (addr, owner) = (server.addr, owner.clone());
+        tokio::spawn(async move { load(addr, "/", Some(&owner), 16).await })
+    };
+    // Past the load's warm-up second, for four of its five measured seconds.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let data = out.with_extension("perf.data");
+    // The folded stacks stay beside the graph, for reading with a script.
+    let folded = out.with_extension("folded");
+    let recorded = Command::new("perf")
+        .args([
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "499",
+            "--call-graph",
+            "dwarf,16384",
+            "-q",
+            "-o",
+        ])
+        .arg(&data)
+        .args(["-p", &server.child.id().to_string(), "--", "sleep", "4"])
+        .status()
+        .expect("perf (scripts/bench flamegraph installs it)");
+    assert!(recorded.success(), "perf record failed");
+    let run = load.await.unwrap();
+    let drawn = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "perf script --no-inline -i \"$1\" 2>/dev/null | inferno-collapse-perf > \"$4\" && \
+             inferno-flamegraph --title \"$2\" --width 1600 --minwidth 1.5 < \"$4\" > \"$3\"",
+        )
+        .arg("sh")
+        .arg(&data)
+        .arg(format!(
+            "signed-in GET /, 16 connections ({:.0} req/s while recorded)",
+            run.rate()
+        ))
+        .arg(out)
+        .arg(&folded)
+        .status()
+        .unwrap();
+    assert!(drawn.success(), "could not draw the flame graph");
+    let _ = std::fs::remove_file(&data);
+    println!(
+        "{} and {} ({:.0} req/s)",
+        out.display(),
+        folded.display(),
+        run.rate()
+    );
 }
 
 fn bin(variable: &str, default: &Path) -> PathBuf {

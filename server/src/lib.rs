@@ -14,7 +14,7 @@ mod state;
 pub mod store;
 pub mod webhooks;
 
-pub use state::AppState;
+pub use state::{AppState, Shared};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,8 +17,15 @@ use tower_sessions::session_store::ExpiredDeletion;
 use crate::config::{Config, Settings};
 use crate::{live, store};
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The host's state, behind one `Arc`: axum hands a clone of it to every request's
+/// middleware, and Leptos provides one to every page and server function, so a clone must
+/// cost one reference count, not one per service handle and setting (a profile of a
+/// signed-in page under load showed those clones and drops per request).
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     /// single-login (as the library offers it to any axum app) and the app's own settings.
     pub ctx: AppContext,
@@ -43,6 +50,20 @@ pub enum StartError {
     Registry(#[from] single_login::seats::RegistryError),
     #[error("could not listen for seat changes")]
     Listen(#[from] single_login::changes::RelayError),
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 impl FromRef<AppState> for live::LiveState {
@@ -120,7 +141,7 @@ impl AppState {
             ask_choice_timeout: config.settings.ask_choice_timeout,
             password_confirmation_timeout: config.settings.password_confirmation_timeout,
         });
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             leptos_options: config.leptos.clone(),
             ctx,
             settings: Arc::new(config.settings.clone()),
@@ -128,7 +149,7 @@ impl AppState {
             shutdown: live::Shutdown::default(),
             streams: live::Streams::default(),
             instance: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
-        })
+        })))
     }
 
     /// One round of housekeeping: idle seats expire, old ended seats and expired session

@@ -25,8 +25,11 @@ const OLD_TABLE: &str = "session_by_hash";
 /// Session records for [`tower_sessions::SessionManagerLayer`], in `db`, stored under a hash
 /// of their id. Run [`HashedStore::migrate`] once at start; delete expired records now and
 /// then with [`ExpiredDeletion::delete_expired`].
+///
+/// tower-sessions clones the store for every request's session: one `Arc` here, so that a
+/// clone copies neither the pools' handles nor the table's name.
 #[derive(Debug, Clone)]
-pub struct HashedStore(Inner);
+pub struct HashedStore(std::sync::Arc<Inner>);
 
 /// tower-sessions' store for the backend, and its pool (which that store keeps to itself)
 /// for the migration's own statements.
@@ -55,7 +58,7 @@ fn stored(record: &Record) -> Record {
 impl HashedStore {
     /// The store in `db`.
     pub fn new(db: &Db) -> Self {
-        HashedStore(match db {
+        HashedStore(std::sync::Arc::new(match db {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => Inner::Sqlite(
                 SqliteStore::new(pool.clone())
@@ -70,13 +73,13 @@ impl HashedStore {
                     .expect("a constant, valid table name"),
                 pool.clone(),
             ),
-        })
+        }))
     }
 
     /// Creates the table if missing (and takes over the records of an earlier version's
     /// `session_by_hash`).
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        match &self.0 {
+        match &*self.0 {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, pool) => {
                 let old: i64 = sqlx::query_scalar(
@@ -124,7 +127,7 @@ impl SessionStore for HashedStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let record = stored(record);
-        match &self.0 {
+        match &*self.0 {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.save(&record).await,
             #[cfg(feature = "postgres")]
@@ -134,7 +137,7 @@ impl SessionStore for HashedStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = stored_id(id);
-        let record = match &self.0 {
+        let record = match &*self.0 {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.load(&key).await?,
             #[cfg(feature = "postgres")]
@@ -149,7 +152,7 @@ impl SessionStore for HashedStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let key = stored_id(id);
-        match &self.0 {
+        match &*self.0 {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.delete(&key).await,
             #[cfg(feature = "postgres")]
@@ -161,7 +164,7 @@ impl SessionStore for HashedStore {
 #[async_trait]
 impl ExpiredDeletion for HashedStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        match &self.0 {
+        match &*self.0 {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(store, _) => store.delete_expired().await,
             #[cfg(feature = "postgres")]

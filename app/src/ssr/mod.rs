@@ -240,6 +240,30 @@ pub async fn push_flash(session: &tower_sessions::Session, toast: Toast) -> Resu
     session.insert(FLASH_KEY, toasts).await.map_err(internal)
 }
 
+/// The cookie that tells the host a flash waits in the session ([`push_flash`]). A page
+/// reads the session record for its flash only when the request has it, so that a signed-in
+/// page view otherwise reads no record and writes none (tower-sessions marks a record
+/// changed by any `remove`, found or not, and saves it). Not a secret: a forged one costs
+/// one read of the sender's own record.
+pub fn flash_hint_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-single_login_flash"
+    } else {
+        "single_login_flash"
+    }
+}
+
+/// `Set-Cookie` that sets the flash's hint (until the browser closes), or clears it.
+pub fn flash_hint(secure: bool, set: bool) -> http::HeaderValue {
+    let name = flash_hint_name(secure);
+    let (value, age) = if set { ("1", "") } else { ("", "; Max-Age=0") };
+    let secure = if secure { "; Secure" } else { "" };
+    http::HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; SameSite=Lax; HttpOnly{age}{secure}"
+    ))
+    .unwrap_or_else(|_| http::HeaderValue::from_static(""))
+}
+
 /// The request's `Cookie` headers.
 pub fn cookie_headers() -> Vec<String> {
     parts()
@@ -273,6 +297,7 @@ pub async fn renew_session_id(user: &User, seat: SeatId) -> Result<(), AppError>
 pub async fn notify(toast: Toast) -> Result<Toast, AppError> {
     if client().wants_html {
         push_flash(&session().await?, toast.clone()).await?;
+        set_cookie(flash_hint(context()?.cookies().await?.secure, true));
     }
     Ok(toast)
 }

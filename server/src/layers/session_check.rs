@@ -61,19 +61,21 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
         _ => {}
     }
     let mut shown_notice = false;
+    let mut hinted = false;
     if page && request.method() == Method::GET && route_table::shows_flash(&path) {
         let mut toasts = Vec::new();
         if let Some(toast) = notice(&state, request.headers(), &client).await {
             toasts.push(toast);
             shown_notice = true;
         }
-        // Only a signed-in session has a flash; an anonymous one is never written.
-        if matches!(auth, RequestAuth::SignedIn { .. }) {
-            match session.remove::<Vec<app::models::Toast>>(FLASH_KEY).await {
-                Ok(Some(flashed)) => toasts.extend(flashed),
-                Ok(None) => {}
-                Err(error) => tracing::error!(error = %error_chain(&error), "could not read the flash"),
-            }
+        let secure = state.settings.cookie_secure();
+        hinted =
+            single_login::web::cookies::cookie_value(text(header::COOKIE), app::ssr::flash_hint_name(secure))
+                .is_some();
+        // Only a signed-in session has a flash (an anonymous one is never written), and
+        // only a hinted page reads it: a page view without one touches no session record.
+        if hinted && matches!(auth, RequestAuth::SignedIn { .. }) {
+            toasts.extend(take_flash(&session).await);
         }
         if !toasts.is_empty() {
             request.extensions_mut().insert(Flash(toasts));
@@ -82,6 +84,10 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     request.extensions_mut().insert(auth);
     request.extensions_mut().insert(client);
     let mut response = next.run(request).await;
+    if hinted {
+        let clear = app::ssr::flash_hint(state.settings.cookie_secure(), false);
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
     if shown_notice {
         // Shown once.
         match state.ctx.login.clear_notice().await {
@@ -92,6 +98,24 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
         }
     }
     response
+}
+
+/// The session's flash, removed: read first, so that a session without one is not
+/// marked changed (and saved) by the removal.
+async fn take_flash(session: &Session) -> Vec<app::models::Toast> {
+    match session.get::<Vec<app::models::Toast>>(FLASH_KEY).await {
+        Ok(Some(flashed)) => {
+            if let Err(error) = session.remove_value(FLASH_KEY).await {
+                tracing::error!(error = %error_chain(&error), "could not clear the flash");
+            }
+            flashed
+        }
+        Ok(None) => Vec::new(),
+        Err(error) => {
+            tracing::error!(error = %error_chain(&error), "could not read the flash");
+            Vec::new()
+        }
+    }
 }
 
 fn internal(client: &ClientInfo) -> Response {

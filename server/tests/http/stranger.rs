@@ -114,6 +114,55 @@ async fn the_flash_is_capped(db: TestDb) {
     );
 }
 
+/// A signed-in page view writes no session record and sets no cookie (issue 24: a removal
+/// of the empty flash made tower-sessions save the record on every page); a flash left by a
+/// plain post is still shown on the next page, once.
+async fn a_page_view_writes_no_session_record(db: TestDb) {
+    let app = spawn_app(db).await;
+    app.browser().sign_up("pia").await;
+    let pia = app.browser();
+    pia.log_in("pia").await;
+    let record = || async {
+        let sql = format!(
+            "SELECT CAST(expiry_date AS TEXT) || ':' || hex(data) FROM {}",
+            session_table(store(&app))
+        );
+        let sql = match store(&app) {
+            Db::Sqlite(_) => sql,
+            Db::Postgres(_) => sql.replace("hex(data)", "encode(data, 'hex')"),
+        };
+        let mut records = on_pool!(store(&app), pool => sqlx::query_scalar::<_, String>(&sql).fetch_all(pool).await.unwrap());
+        records.sort();
+        records
+    };
+    // Pia's record, and the one the signing-up browser left.
+    let before = record().await;
+    assert_eq!(before.len(), 2, "{before:?}");
+    for path in ["/", "/sessions", "/"] {
+        let response = pia.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let set: Vec<_> = response.headers().get_all(header::SET_COOKIE).iter().collect();
+        assert!(set.is_empty(), "GET {path} set {set:?}");
+    }
+    assert_eq!(record().await, before, "the record was written");
+
+    // A plain post's toast still reaches the next page, once, and the hint goes with it.
+    pia.submit("/api/sessions/confirm", &[("password", PASSWORD)])
+        .await;
+    pia.submit("/api/sessions/end", &[("id", "999999")]).await;
+    let response = pia.get("/sessions").await;
+    let cleared = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("single_login_flash=;"));
+    assert!(cleared, "the hint is cleared");
+    let html = response.text().await.unwrap();
+    assert_eq!(toasts_saying(&html, "Signed out 0 sessions."), 1, "{html}");
+    let (_, again) = pia.page("/sessions").await;
+    assert_eq!(toasts_saying(&again, "Signed out 0 sessions."), 0, "shown once");
+}
+
 /// With two sessions allowed, the thief's six wrong confirmations end the thief's session
 /// and leave the owner's password change untouched.
 async fn another_session_cannot_block_recovery(db: TestDb) {
@@ -392,6 +441,7 @@ async fn operator_sign_out_beats_a_held_login(db: TestDb) {
 on_both_backends!(
     anonymous_requests_leave_no_session_rows,
     the_flash_is_capped,
+    a_page_view_writes_no_session_record,
     another_session_cannot_block_recovery,
     slow_bodies_are_cut_and_connections_are_capped,
     a_48_rotation_leaves_a_known_devices_login_alone,
