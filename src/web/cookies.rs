@@ -61,12 +61,17 @@ impl Cookies {
     }
 
     fn header(&self, name: &str, value: &str, max_age: Duration) -> HeaderValue {
+        self.plain(name, value, Some(max_age))
+    }
+
+    /// `Set-Cookie` for an unsigned cookie of the application's, with these cookies' flags
+    /// (`Path=/`, `SameSite=Lax`, `HttpOnly`, and `Secure` when they are): for `max_age`,
+    /// `None` keeps it until the browser closes and `Some(Duration::ZERO)` removes it. Names
+    /// and values must be ASCII letters, digits, `.`, `_` and `-`.
+    pub fn plain(&self, name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
-        let text = format!(
-            "{name}={value}; Path=/; Max-Age={}; SameSite=Lax; HttpOnly{secure}",
-            max_age.as_secs()
-        );
-        // Names and values here are ASCII letters, digits, `.`, `_` and `-`.
+        let max_age = max_age.map_or_else(String::new, |age| format!("; Max-Age={}", age.as_secs()));
+        let text = format!("{name}={value}; Path=/{max_age}; SameSite=Lax; HttpOnly{secure}");
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 

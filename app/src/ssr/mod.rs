@@ -254,14 +254,13 @@ pub fn flash_hint_name(secure: bool) -> &'static str {
 }
 
 /// `Set-Cookie` that sets the flash's hint (until the browser closes), or clears it.
-pub fn flash_hint(secure: bool, set: bool) -> http::HeaderValue {
-    let name = flash_hint_name(secure);
-    let (value, age) = if set { ("1", "") } else { ("", "; Max-Age=0") };
-    let secure = if secure { "; Secure" } else { "" };
-    http::HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; SameSite=Lax; HttpOnly{age}{secure}"
-    ))
-    .unwrap_or_else(|_| http::HeaderValue::from_static(""))
+pub fn flash_hint(cookies: &cookies::Cookies, set: bool) -> http::HeaderValue {
+    let name = flash_hint_name(cookies.secure);
+    if set {
+        cookies.plain(name, "1", None)
+    } else {
+        cookies.plain(name, "", Some(std::time::Duration::ZERO))
+    }
 }
 
 /// The request's `Cookie` headers.
@@ -297,7 +296,7 @@ pub async fn renew_session_id(user: &User, seat: SeatId) -> Result<(), AppError>
 pub async fn notify(toast: Toast) -> Result<Toast, AppError> {
     if client().wants_html {
         push_flash(&session().await?, toast.clone()).await?;
-        set_cookie(flash_hint(context()?.cookies().await?.secure, true));
+        set_cookie(flash_hint(&context()?.cookies().await?, true));
     }
     Ok(toast)
 }

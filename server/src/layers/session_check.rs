@@ -68,10 +68,8 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
             toasts.push(toast);
             shown_notice = true;
         }
-        let secure = state.settings.cookie_secure();
-        hinted =
-            single_login::web::cookies::cookie_value(text(header::COOKIE), app::ssr::flash_hint_name(secure))
-                .is_some();
+        let hint = app::ssr::flash_hint_name(state.settings.cookie_secure());
+        hinted = single_login::web::cookies::cookie_value(text(header::COOKIE), hint).is_some();
         // Only a signed-in session has a flash (an anonymous one is never written), and
         // only a hinted page reads it: a page view without one touches no session record.
         if hinted && matches!(auth, RequestAuth::SignedIn { .. }) {
@@ -85,8 +83,13 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
     request.extensions_mut().insert(client);
     let mut response = next.run(request).await;
     if hinted {
-        let clear = app::ssr::flash_hint(state.settings.cookie_secure(), false);
-        response.headers_mut().append(header::SET_COOKIE, clear);
+        match state.ctx.cookies().await {
+            Ok(cookies) => {
+                let clear = app::ssr::flash_hint(&cookies, false);
+                response.headers_mut().append(header::SET_COOKIE, clear);
+            }
+            Err(error) => tracing::error!(error = %error_chain(&error), "could not clear the flash's hint"),
+        }
     }
     if shown_notice {
         // Shown once.
