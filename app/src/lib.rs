@@ -13,6 +13,7 @@ pub mod lang;
 pub mod models;
 pub mod route_table;
 pub mod routes;
+pub mod seed;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -28,7 +29,7 @@ use leptos_router::{SsrMode, StaticSegment};
 
 use leptos_i18n::td_string;
 
-use crate::components::assets::Assets;
+use crate::components::assets::assets;
 use crate::components::language::LanguageSwitch;
 use crate::components::toast::{ToastHost, ToastQueue};
 use crate::route_table::{segment, ADMIN, HOME, LOGIN, SESSIONS, SIGNUP};
@@ -47,8 +48,14 @@ fn page_locale() -> lang::Locale {
     locale
 }
 
-/// The HTML document around the app, in the request's language.
+/// [`document`] as Leptos's error handler calls it: with the options by value.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    document(&options)
+}
+
+/// The HTML document around the app, in the request's language. The options by reference:
+/// this runs for every page, and a clone of them showed in profiles.
+pub fn document(options: &LeptosOptions) -> impl IntoView {
     lang::provide(page_locale());
     let locale = lang::locale();
     view! {
@@ -59,8 +66,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 // No icon: without this line every page load asks for /favicon.ico (a 404).
                 <link rel="icon" href="data:,"/>
-                <AutoReload options=options.clone()/>
-                <Assets options/>
+                {assets(options)}
                 <MetaTags/>
             </head>
             <body>

@@ -115,7 +115,6 @@ pub const ROUTES: &[Route] = &[
     Route::server_fn("/api/signup", SIGNUP).signs_in(),
     Route::server_fn("/api/logout", HOME),
     Route::server_fn("/api/me", HOME),
-    Route::server_fn("/api/flash", HOME),
     Route::server_fn("/api/sessions", SESSIONS),
     Route::server_fn("/api/sessions/confirm", SESSIONS),
     Route::server_fn("/api/sessions/end", SESSIONS),

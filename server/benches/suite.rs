@@ -103,9 +103,6 @@ fn main() {
             unchecked_runs.push(b1.and(b2));
         }
         drop(yardstick);
-        if pages_only {
-            return;
-        }
 
         // The machine's own ceiling in the same run: a static asset through the same server
         // and client. Static, signed-in page, anonymous page, then back (S P L L P S), so
@@ -122,6 +119,17 @@ fn main() {
         let static_many = s1.and(s2);
         let signed_in = p1.and(p2);
         let anonymous = l1.and(l2);
+        if pages_only {
+            println!(
+                "S P L L P S: static {:.0}, signed-in / {:.0} ({:.2}), anonymous /login {:.0} ({:.2})",
+                static_many.rate(),
+                signed_in.rate(),
+                signed_in.rate() / static_many.rate(),
+                anonymous.rate(),
+                anonymous.rate() / static_many.rate()
+            );
+            return;
+        }
 
         // An earlier build of the server, if scripts/bench was given one (BENCH_BASELINE):
         // signed-in `GET /` of both, A B B A.

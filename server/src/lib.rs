@@ -19,10 +19,12 @@ pub use state::{AppState, Shared};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::{shell, App};
+use app::{document, shell, App};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower::ServiceBuilder;
 
 pub use single_login::web::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 
@@ -74,58 +76,51 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .route(app::route_table::EVENTS, axum::routing::get(live::events))
         .route(app::route_table::LANGUAGE, axum::routing::post(language::switch))
         .leptos_routes_with_context(&state, routes, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
+            // Shared: Leptos clones this closure for every page it draws.
+            let options = Arc::new(leptos_options.clone());
+            move || document(&options)
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
         .with_state(state.clone());
     let security = Arc::new(layers::security::Policy::new(&state.settings, &leptos_options));
-
-    let app = pages.clone().layer(axum::middleware::from_fn_with_state(
-        (state.clone(), pages.clone()),
-        layers::console::gate,
-    ));
-    let app = match after {
-        Some(step) => app.layer(axum::middleware::from_fn_with_state(step, after_check)),
-        None => app,
-    };
-    let app = app
-        .layer(axum::middleware::from_fn_with_state(
-            pages,
-            layers::errors::map_errors,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            layers::session_check::check,
-        ));
-    // The library's session layer with its seat check inside (the session, the client, the
-    // kick), as any adopter wires it.
-    #[cfg(not(feature = "bench-without-seat-check"))]
-    let app = app.layer(state.ctx.login.session_layer(state.sessions.clone()));
-    #[cfg(feature = "bench-without-seat-check")]
-    let app = app.layer(layers::session_check::unchecked::layer(&state));
-    let app = app.layer(axum::middleware::from_fn(single_login::web::refuse_cross_origin));
     let deadlines = Arc::new(layers::deadline::Deadlines {
         body: state.settings.request_body_timeout,
         total: state.settings.request_timeout,
     });
+    // The library's session layer with its seat check inside (the session, the client, the
+    // kick), as any adopter wires it.
+    #[cfg(not(feature = "bench-without-seat-check"))]
+    let session = state.ctx.login.session_layer(state.sessions.clone());
+    #[cfg(feature = "bench-without-seat-check")]
+    let session = layers::session_check::unchecked::layer(&state);
+
+    // Each stack goes on as one layer, outermost first. Every `Router::layer` call boxes the
+    // routes once more, and a `from_fn` clones its inner service for each request: ten
+    // layers one by one made each request clone ten nested boxes, one by one.
+    let checks = ServiceBuilder::new()
+        .layer(from_fn(single_login::web::refuse_cross_origin))
+        .layer(session)
+        .layer(from_fn_with_state(state.clone(), layers::session_check::check))
+        .layer(from_fn_with_state(pages.clone(), layers::errors::map_errors))
+        .option_layer(after.map(|step| from_fn_with_state(step, after_check)))
+        .layer(from_fn_with_state(
+            (state.clone(), pages.clone()),
+            layers::console::gate,
+        ));
+    let bounds = ServiceBuilder::new()
+        .layer(layers::trace())
+        .layer(from_fn_with_state(security, layers::security::headers))
+        .layer(from_fn(layers::errors::drop_forged_results))
+        .layer(from_fn(single_login::web::no_store))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .map_request(|request: http::Request<_>| request.map(axum::body::Body::new))
+        .layer(from_fn_with_state(deadlines, layers::deadline::bound));
     Router::new()
         .merge(assets::router(&leptos_options))
-        .merge(app)
-        .layer(axum::middleware::from_fn_with_state(
-            deadlines,
-            layers::deadline::bound,
-        ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(single_login::web::no_store))
-        .layer(axum::middleware::from_fn(layers::errors::drop_forged_results))
-        .layer(axum::middleware::from_fn_with_state(
-            security,
-            layers::security::headers,
-        ))
-        .layer(layers::trace())
+        .merge(pages.layer(checks))
+        .layer(bounds)
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

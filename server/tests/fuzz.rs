@@ -36,7 +36,6 @@ const PATHS: &[&str] = &[
     "/api/signup",
     "/api/logout",
     "/api/me",
-    "/api/flash",
     "/api/sessions",
     "/api/sessions/confirm",
     "/api/sessions/end",

@@ -8,37 +8,36 @@
 use leptos::prelude::*;
 use leptos_meta::HashedStylesheet;
 
-/// The `<link>`s and the `<script>` that load the style and hydrate the page.
-#[component]
-pub fn Assets(options: LeptosOptions) -> impl IntoView {
+/// The `<link>`s and the `<script>` that load the style and hydrate the page (and, under
+/// `cargo leptos watch`, the reload script). Drawn for every page, so it takes the options by
+/// reference and writes strings made once per process.
+pub fn assets(options: &LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(names) = hashed::names(&options) {
-        let pkg = format!("/{}", options.site_pkg_dir);
-        let (css, js, wasm) = (
-            format!("{pkg}/{}", names.css),
-            format!("{pkg}/{}", names.js),
-            format!("{pkg}/{}", names.wasm),
-        );
-        // The names hold only letters, digits, `.`, `-` and `_` (checked when read), so
-        // they sit in the script as plain string literals.
-        let script = format!(
-            "import init, {{ hydrate }} from \"{js}\";\n\
-             init({{ module_or_path: \"{wasm}\" }}).then(function () {{ hydrate(); }});"
-        );
+    if let Some(head) = hashed::head(options) {
         let nonce = leptos::nonce::use_nonce();
         return view! {
-            <link rel="stylesheet" id="leptos" href=css/>
-            <link rel="modulepreload" href=js/>
-            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
-            <script type="module" nonce=nonce>{script}</script>
+            {watching().then(|| view! { <AutoReload options=options.clone()/> })}
+            <link rel="stylesheet" id="leptos" href=head.css.as_str()/>
+            <link rel="modulepreload" href=head.js.as_str()/>
+            <link rel="preload" href=head.wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin=""/>
+            <script type="module" nonce=nonce>{head.script.as_str()}</script>
         }
         .into_any();
     }
+    let options = options.clone();
     view! {
+        {watching().then(|| view! { <AutoReload options=options.clone()/> })}
         <HashedStylesheet options=options.clone() id="leptos"/>
         <HydrationScripts options/>
     }
     .into_any()
+}
+
+/// Whether `cargo leptos watch` runs the server (Leptos's `AutoReload` asks the environment
+/// on every page).
+fn watching() -> bool {
+    static WATCHING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WATCHING.get_or_init(|| std::env::var_os("LEPTOS_WATCH").is_some())
 }
 
 #[cfg(feature = "ssr")]
@@ -52,6 +51,42 @@ mod hashed {
         pub css: String,
         pub js: String,
         pub wasm: String,
+    }
+
+    /// What the page's head says about them: their addresses and the hydration script.
+    pub struct Head {
+        pub css: String,
+        pub js: String,
+        pub wasm: String,
+        pub script: String,
+    }
+
+    /// The head's addresses and script, made on first use; `None` when names are not
+    /// hashed.
+    pub fn head(options: &LeptosOptions) -> Option<&'static Head> {
+        static HEAD: OnceLock<Option<Head>> = OnceLock::new();
+        HEAD.get_or_init(|| {
+            let names = names(options)?;
+            let pkg = format!("/{}", options.site_pkg_dir);
+            let (css, js, wasm) = (
+                format!("{pkg}/{}", names.css),
+                format!("{pkg}/{}", names.js),
+                format!("{pkg}/{}", names.wasm),
+            );
+            // The names hold only letters, digits, `.`, `-` and `_` (checked when read), so
+            // they sit in the script as plain string literals.
+            let script = format!(
+                "import init, {{ hydrate }} from \"{js}\";\n\
+                 init({{ module_or_path: \"{wasm}\" }}).then(function () {{ hydrate(); }});"
+            );
+            Some(Head {
+                css,
+                js,
+                wasm,
+                script,
+            })
+        })
+        .as_ref()
     }
 
     /// The names from the hash file beside the server binary (where cargo-leptos writes it

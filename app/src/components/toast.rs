@@ -10,7 +10,7 @@ use leptos_i18n::td_string;
 
 use crate::lang;
 use crate::models::{Toast, ToastKind};
-use crate::server_fns::take_flash;
+use crate::seed;
 
 /// The toasts the hydrated app pushed since the page loaded.
 #[derive(Clone, Copy)]
@@ -40,23 +40,15 @@ pub fn use_toasts() -> ToastQueue {
 #[component]
 pub fn ToastHost() -> impl IntoView {
     let queue = use_toasts();
-    let flash = Resource::new(|| (), |_| take_flash());
+    // The flash never changes once the page is drawn: no signal, no suspense.
+    let flash = seed::flash()
+        .into_iter()
+        .enumerate()
+        .map(|(i, toast)| view! { <ToastView id=format!("flash-{i}") toast/> })
+        .collect_view();
     view! {
         <section class="toasts" aria-label=td_string!(lang::locale(), notifications)>
-            <Suspense fallback=|| ()>
-                {move || {
-                    flash
-                        .get()
-                        .map(|toasts| {
-                            toasts
-                                .unwrap_or_default()
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, toast)| view! { <ToastView id=format!("flash-{i}") toast/> })
-                                .collect_view()
-                        })
-                }}
-            </Suspense>
+            {flash}
             <For each=move || queue.items.get() key=|(id, _)| *id let:item>
                 <ToastView id=format!("toast-{}", item.0) toast=item.1/>
             </For>

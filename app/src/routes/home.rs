@@ -10,11 +10,27 @@ use crate::components::form::{on_session_ended, use_logout, LogoutForm};
 use crate::components::live::watch_session;
 use crate::lang;
 use crate::route_table;
+use crate::seed;
 use crate::server_fns::current_user;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
+    // Who is signed in: known to the server when it draws the page (no resource, no
+    // suspense: see `crate::seed`); asked again when the live channel says something changed.
+    let seeded = seed::current_user();
+    let needs_load = seeded.is_none();
+    let user = RwSignal::new(seeded);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            let answer = current_user().await;
+            // The page may be gone by the time the answer comes.
+            let _ = user.try_set(Some(answer));
+        })
+    };
+    if needs_load {
+        // Drawn after a client-side navigation: the page had no value from the server.
+        reload();
+    }
     let logout = use_logout();
     let locale = lang::locale();
 
@@ -23,37 +39,33 @@ pub fn HomePage() -> impl IntoView {
     // has answered: leave that one to the action, which shows "You have been signed out".
     watch_session(move || {
         if !logout.pending().get_untracked() {
-            user.refetch();
+            reload();
         }
     });
 
     view! {
         <Title text=td_string!(locale, home_title)/>
-        <Suspense fallback=move || view! { <p>{td_string!(locale, loading)}</p> }>
-            {move || {
-                user.get()
-                    .map(|result| match result {
-                        Ok(Some(user)) => {
-                            let username = user.username;
-                            view! {
-                                <h1>{td_string!(locale, welcome)}</h1>
-                                <p class="signed-in">
-                                    {td!(
-                                        locale,
-                                        signed_in_as,
-                                        username = move || username.clone(),
-                                        <b> = |children: ChildrenFn| view! { <strong>{children()}</strong> }
-                                    )}
-                                </p>
-                                <p><a href=route_table::SESSIONS>{td_string!(locale, your_sessions)}</a></p>
-                                <LogoutForm logout/>
-                            }
-                                .into_any()
-                        }
-                        Ok(None) => view! { <Redirect path=route_table::LOGIN/> }.into_any(),
-                        Err(_) => view! { <p>{td_string!(locale, redirecting)}</p> }.into_any(),
-                    })
-            }}
-        </Suspense>
+        {move || match user.get() {
+            None => view! { <p>{td_string!(locale, loading)}</p> }.into_any(),
+            Some(Ok(Some(user))) => {
+                let username = user.username;
+                view! {
+                    <h1>{td_string!(locale, welcome)}</h1>
+                    <p class="signed-in">
+                        {td!(
+                            locale,
+                            signed_in_as,
+                            username = move || username.clone(),
+                            <b> = |children: ChildrenFn| view! { <strong>{children()}</strong> }
+                        )}
+                    </p>
+                    <p><a href=route_table::SESSIONS>{td_string!(locale, your_sessions)}</a></p>
+                    <LogoutForm logout/>
+                }
+                    .into_any()
+            }
+            Some(Ok(None)) => view! { <Redirect path=route_table::LOGIN/> }.into_any(),
+            Some(Err(_)) => view! { <p>{td_string!(locale, redirecting)}</p> }.into_any(),
+        }}
     }
 }

@@ -175,6 +175,13 @@ pub async fn logout() -> Result<Toast, AppError> {
 
 #[server(prefix = "/api", endpoint = "me")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    signed_in_user()
+}
+
+/// [`current_user`]'s answer, which the host has already found out for the request: pages
+/// drawn on the server read it directly (`crate::seed`).
+#[cfg(feature = "ssr")]
+pub fn signed_in_user() -> Result<Option<UserView>, AppError> {
     use crate::ssr::{self, RequestAuth};
     match ssr::auth() {
         RequestAuth::SignedIn { user, .. } => Ok(Some(UserView {
@@ -183,12 +190,6 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
         RequestAuth::Ended(toast) => Err(AppError::SessionEnded(toast)),
         RequestAuth::Anonymous => Ok(None),
     }
-}
-
-/// The toasts waiting for this page (taken from the session by the host).
-#[server(prefix = "/api", endpoint = "flash")]
-pub async fn take_flash() -> Result<Vec<Toast>, AppError> {
-    Ok(crate::ssr::flash())
 }
 
 #[cfg(feature = "ssr")]

@@ -156,13 +156,13 @@ pub struct ConsoleAccess(pub bool);
 
 /// Whether this request may see the console (no gate, no console).
 pub fn console_access() -> bool {
-    parts()
-        .and_then(|parts| parts.extensions.get::<ConsoleAccess>().copied())
-        .is_some_and(|access| access.0)
+    with_parts(|parts| parts.extensions.get::<ConsoleAccess>().copied()).is_some_and(|access| access.0)
 }
 
-fn parts() -> Option<http::request::Parts> {
-    use_context::<http::request::Parts>()
+/// Reads the request's head in place: `use_context` would clone it (every header and
+/// extension), and a page asks several times.
+fn with_parts<T>(read: impl FnOnce(&http::request::Parts) -> Option<T>) -> Option<T> {
+    with_context::<http::request::Parts, _>(read).flatten()
 }
 
 pub fn context() -> Result<AppContext, AppError> {
@@ -170,20 +170,15 @@ pub fn context() -> Result<AppContext, AppError> {
 }
 
 pub fn auth() -> RequestAuth {
-    parts()
-        .and_then(|parts| parts.extensions.get::<RequestAuth>().cloned())
-        .unwrap_or(RequestAuth::Anonymous)
+    with_parts(|parts| parts.extensions.get::<RequestAuth>().cloned()).unwrap_or(RequestAuth::Anonymous)
 }
 
 pub fn client() -> ClientInfo {
-    parts()
-        .and_then(|parts| parts.extensions.get::<ClientInfo>().cloned())
-        .unwrap_or_default()
+    with_parts(|parts| parts.extensions.get::<ClientInfo>().cloned()).unwrap_or_default()
 }
 
 pub fn flash() -> Vec<Toast> {
-    parts()
-        .and_then(|parts| parts.extensions.get::<Flash>().cloned())
+    with_parts(|parts| parts.extensions.get::<Flash>().cloned())
         .unwrap_or_default()
         .0
 }
@@ -265,9 +260,7 @@ pub fn flash_hint(cookies: &cookies::Cookies, set: bool) -> http::HeaderValue {
 
 /// The request's `Cookie` headers.
 pub fn cookie_headers() -> Vec<String> {
-    parts()
-        .map(|parts| cookies::cookie_headers(&parts.headers))
-        .unwrap_or_default()
+    with_parts(|parts| Some(cookies::cookie_headers(&parts.headers))).unwrap_or_default()
 }
 
 /// Adds a `Set-Cookie` to the server function's answer.
