@@ -18,6 +18,12 @@ pub fn locale() -> Locale {
     use_context::<Locale>().unwrap_or_default()
 }
 
+/// A page's `<title>`: its own name, then the site's. Each page formats its own (rather than
+/// one `<Title formatter>` for all): one title component per page instead of two.
+pub fn title(locale: Locale, page: &str) -> String {
+    td_string!(locale, page_title, page).to_string()
+}
+
 /// Makes [`locale`] answer `locale` for this page.
 pub fn provide(locale: Locale) {
     provide_context(locale);

@@ -23,11 +23,9 @@ pub mod ssr;
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, StaticSegment};
-
-use leptos_i18n::td_string;
 
 use crate::components::assets::assets;
 use crate::components::language::LanguageSwitch;
@@ -56,8 +54,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The HTML document around the app, in the request's language. The options by reference:
 /// this runs for every page, and a clone of them showed in profiles.
 pub fn document(options: &LeptosOptions) -> impl IntoView {
-    lang::provide(page_locale());
-    let locale = lang::locale();
+    // Only for `<html lang>`: the app provides the locale to everything inside.
+    let locale = page_locale();
     view! {
         <!DOCTYPE html>
         <html lang=lang::code(locale)>
@@ -81,12 +79,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     lang::provide(page_locale());
     ToastQueue::provide();
-    let locale = lang::locale();
 
     // Every page renders completely before it is sent: forms and toasts must work without
     // JavaScript, and out-of-order streaming needs it to put content in place.
     view! {
-        <Title formatter=move |page: String| td_string!(locale, page_title, page).to_string()/>
         <Router>
             <main class="page">
                 <Routes fallback=NotFound>

@@ -108,7 +108,8 @@ pub fn router_with(state: AppState, after: Option<AfterCheck>) -> Router {
         .layer(from_fn_with_state(
             (state.clone(), pages.clone()),
             layers::console::gate,
-        ));
+        ))
+        .layer(from_fn(layers::whole_page::collect));
     let bounds = ServiceBuilder::new()
         .layer(layers::trace())
         .layer(from_fn_with_state(security, layers::security::headers))

@@ -71,7 +71,7 @@ pub fn AdminPage() -> impl IntoView {
     let locale = lang::locale();
     let overview = Resource::new(|| (), |_| admin_overview());
     view! {
-        <Title text=td_string!(locale, admin_title)/>
+        <Title text=lang::title(locale, td_string!(locale, admin_title))/>
         <h1>{td_string!(locale, admin_title)}</h1>
         <ConsoleNav/>
         <Suspense fallback=move || view! { <p>{td_string!(locale, loading)}</p> }>
@@ -221,7 +221,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     let after = move || query.read().get("after");
     let found = Resource::new(move || (q(), after()), |(q, after)| admin_users(q, after));
     view! {
-        <Title text=td_string!(locale, admin_users)/>
+        <Title text=lang::title(locale, td_string!(locale, admin_users))/>
         <h1>{td_string!(locale, admin_users)}</h1>
         <ConsoleNav/>
         <Form method="GET" action=route_table::ADMIN_USERS>
@@ -333,7 +333,7 @@ pub fn AdminUserPage() -> impl IntoView {
         group,
     };
     view! {
-        <Title text=td_string!(locale, admin_user_title)/>
+        <Title text=lang::title(locale, td_string!(locale, admin_user_title))/>
         <h1>{td_string!(locale, admin_user_title)}</h1>
         <ConsoleNav/>
         <Suspense fallback=move || view! { <p>{td_string!(locale, loading)}</p> }>

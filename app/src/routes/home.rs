@@ -44,7 +44,7 @@ pub fn HomePage() -> impl IntoView {
     });
 
     view! {
-        <Title text=td_string!(locale, home_title)/>
+        <Title text=lang::title(locale, td_string!(locale, home_title))/>
         {move || match user.get() {
             None => view! { <p>{td_string!(locale, loading)}</p> }.into_any(),
             Some(Ok(Some(user))) => {

@@ -66,7 +66,7 @@ pub fn LoginPage() -> impl IntoView {
             when=move || choice.get().is_some()
             fallback=move || {
                 view! {
-                    <Title text=td_string!(locale, login_title)/>
+                    <Title text=lang::title(locale, td_string!(locale, login_title))/>
                     <h1>{td_string!(locale, login_title)}</h1>
                     <ActionForm action=login>
                         <UsernameField id="login-username"/>
@@ -87,7 +87,7 @@ pub fn LoginPage() -> impl IntoView {
                     .into_any()
             }
         >
-            <Title text=td_string!(locale, signed_in_elsewhere)/>
+            <Title text=lang::title(locale, td_string!(locale, signed_in_elsewhere))/>
             <h1>{td_string!(locale, signed_in_elsewhere)}</h1>
             <p>{td_string!(locale, choose_explain)}</p>
             <ActionForm action=proceed>

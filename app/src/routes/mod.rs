@@ -27,7 +27,7 @@ pub fn NotFound() -> impl IntoView {
     }
     let locale = lang::locale();
     view! {
-        <Title text=td_string!(locale, not_found_title)/>
+        <Title text=lang::title(locale, td_string!(locale, not_found_title))/>
         <h1>{td_string!(locale, not_found_title)}</h1>
         <p><a href=route_table::HOME>{td_string!(locale, go_home)}</a></p>
     }

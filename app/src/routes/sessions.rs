@@ -85,7 +85,7 @@ pub fn SessionsPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=td_string!(locale, your_sessions)/>
+        <Title text=lang::title(locale, td_string!(locale, your_sessions))/>
         <h1>{td_string!(locale, your_sessions)}</h1>
         <nav class="page-actions">
             <a href=route_table::HOME>{td_string!(locale, back_home)}</a>

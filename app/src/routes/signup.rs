@@ -22,7 +22,7 @@ pub fn SignupPage() -> impl IntoView {
     focus_first_error(signup);
 
     view! {
-        <Title text=td_string!(locale, signup_title)/>
+        <Title text=lang::title(locale, td_string!(locale, signup_title))/>
         <h1>{td_string!(locale, signup_title)}</h1>
         <ActionForm action=signup>
             <UsernameField

@@ -3,14 +3,15 @@
 //! `Cache-Control` (the library's `no_store`), the body limit, the time bounds on the body and the answer
 //! ([`deadline`]), the library's cross-origin refusal, its session layer and seat check
 //! (`single_login::web`: the session, the client's address, the kick), the app's reading of
-//! them ([`session_check`]: language, pages of ended sessions, the flash), and the mapping of
-//! errors to statuses.
+//! them ([`session_check`]: language, pages of ended sessions, the flash), the mapping of
+//! errors to statuses, and the collection of a rendered page into one body ([`whole_page`]).
 
 pub mod console;
 pub mod deadline;
 pub mod errors;
 pub mod security;
 pub mod session_check;
+pub mod whole_page;
 
 use axum::extract::{MatchedPath, Request};
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};

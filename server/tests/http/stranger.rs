@@ -115,8 +115,8 @@ async fn the_flash_is_capped(db: TestDb) {
 }
 
 /// A signed-in page view writes no session record and sets no cookie (issue 24: a removal
-/// of the empty flash made tower-sessions save the record on every page); a flash left by a
-/// plain post is still shown on the next page, once.
+/// of the empty flash made tower-sessions save the record on every page), and comes whole,
+/// with its length; a flash left by a plain post is still shown on the next page, once.
 async fn a_page_view_writes_no_session_record(db: TestDb) {
     let app = spawn_app(db).await;
     app.browser().sign_up("pia").await;
@@ -143,6 +143,22 @@ async fn a_page_view_writes_no_session_record(db: TestDb) {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let set: Vec<_> = response.headers().get_all(header::SET_COOKIE).iter().collect();
         assert!(set.is_empty(), "GET {path} set {set:?}");
+        // Sent whole (`layers::whole_page`): a length, not chunks, and the length is right.
+        assert!(
+            response.headers().get(header::TRANSFER_ENCODING).is_none(),
+            "{path}"
+        );
+        let length: usize = response.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let html = response.text().await.unwrap();
+        assert_eq!(html.len(), length, "{path}");
+        assert!(
+            html.ends_with("</script>"),
+            "{path}: the hydration data is in the page"
+        );
     }
     assert_eq!(record().await, before, "the record was written");
 
