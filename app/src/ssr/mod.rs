@@ -156,13 +156,13 @@ pub struct ConsoleAccess(pub bool);
 
 /// Whether this request may see the console (no gate, no console).
 pub fn console_access() -> bool {
-    with_parts(|parts| parts.extensions.get::<ConsoleAccess>().copied()).is_some_and(|access| access.0)
+    extension::<ConsoleAccess>().is_some_and(|access| access.0)
 }
 
-/// Reads the request's head in place: `use_context` would clone it (every header and
-/// extension), and a page asks several times.
-fn with_parts<T>(read: impl FnOnce(&http::request::Parts) -> Option<T>) -> Option<T> {
-    with_context::<http::request::Parts, _>(read).flatten()
+/// A value the host put into the request's extensions, read in place: `use_context` of the
+/// request's head would clone it (every header and extension), and a page asks several times.
+pub fn extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<T>().cloned()).flatten()
 }
 
 pub fn context() -> Result<AppContext, AppError> {
@@ -170,17 +170,15 @@ pub fn context() -> Result<AppContext, AppError> {
 }
 
 pub fn auth() -> RequestAuth {
-    with_parts(|parts| parts.extensions.get::<RequestAuth>().cloned()).unwrap_or(RequestAuth::Anonymous)
+    extension::<RequestAuth>().unwrap_or(RequestAuth::Anonymous)
 }
 
 pub fn client() -> ClientInfo {
-    with_parts(|parts| parts.extensions.get::<ClientInfo>().cloned()).unwrap_or_default()
+    extension::<ClientInfo>().unwrap_or_default()
 }
 
 pub fn flash() -> Vec<Toast> {
-    with_parts(|parts| parts.extensions.get::<Flash>().cloned())
-        .unwrap_or_default()
-        .0
+    extension::<Flash>().unwrap_or_default().0
 }
 
 pub async fn session() -> Result<tower_sessions::Session, AppError> {
@@ -260,7 +258,8 @@ pub fn flash_hint(cookies: &cookies::Cookies, set: bool) -> http::HeaderValue {
 
 /// The request's `Cookie` headers.
 pub fn cookie_headers() -> Vec<String> {
-    with_parts(|parts| Some(cookies::cookie_headers(&parts.headers))).unwrap_or_default()
+    with_context::<http::request::Parts, _>(|parts| cookies::cookie_headers(&parts.headers))
+        .unwrap_or_default()
 }
 
 /// Adds a `Set-Cookie` to the server function's answer.

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use leptos::nonce::Nonce;
-use leptos::prelude::{provide_context, with_context};
+use leptos::prelude::provide_context;
 use single_login::web::SecurityHeaders;
 
 use crate::config::{normalize_host, Settings};
@@ -153,10 +153,7 @@ fn set_headers(policy: &Policy, nonce: &Nonce, response: &mut Response) {
 /// Puts this request's nonce into the render's context, where Leptos's scripts read it (the
 /// integration provides a random one of its own first, which this replaces).
 pub fn provide_nonce() {
-    // Read in place: `use_context` would clone the request's whole head.
-    let nonce =
-        with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<Nonce>().cloned()).flatten();
-    if let Some(nonce) = nonce {
+    if let Some(nonce) = app::ssr::extension::<Nonce>() {
         provide_context(nonce);
     }
 }
